@@ -1,0 +1,84 @@
+// The shared heap: one SharedArrayBuffer per runtime and the views every
+// thread uses on it. The main thread creates it (SharedHeap.create); each
+// worker attaches to the same buffer (SharedHeap.attach), recomputes the
+// layout from the parameters in the header, and checks that it matches.
+// docs/design/memory-layout.md describes every region.
+
+import {
+  computeLayout, headerw, mbase, pbase, schedw,
+  HDR_ARENABYTES, HDR_BYTES, HDR_MAGIC, HDR_MAXGS, HDR_MAXMS, HDR_MAXPROCS, HDR_RUNQSIZE, HDR_VERSION,
+  HEADER_MAGIC, LAYOUT_VERSION, M_ID, P_ID, P_STATUS, SCHED_GNEXT, SCHED_GOMAXPROCS,
+  type Layout, type LayoutParams,
+} from './layout.js'
+import { mallocinit } from './malloc.js'
+import { Pstatus } from './runtime2.js'
+
+export class SharedHeap {
+  /** Int32 view of the whole buffer: every word the runtime reads or writes. */
+  readonly i32: Int32Array
+  /** Float64 view for the 8-byte fields (index = word offset / 2). */
+  readonly f64: Float64Array
+  /** Byte view, for serialized values in the arena. */
+  readonly u8: Uint8Array
+
+  private constructor(
+    readonly sab: SharedArrayBuffer,
+    readonly layout: Layout,
+  ) {
+    this.i32 = new Int32Array(sab)
+    this.f64 = new Float64Array(sab, 0, sab.byteLength >>> 3)
+    this.u8 = new Uint8Array(sab)
+  }
+
+  /** Creates and initializes a heap. Called once, by the thread that starts the runtime. */
+  static create(params: LayoutParams): SharedHeap {
+    const layout = computeLayout(params)
+    let sab: SharedArrayBuffer
+    try {
+      sab = new SharedArrayBuffer(layout.byteLength)
+    } catch (e) {
+      throw new RangeError(`SharedHeap.create: cannot allocate a shared heap of ${layout.byteLength} bytes; lower heapSize or maxGoroutines`, { cause: e })
+    }
+    const h = new SharedHeap(sab, layout)
+    const m = h.i32
+    // Plain stores: no other thread has the buffer yet; handing it to a
+    // worker (postMessage / workerData) publishes them.
+    m[headerw(layout, HDR_MAGIC)] = HEADER_MAGIC
+    m[headerw(layout, HDR_VERSION)] = LAYOUT_VERSION
+    m[headerw(layout, HDR_BYTES)] = layout.byteLength
+    m[headerw(layout, HDR_MAXPROCS)] = layout.maxProcs
+    m[headerw(layout, HDR_RUNQSIZE)] = layout.runqSize
+    m[headerw(layout, HDR_MAXMS)] = layout.maxMs
+    m[headerw(layout, HDR_MAXGS)] = layout.maxGs
+    m[headerw(layout, HDR_ARENABYTES)] = layout.arenaBytes
+    m[schedw(layout, SCHED_GOMAXPROCS)] = layout.maxProcs
+    m[schedw(layout, SCHED_GNEXT)] = 1 // G index 0 is nil
+    for (let i = 0; i < layout.maxProcs; i++) {
+      m[pbase(layout, i) + P_ID] = i
+      m[pbase(layout, i) + P_STATUS] = Pstatus.Pidle
+    }
+    for (let i = 0; i < layout.maxMs; i++) m[mbase(layout, i) + M_ID] = i
+    mallocinit(h)
+    return h
+  }
+
+  /** Attaches to a heap created by another thread, checking its header. */
+  static attach(sab: SharedArrayBuffer): SharedHeap {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new TypeError('SharedHeap.attach: expected the runtime\'s SharedArrayBuffer')
+    }
+    const m = new Int32Array(sab, 0, 16)
+    if (m[HDR_MAGIC] !== HEADER_MAGIC) throw new TypeError('SharedHeap.attach: the buffer is not a gort heap (bad magic)')
+    if (m[HDR_VERSION] !== LAYOUT_VERSION) {
+      throw new TypeError(`SharedHeap.attach: heap layout version ${m[HDR_VERSION]}, this gort expects ${LAYOUT_VERSION}`)
+    }
+    const layout = computeLayout({
+      maxProcs: m[HDR_MAXPROCS], runqSize: m[HDR_RUNQSIZE], maxMs: m[HDR_MAXMS],
+      maxGs: m[HDR_MAXGS], arenaBytes: m[HDR_ARENABYTES],
+    })
+    if (layout.byteLength !== m[HDR_BYTES] || sab.byteLength !== layout.byteLength) {
+      throw new TypeError('SharedHeap.attach: the buffer\'s size does not match its header')
+    }
+    return new SharedHeap(sab, layout)
+  }
+}

@@ -1,0 +1,19 @@
+// gort/internal: the runtime's building blocks, for gort's own tests,
+// benchmarks and tools. Not a stable API: names follow Go's runtime and may
+// change with it.
+
+export * from './layout.js'
+export * from './runtime2.js'
+export { FatalError, throwFatal } from './throw.js'
+export { FastRand, randomSeed } from './fastrand.js'
+export { SharedHeap } from './heap.js'
+export { futexsleep, futexsleepAsync, futexwakeup, setThreadCanBlock, threadCanBlock } from './futex.js'
+export {
+  lock, lockAsync, tryLock, unlock, noteclear, notesleep, notetsleep, notetsleepAsync, notewakeup,
+  MUTEX_LOCKED, MUTEX_SLEEPING, MUTEX_UNLOCKED,
+} from './lock_futex.js'
+export { malloc, free, mallocSize, heapStats, MIN_BLOCK, MAX_ALLOC, type HeapStats } from './malloc.js'
+export {
+  runqput, runqputslow, runqget, runqgetInheritTime, runqempty, runqlen, runqgrab, runqsteal,
+  globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize,
+} from './runq.js'

@@ -1,0 +1,402 @@
+// The shared heap's layout: the one place that knows where every word lives.
+//
+// A runtime owns one SharedArrayBuffer. Every thread (the app's main thread,
+// each M worker, sysmon) views it through the same Int32Array and Float64Array
+// and finds its records through the Layout computed here from the runtime's
+// parameters. Nothing outside this file computes an offset: code asks for a
+// record's base (pbase, gbase, mbase) and adds a field constant (P_RUNQHEAD,
+// G_SCHEDLINK, ...) defined below.
+//
+// Units. Offsets are in 32-bit words (indexes into the Int32Array) unless a
+// name says Bytes. A 64-bit field (a float64 time stamp) takes two words, is
+// 8-byte aligned, and is read through the Float64Array at offset/2.
+//
+// Lines. A record is declared as a list of cache lines. Each line holds the
+// fields that one party writes (the P's owner, a thief, whoever holds
+// sched.lock, ...), so that words written by different threads never share a
+// 64-byte line and a store by one thread does not invalidate another's hot
+// line. The one exception is the G record, declared `packed`: a million of
+// them must stay small, the parties that write a G take turns (ownership
+// passes with its status, see runtime2.ts), and false sharing between
+// different Gs' records is accepted. layout.test.ts checks alignment, that no
+// two fields overlap, and the one-writer-per-line rule.
+//
+// The buffer is sized once, from options, and never grows: a length-tracking
+// view of a growable SharedArrayBuffer costs about 6x a fixed view for every
+// Atomics access on these machines (docs/design/memory-layout.md).
+
+export const WORD_BYTES = 4
+export const LINE_BYTES = 64
+export const LINE_WORDS = LINE_BYTES / WORD_BYTES
+
+/** Who may write a field; the layout test allows one writer per cache line. */
+export type Writer =
+  | 'creator' // written once when the heap is created, read-only after
+  | 'lock-key' // a lock or note word: every locker/waker exchanges it
+  | 'sched.lock' // written only while holding sched.lock
+  | 'heap.lock' // written only while holding heap.lock (malloc)
+  | 'atomic-any' // updated by any thread with an atomic read-modify-write
+  | 'p-owner' // the M that owns the P (or sysmon through a status CAS)
+  | 'p-runqhead' // the owner and every thief CAS it
+  | 'p-runqtail' // the owner only, with a releasing store
+  | 'p-runnext' // the owner and thieves CAS it
+  | 'm-self' // the M itself
+  | 'g-owner' // whoever owns the G by its status (packed record)
+
+export interface FieldSpec {
+  /** 1 for an int32 word, 2 for a float64 (8-byte aligned). */
+  readonly words: 1 | 2
+  readonly writer: Writer
+  /** How others read it, and why that is safe. */
+  readonly doc: string
+}
+
+interface RecordSpec {
+  readonly name: string
+  /** Each inner array starts on a fresh 64-byte line (unless packed). */
+  readonly lines: ReadonlyArray<Readonly<Record<string, FieldSpec>>>
+  /** Packed records do not pad lines; the reason is said where declared. */
+  readonly packed?: string
+}
+
+export interface PlacedField extends FieldSpec {
+  readonly record: string
+  readonly name: string
+  /** Word offset within the record. */
+  readonly offset: number
+}
+
+export interface PlacedRecord {
+  readonly name: string
+  readonly fields: readonly PlacedField[]
+  /** Words used by the declared fields, before any trailing array. */
+  readonly fixedWords: number
+  readonly packed?: string
+}
+
+const i32 = (writer: Writer, doc: string): FieldSpec => ({ words: 1, writer, doc })
+const f64 = (writer: Writer, doc: string): FieldSpec => ({ words: 2, writer, doc })
+
+function place(spec: RecordSpec): PlacedRecord {
+  const fields: PlacedField[] = []
+  let at = 0
+  for (const line of spec.lines) {
+    if (!spec.packed) at = Math.ceil(at / LINE_WORDS) * LINE_WORDS
+    for (const [name, f] of Object.entries(line)) {
+      if (f.words === 2 && at % 2 !== 0) at++
+      fields.push({ ...f, record: spec.name, name, offset: at })
+      at += f.words
+    }
+  }
+  return { name: spec.name, fields, fixedWords: at, packed: spec.packed }
+}
+
+function offsets(r: PlacedRecord): Record<string, number> {
+  return Object.fromEntries(r.fields.map((f) => [f.name, f.offset]))
+}
+
+// ---------------------------------------------------------------------------
+// The header: identifies the buffer so that a worker attaching to it can check
+// that it computes the same layout as the creator.
+
+export const HEADER_MAGIC = 0x676f7274 // 'gort'
+export const LAYOUT_VERSION = 1
+
+const headerSpec: RecordSpec = {
+  name: 'header',
+  lines: [
+    {
+      magic: i32('creator', 'HEADER_MAGIC; checked by attach.'),
+      version: i32('creator', 'LAYOUT_VERSION; checked by attach.'),
+      byteLength: i32('creator', 'Total bytes; checked by attach.'),
+      maxProcs: i32('creator', 'Number of P records.'),
+      runqSize: i32('creator', 'Slots in each P run queue (a power of two).'),
+      maxMs: i32('creator', 'Number of M records.'),
+      maxGs: i32('creator', 'Number of G records, slot 0 unused (nil).'),
+      arenaBytes: i32('creator', 'Bytes of the malloc arena.'),
+    },
+  ],
+}
+
+// ---------------------------------------------------------------------------
+// sched: Go's schedt. Fields written under sched.lock share lines; the lock
+// words and the atomically updated counters each get a line of their own.
+
+const schedSpec: RecordSpec = {
+  name: 'sched',
+  lines: [
+    { lock: i32('lock-key', 'sched.lock, a lock_futex key (0 unlocked, 1 locked, 2 sleeping).') },
+    {
+      goidgen: i32('atomic-any', 'Last goroutine id handed out; Atomics.add by newproc on any M.'),
+      nmspinning: i32('atomic-any', 'Spinning Ms; Atomics.add/sub by any M, read with Atomics.load by wakep.'),
+      needspinning: i32('atomic-any', 'Go 1.21: set by a P that found work while nobody spun; CAS-cleared.'),
+      lastpoll: i32('atomic-any', 'Reserved for the netpoller issue.'),
+    },
+    {
+      runqhead: i32('sched.lock', 'Global run queue head (a G index, 0 = empty); linked by G.schedlink.'),
+      runqtail: i32('sched.lock', 'Global run queue tail.'),
+      runqsize: i32('sched.lock', 'Global run queue length. Read without the lock only as a hint (Atomics.load).'),
+      gomaxprocs: i32('sched.lock', 'Ps in use (<= header.maxProcs). Read with Atomics.load by anyone.'),
+      pidle: i32('sched.lock', 'Idle P list head (P index + 1, 0 = empty); linked by P.link.'),
+      npidle: i32('sched.lock', 'Idle Ps; read with Atomics.load without the lock (wakep, spinning bound).'),
+      midle: i32('sched.lock', 'Idle M list head (M index + 1, 0 = empty); linked by M.schedlink.'),
+      nmidle: i32('sched.lock', 'Idle Ms.'),
+      mnext: i32('sched.lock', 'Number of M records handed out; the next M id.'),
+      gfree: i32('sched.lock', 'Free G list head (G index, 0 = empty); linked by G.schedlink.'),
+      ngfree: i32('sched.lock', 'Free Gs.'),
+      gnext: i32('sched.lock', 'G records never used yet start here (bump allocation before the free list).'),
+    },
+  ],
+}
+
+// heap: the malloc arena's state, under heap.lock (Go's mheap_.lock).
+export const MALLOC_BINS = 32
+
+const heapSpec: RecordSpec = {
+  name: 'heap',
+  lines: [
+    { lock: i32('lock-key', 'heap.lock, a lock_futex key.') },
+    {
+      binmap: i32('heap.lock', 'Bit b set when bin b is not empty. Read only under the lock.'),
+      inuseBytes: i32('heap.lock', 'Bytes in allocated blocks, headers included. Read with Atomics.load for stats.'),
+      inuseBlocks: i32('heap.lock', 'Allocated blocks. Read with Atomics.load for stats.'),
+      freeBytes: i32('heap.lock', 'Bytes in free blocks.'),
+      allocs: i32('heap.lock', 'Total allocations (wraps).'),
+      frees: i32('heap.lock', 'Total frees (wraps).'),
+    },
+    Object.fromEntries(
+      Array.from({ length: MALLOC_BINS }, (_, b) => [
+        `bin${b}`,
+        i32('heap.lock', `Free list of blocks of [2^${b}, 2^${b + 1}) bytes: the arena byte offset of the first, 0 = empty.`),
+      ]),
+    ),
+  ],
+}
+
+// ---------------------------------------------------------------------------
+// P: Go's p. The run queue head, tail and runnext each get a line: the owner
+// stores the tail, thieves and the owner CAS the head and runnext.
+
+const pSpec: RecordSpec = {
+  name: 'P',
+  lines: [
+    {
+      id: i32('creator', 'The P index.'),
+      status: i32('p-owner', 'Pstatus; changed by the owner, or by CAS from sysmon (retake). Read with Atomics.load.'),
+      link: i32('p-owner', 'Next on sched.pidle (P index + 1); written under sched.lock while the P is idle.'),
+      schedtick: i32('p-owner', 'Incremented on every scheduler call; sysmon reads it with Atomics.load.'),
+      syscalltick: i32('p-owner', 'Incremented on every syscall; sysmon reads it with Atomics.load.'),
+      m: i32('p-owner', 'The M that holds the P (M index + 1, 0 = none).'),
+      gFreeHead: i32('p-owner', 'Per-P free G list (gfput/gfget), owner only.'),
+      gFreeCount: i32('p-owner', 'Length of the per-P free G list, owner only.'),
+    },
+    { runqhead: i32('p-runqhead', 'Ring head (uint32, wraps). CAS by the owner (runqget) and thieves (runqgrab); pairs with their Atomics.load.') },
+    { runqtail: i32('p-runqtail', 'Ring tail (uint32, wraps). Atomics.store by the owner after writing a slot; thieves Atomics.load it first.') },
+    { runnext: i32('p-runnext', 'A G to run next (G index, 0 = none). CAS by the owner and by thieves on their last pass.') },
+  ],
+}
+// The P's ring of runqSize G indexes follows the fixed fields, on its own line.
+// Slots are written by the owner only, into the free part of the ring, before
+// the tail store that publishes them; thieves read them with plain loads and
+// discard what they read if their CAS of runqhead fails.
+
+// ---------------------------------------------------------------------------
+// M: Go's m. The park note is exchanged by wakers, so it has its own line.
+
+const mSpec: RecordSpec = {
+  name: 'M',
+  lines: [
+    {
+      id: i32('creator', 'The M index.'),
+      state: i32('m-self', 'Mstate (runtime2.ts); read with Atomics.load by sysmon and dumps.'),
+      p: i32('m-self', 'The P it holds (P index + 1, 0 = none).'),
+      curg: i32('m-self', 'The G running on it (G index, 0 = none).'),
+      spinning: i32('m-self', '1 while spinning; read by dumps.'),
+      schedlink: i32('m-self', 'Next on sched.midle; written under sched.lock while the M is idle.'),
+      nextp: i32('m-self', 'P handed to it by startm before its park note is woken (P index + 1). Written by the waker before notewakeup; read by the M after notesleep.'),
+    },
+    { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by any thread.') },
+  ],
+}
+
+// ---------------------------------------------------------------------------
+// G: Go's g. Packed: see the file comment.
+
+const gSpec: RecordSpec = {
+  name: 'G',
+  packed: 'a million Gs must fit in little memory; whoever owns a G by its status writes it, and the atomically shared words (status, preempt) are read-modify-written',
+  lines: [
+    {
+      status: i32('g-owner', 'Gstatus; transitions by CAS (casgstatus) from any thread.'),
+      goid: i32('g-owner', 'Goroutine id, set by newproc.'),
+      schedlink: i32('g-owner', 'Next G on whatever list holds it: the global run queue, a free list. Written by the list holder.'),
+      m: i32('g-owner', 'The M it lives on once started (M index + 1, 0 = not started).'),
+      waitreason: i32('g-owner', 'waitReason while parked.'),
+      preempt: i32('g-owner', '1 when sysmon asks it to yield; Atomics.store by sysmon, Atomics.load at safe points.'),
+      fn: i32('g-owner', 'Registered start function id.'),
+      arg: i32('g-owner', 'Arena byte offset of the serialized arguments, 0 = none.'),
+      result: i32('g-owner', 'Arena byte offset of the serialized result, 0 = none.'),
+      payload: i32('g-owner', 'A word for the G owner (tests put a sequence number here).'),
+    },
+    { waitsince: f64('g-owner', 'performance.timeOrigin-relative ms at which it parked.') },
+  ],
+}
+
+export const HEADER = place(headerSpec)
+export const SCHED = place(schedSpec)
+export const HEAP = place(heapSpec)
+export const PREC = place(pSpec)
+export const MREC = place(mSpec)
+export const GREC = place(gSpec)
+export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC]
+
+const H = offsets(HEADER)
+const S = offsets(SCHED)
+const HP = offsets(HEAP)
+const P = offsets(PREC)
+const M = offsets(MREC)
+const G = offsets(GREC)
+
+export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLength
+export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
+export const HDR_MAXGS = H.maxGs, HDR_ARENABYTES = H.arenaBytes
+
+export const SCHED_LOCK = S.lock, SCHED_GOIDGEN = S.goidgen, SCHED_NMSPINNING = S.nmspinning
+export const SCHED_NEEDSPINNING = S.needspinning, SCHED_LASTPOLL = S.lastpoll
+export const SCHED_RUNQHEAD = S.runqhead, SCHED_RUNQTAIL = S.runqtail, SCHED_RUNQSIZE = S.runqsize
+export const SCHED_GOMAXPROCS = S.gomaxprocs, SCHED_PIDLE = S.pidle, SCHED_NPIDLE = S.npidle
+export const SCHED_MIDLE = S.midle, SCHED_NMIDLE = S.nmidle, SCHED_MNEXT = S.mnext
+export const SCHED_GFREE = S.gfree, SCHED_NGFREE = S.ngfree, SCHED_GNEXT = S.gnext
+
+export const HEAP_LOCK = HP.lock, HEAP_BINMAP = HP.binmap, HEAP_INUSE_BYTES = HP.inuseBytes
+export const HEAP_INUSE_BLOCKS = HP.inuseBlocks, HEAP_FREE_BYTES = HP.freeBytes
+export const HEAP_ALLOCS = HP.allocs, HEAP_FREES = HP.frees, HEAP_BIN0 = HP.bin0
+
+export const P_ID = P.id, P_STATUS = P.status, P_LINK = P.link, P_SCHEDTICK = P.schedtick
+export const P_SYSCALLTICK = P.syscalltick, P_M = P.m, P_GFREE_HEAD = P.gFreeHead, P_GFREE_COUNT = P.gFreeCount
+export const P_RUNQHEAD = P.runqhead, P_RUNQTAIL = P.runqtail, P_RUNNEXT = P.runnext
+/** Word offset of the ring within a P record. */
+export const P_RUNQ = Math.ceil(PREC.fixedWords / LINE_WORDS) * LINE_WORDS
+
+export const M_ID = M.id, M_STATE = M.state, M_P = M.p, M_CURG = M.curg, M_SPINNING = M.spinning
+export const M_SCHEDLINK = M.schedlink, M_NEXTP = M.nextp, M_PARK = M.park
+
+export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
+export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg
+export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince
+
+// ---------------------------------------------------------------------------
+// Parameters and the computed layout.
+
+export interface LayoutParams {
+  /** P records (the largest GOMAXPROCS this runtime can use). */
+  readonly maxProcs: number
+  /** Slots per P run queue: a power of two from 2 to 65536; Go uses 256. */
+  readonly runqSize: number
+  /** M records. */
+  readonly maxMs: number
+  /** G records, including the unused slot 0. */
+  readonly maxGs: number
+  /** Bytes of the malloc arena (a multiple of 8). */
+  readonly arenaBytes: number
+}
+
+export interface Layout extends LayoutParams {
+  /** Word offset of each region. */
+  readonly header: number
+  readonly sched: number
+  readonly heap: number
+  readonly p0: number
+  readonly pStride: number
+  readonly m0: number
+  readonly mStride: number
+  readonly g0: number
+  readonly gStride: number
+  /** Byte offset and end of the malloc arena. */
+  readonly arenaStartBytes: number
+  readonly arenaEndBytes: number
+  /** Total bytes of the SharedArrayBuffer. */
+  readonly byteLength: number
+}
+
+export const DEFAULT_RUNQ_SIZE = 256
+const MAX_BYTES = 2 ** 31 - 64 // offsets must fit an int32 word
+
+function checkInt(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`layout: ${name} must be an integer from ${min} to ${max}, got ${String(v)}`)
+  }
+  return v
+}
+
+const roundLine = (words: number): number => Math.ceil(words / LINE_WORDS) * LINE_WORDS
+
+/** Computes where every record lives for the given parameters. */
+export function computeLayout(params: LayoutParams): Layout {
+  const maxProcs = checkInt('maxProcs', params.maxProcs, 1, 1024)
+  const runqSize = checkInt('runqSize', params.runqSize, 2, 65536)
+  if ((runqSize & (runqSize - 1)) !== 0) {
+    throw new RangeError(`layout: runqSize must be a power of two, got ${runqSize}`)
+  }
+  const maxMs = checkInt('maxMs', params.maxMs, 1, 10000)
+  const maxGs = checkInt('maxGs', params.maxGs, 2, 2 ** 26)
+  const arenaBytes = checkInt('arenaBytes', params.arenaBytes, 0, MAX_BYTES)
+  if (arenaBytes % 8 !== 0) throw new RangeError(`layout: arenaBytes must be a multiple of 8, got ${arenaBytes}`)
+
+  let at = 0
+  const header = at
+  at += roundLine(HEADER.fixedWords)
+  const sched = at
+  at += roundLine(SCHED.fixedWords)
+  const heap = at
+  at += roundLine(HEAP.fixedWords)
+  const pStride = P_RUNQ + roundLine(runqSize)
+  const p0 = at
+  at += pStride * maxProcs
+  const mStride = roundLine(MREC.fixedWords)
+  const m0 = at
+  at += mStride * maxMs
+  const gStride = GREC.fixedWords // packed, even (the f64 field keeps it 8-byte aligned)
+  const g0 = at
+  at += roundLine(gStride * maxGs)
+  const arenaStartBytes = at * WORD_BYTES
+  const arenaEndBytes = arenaStartBytes + arenaBytes
+  if (arenaEndBytes > MAX_BYTES) {
+    throw new RangeError(`layout: the shared heap would be ${arenaEndBytes} bytes, more than ${MAX_BYTES}; lower heapSize or maxGoroutines`)
+  }
+  return Object.freeze({
+    maxProcs, runqSize, maxMs, maxGs, arenaBytes,
+    header, sched, heap, p0, pStride, m0, mStride, g0, gStride,
+    arenaStartBytes, arenaEndBytes, byteLength: arenaEndBytes,
+  })
+}
+
+/** Word offset of P record `pp` (0-based). */
+export function pbase(l: Layout, pp: number): number {
+  return l.p0 + pp * l.pStride
+}
+
+/** Word offset of M record `mp` (0-based). */
+export function mbase(l: Layout, mp: number): number {
+  return l.m0 + mp * l.mStride
+}
+
+/** Word offset of G record `gp` (1-based; 0 is nil). */
+export function gbase(l: Layout, gp: number): number {
+  return l.g0 + gp * l.gStride
+}
+
+/** Word offset of a sched field. */
+export function schedw(l: Layout, field: number): number {
+  return l.sched + field
+}
+
+/** Word offset of a heap field. */
+export function heapw(l: Layout, field: number): number {
+  return l.heap + field
+}
+
+/** Word offset of a header field. */
+export function headerw(l: Layout, field: number): number {
+  return l.header + field
+}

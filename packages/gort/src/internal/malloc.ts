@@ -1,0 +1,235 @@
+// malloc: variable-size blocks in the shared heap's arena, for every thread.
+//
+// Channel buffers and serialized values live here. The design is the classic
+// boundary-tag allocator with segregated free lists, all under one lock
+// (heap.lock, like Go's mheap_.lock); per-thread caches in front of it (Go's
+// mcache) can come when a benchmark asks for them.
+//
+// A block is a multiple of 8 bytes, 8-byte aligned, at least MIN_BLOCK:
+//
+//	b+0          header: size | INUSE
+//	b+4          in use: the size the caller asked for;  free: next free block
+//	b+8          in use: the caller's bytes (8-aligned); free: previous free block
+//	b+size-4     footer: size | INUSE (a copy of the header)
+//
+// The footer lets free find the block before it (the word at b-4) and merge
+// with it in O(1); the header finds the one after (b+size). Free blocks sit on
+// bin floor(log2(size)), a doubly linked list whose head is in the heap
+// record; HEAP_BINMAP has bit b set while bin b is not empty. Two sentinels
+// that look in use bracket the arena, so merging stops at its ends:
+//
+//	arena+4      a footer that says "in use"
+//	end-8        a header of size 0 that says "in use"
+//
+// Allocation takes the first fit among a few blocks of the request's own bin,
+// else the first block of the smallest larger non-empty bin (every block there
+// fits), and splits off the remainder when it can stand as a block. Every
+// field here is read and written under heap.lock, so plain accesses suffice:
+// the lock's exchange orders them.
+
+import type { SharedHeap } from './heap.js'
+import {
+  heapw, HEAP_ALLOCS, HEAP_BIN0, HEAP_BINMAP, HEAP_FREE_BYTES, HEAP_FREES, HEAP_INUSE_BLOCKS,
+  HEAP_INUSE_BYTES, HEAP_LOCK, MALLOC_BINS,
+} from './layout.js'
+import { lock, unlock } from './lock_futex.js'
+import { throwFatal } from './throw.js'
+
+const INUSE = 1
+const HEADER_BYTES = 8
+const FOOTER_BYTES = 4
+export const MIN_BLOCK = 16
+/** Blocks of the request's own bin examined before a larger bin is used. */
+const FIT_SCAN = 8
+/** The largest request: keeps every size an int32. */
+export const MAX_ALLOC = 2 ** 30
+
+const binOf = (size: number): number => 31 - Math.clz32(size)
+
+/** Sets up the arena as one free block. Called by SharedHeap.create before any other thread sees the heap. */
+export function mallocinit(h: SharedHeap): void {
+  const { arenaStartBytes: a, arenaEndBytes: e } = h.layout
+  const m = h.i32
+  if (e - a < 2 * MIN_BLOCK) return // no arena: every malloc fails
+  m[(a + 4) >> 2] = INUSE // sentinel footer
+  m[(e - 8) >> 2] = INUSE // sentinel header of size 0
+  const size = e - a - 16
+  setFree(m, a + 8, size)
+  binInsert(h, a + 8, size)
+  m[heapw(h.layout, HEAP_FREE_BYTES)] = size
+}
+
+function setFree(m: Int32Array, b: number, size: number): void {
+  m[b >> 2] = size
+  m[(b + size - FOOTER_BYTES) >> 2] = size
+}
+
+function binInsert(h: SharedHeap, b: number, size: number): void {
+  const m = h.i32
+  const bin = binOf(size)
+  const headw = heapw(h.layout, HEAP_BIN0 + bin)
+  const first = m[headw]
+  m[(b + 4) >> 2] = first // next
+  m[(b + 8) >> 2] = 0 // prev
+  if (first !== 0) m[(first + 8) >> 2] = b
+  m[headw] = b
+  m[heapw(h.layout, HEAP_BINMAP)] |= 1 << bin
+}
+
+function binRemove(h: SharedHeap, b: number, size: number): void {
+  const m = h.i32
+  const next = m[(b + 4) >> 2]
+  const prev = m[(b + 8) >> 2]
+  if (next !== 0) m[(next + 8) >> 2] = prev
+  if (prev !== 0) {
+    m[(prev + 4) >> 2] = next
+  } else {
+    const bin = binOf(size)
+    m[heapw(h.layout, HEAP_BIN0 + bin)] = next
+    if (next === 0) m[heapw(h.layout, HEAP_BINMAP)] &= ~(1 << bin)
+  }
+}
+
+function blockSize(n: number): number {
+  return Math.max(MIN_BLOCK, (n + HEADER_BYTES + FOOTER_BYTES + 7) & ~7)
+}
+
+/** Finds a free block of at least `need` bytes and takes it off its bin; 0 if none. heap.lock held. */
+function findFit(h: SharedHeap, need: number): number {
+  const m = h.i32
+  const bin = binOf(need)
+  let b = m[heapw(h.layout, HEAP_BIN0 + bin)]
+  for (let i = 0; b !== 0 && i < FIT_SCAN; i++) {
+    if (m[b >> 2] >= need) {
+      binRemove(h, b, m[b >> 2])
+      return b
+    }
+    b = m[(b + 4) >> 2]
+  }
+  const larger = bin >= 31 ? 0 : m[heapw(h.layout, HEAP_BINMAP)] & ~((2 << bin) - 1)
+  if (larger === 0) return 0
+  const lbin = 31 - Math.clz32(larger & -larger)
+  b = m[heapw(h.layout, HEAP_BIN0 + lbin)]
+  binRemove(h, b, m[b >> 2])
+  return b
+}
+
+/**
+ * Allocates n bytes in the arena and returns the byte offset of the first
+ * (8-byte aligned). The bytes are not zeroed. Any thread. Throws a RangeError
+ * when the arena cannot hold the block.
+ */
+export function malloc(h: SharedHeap, n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_ALLOC) {
+    throw new RangeError(`malloc: size must be an integer from 0 to ${MAX_ALLOC}, got ${String(n)}`)
+  }
+  const need = blockSize(n)
+  const m = h.i32
+  const l = h.layout
+  lock(m, heapw(l, HEAP_LOCK))
+  const b = findFit(h, need)
+  if (b === 0) {
+    const inuse = m[heapw(l, HEAP_INUSE_BYTES)]
+    unlock(m, heapw(l, HEAP_LOCK))
+    throw new RangeError(
+      `malloc: the shared heap cannot fit ${n} more bytes (heapSize is ${l.arenaBytes} bytes, ${inuse} in use); raise the heapSize option`,
+    )
+  }
+  let size = m[b >> 2]
+  if (size - need >= MIN_BLOCK) {
+    setFree(m, b + need, size - need)
+    binInsert(h, b + need, size - need)
+    size = need
+  }
+  m[b >> 2] = size | INUSE
+  m[(b + size - FOOTER_BYTES) >> 2] = size | INUSE
+  m[(b + 4) >> 2] = n
+  m[heapw(l, HEAP_INUSE_BYTES)] += size
+  m[heapw(l, HEAP_INUSE_BLOCKS)] += 1
+  m[heapw(l, HEAP_FREE_BYTES)] -= size
+  m[heapw(l, HEAP_ALLOCS)] += 1
+  unlock(m, heapw(l, HEAP_LOCK))
+  return b + HEADER_BYTES
+}
+
+/** Frees a block returned by malloc. Any thread. A fatal error for a pointer that is not an allocated block. */
+export function free(h: SharedHeap, p: number): void {
+  const l = h.layout
+  if (!Number.isInteger(p) || p % 8 !== 0 || p < l.arenaStartBytes + 16 || p >= l.arenaEndBytes - 8) {
+    throwFatal('free', `${String(p)} is not a pointer into the shared heap's arena`)
+  }
+  const m = h.i32
+  lock(m, heapw(l, HEAP_LOCK))
+  let b = p - HEADER_BYTES
+  const hdr = m[b >> 2]
+  let size = hdr & ~7
+  if ((hdr & INUSE) === 0 || size < MIN_BLOCK || b + size > l.arenaEndBytes - 8 || m[(b + size - FOOTER_BYTES) >> 2] !== hdr) {
+    unlock(m, heapw(l, HEAP_LOCK))
+    throwFatal('free', `${p} was not allocated, or was freed already`)
+  }
+  m[heapw(l, HEAP_INUSE_BYTES)] -= size
+  m[heapw(l, HEAP_INUSE_BLOCKS)] -= 1
+  m[heapw(l, HEAP_FREE_BYTES)] += size
+  m[heapw(l, HEAP_FREES)] += 1
+  // Merge with the block after.
+  const nh = m[(b + size) >> 2]
+  if ((nh & INUSE) === 0) {
+    binRemove(h, b + size, nh)
+    size += nh
+  }
+  // Merge with the block before.
+  const pf = m[(b - FOOTER_BYTES) >> 2]
+  if ((pf & INUSE) === 0) {
+    b -= pf
+    binRemove(h, b, pf)
+    size += pf
+  }
+  setFree(m, b, size)
+  binInsert(h, b, size)
+  unlock(m, heapw(l, HEAP_LOCK))
+}
+
+/** The size that was asked for when the block at p was allocated. */
+export function mallocSize(h: SharedHeap, p: number): number {
+  return h.i32[(p - 4) >> 2]
+}
+
+export interface HeapStats {
+  /** Arena bytes in allocated blocks, headers included. */
+  inuseBytes: number
+  inuseBlocks: number
+  freeBytes: number
+  /** Free blocks, and the largest one (what the next big malloc can get). */
+  freeBlocks: number
+  largestFree: number
+  allocs: number
+  frees: number
+  arenaBytes: number
+}
+
+/** A consistent snapshot of the arena's accounting, walking the free lists under heap.lock. */
+export function heapStats(h: SharedHeap): HeapStats {
+  const m = h.i32
+  const l = h.layout
+  lock(m, heapw(l, HEAP_LOCK))
+  let freeBlocks = 0
+  let largestFree = 0
+  for (let bin = 0; bin < MALLOC_BINS; bin++) {
+    for (let b = m[heapw(l, HEAP_BIN0 + bin)]; b !== 0; b = m[(b + 4) >> 2]) {
+      freeBlocks++
+      largestFree = Math.max(largestFree, m[b >> 2])
+    }
+  }
+  const s: HeapStats = {
+    inuseBytes: m[heapw(l, HEAP_INUSE_BYTES)],
+    inuseBlocks: m[heapw(l, HEAP_INUSE_BLOCKS)],
+    freeBytes: m[heapw(l, HEAP_FREE_BYTES)],
+    freeBlocks,
+    largestFree,
+    allocs: m[heapw(l, HEAP_ALLOCS)] >>> 0,
+    frees: m[heapw(l, HEAP_FREES)] >>> 0,
+    arenaBytes: l.arenaBytes,
+  }
+  unlock(m, heapw(l, HEAP_LOCK))
+  return s
+}

@@ -1,0 +1,57 @@
+// Status values for the records in layout.ts, with the ownership rule of each
+// state beside it (Go's runtime2.go keeps its structs and enums the same way).
+
+/**
+ * P status (Go's _Pidle .. _Pdead). Who owns the P, and so may write its
+ * owner fields and pop its run queue, depends on the state.
+ */
+export const Pstatus = {
+  /** On sched.pidle, owned by whoever holds sched.lock; its run queue is empty. */
+  Pidle: 0,
+  /** Owned by the M in P.m, which is running the scheduler or a goroutine. */
+  Prunning: 1,
+  /** Its M is in a syscall. The P is not owned: sysmon or the returning M may take it by CAS to another state. */
+  Psyscall: 2,
+  /** Halted for stop-the-world; owned by the M that stopped it. */
+  Pgcstop: 3,
+  /** Above GOMAXPROCS; unused until procresize brings it back. */
+  Pdead: 4,
+} as const
+export type Pstatus = (typeof Pstatus)[keyof typeof Pstatus]
+
+/**
+ * G status (Go's _Gidle .. _Gdead; the GC-only states are left out).
+ * Changes go through casgstatus so that exactly one thread owns a transition.
+ */
+export const Gstatus = {
+  /** Just allocated, not yet initialized. Owned by the allocator. */
+  Gidle: 0,
+  /** On a run queue, not running. Owned by the queue. */
+  Grunnable: 1,
+  /** Running on an M that holds a P. Owned by that M. */
+  Grunning: 2,
+  /** In a syscall operation: running, but its P may be taken. Owned by its M. */
+  Gsyscall: 3,
+  /** Parked (gopark). Owned by whatever will ready it (a channel's wait queue, a timer, a promise). */
+  Gwaiting: 4,
+  /** Finished, or on a free list. Owned by the free list. */
+  Gdead: 6,
+  /** Preempted at a safe point; waiting to be put back on its M's queue. */
+  Gpreempted: 9,
+} as const
+export type Gstatus = (typeof Gstatus)[keyof typeof Gstatus]
+
+/** M state, for sysmon, dumps and schedtrace. */
+export const Mstate = {
+  /** Started, not yet in the scheduler. */
+  Mstarting: 0,
+  /** Running the scheduler or a goroutine. */
+  Mrunning: 1,
+  /** Spinning: holds a P, looking for work. */
+  Mspinning: 2,
+  /** Parked on its note in stopm, on sched.midle. */
+  Midle: 3,
+  /** Exited. */
+  Mdead: 4,
+} as const
+export type Mstate = (typeof Mstate)[keyof typeof Mstate]

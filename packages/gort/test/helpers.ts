@@ -1,0 +1,69 @@
+// Shared test helpers: real worker threads running fixtures against the
+// built package, seeds that are logged, and a watchdog that fails a test with
+// a dump of the shared state instead of letting it hang.
+
+import type { ExecutionContext } from 'ava'
+import { Worker } from 'node:worker_threads'
+import { FastRand, randomSeed } from 'gort/internal'
+
+/** A seed from GORT_SEED, or a fresh one; logged so a failure can be replayed. */
+export function seeded(t: ExecutionContext): FastRand {
+  const env = process.env.GORT_SEED
+  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : randomSeed()
+  t.log(`seed ${seed} (replay with GORT_SEED=${seed})`)
+  return new FastRand(seed)
+}
+
+export interface Started<R> {
+  worker: Worker
+  /** The fixture's single result message; rejects if it throws or exits early. */
+  result: Promise<R>
+}
+
+/** Starts test-dist/fixtures/<name>.js in a worker thread with workerData. */
+export function startFixture<R>(name: string, workerData: unknown): Started<R> {
+  const worker = new Worker(new URL(`./fixtures/${name}.js`, import.meta.url), { workerData })
+  const result = new Promise<R>((resolve, reject) => {
+    let done = false
+    worker.once('message', (m: R) => {
+      done = true
+      resolve(m)
+    })
+    worker.once('error', (e) => {
+      done = true
+      reject(e)
+    })
+    worker.once('exit', (code) => {
+      if (!done) reject(new Error(`fixture ${name} exited with code ${code} before reporting`))
+    })
+  })
+  return { worker, result }
+}
+
+/**
+ * Runs fn; if it has not settled after ms, fails the test with dump() and
+ * terminates the given workers, so that a lost wake-up shows as a readable
+ * failure instead of a hung test run.
+ */
+export async function withWatchdog<T>(
+  t: ExecutionContext,
+  ms: number,
+  dump: () => string,
+  workers: () => Worker[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const fired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const state = dump()
+      t.log(`watchdog: no result after ${ms} ms; state:\n${state}`)
+      for (const w of workers()) void w.terminate()
+      reject(new Error(`watchdog fired after ${ms} ms:\n${state}`))
+    }, ms)
+  })
+  try {
+    return await Promise.race([fn(), fired])
+  } finally {
+    clearTimeout(timer)
+  }
+}
