@@ -286,6 +286,11 @@ function globrunqpop(h: SharedHeap): number {
  * the rest onto pp's ring. The batch is a fair share, size/gomaxprocs + 1,
  * at most max (when max > 0) and at most half a ring. Returns 0 if the queue
  * is empty. sched.lock must be held, by the owner of pp.
+ *
+ * Unlike Go, the batch is also capped by the free slots of pp's ring. Go's
+ * callers only take a batch into an empty ring (or take max = 1); if one did
+ * not, the runqput below would spill to runqputslow, which takes sched.lock,
+ * which the caller holds: a self-deadlock. Two loads rule that out.
  */
 export function globrunqget(h: SharedHeap, pp: number, max: number): number {
   const m = h.i32
@@ -295,6 +300,9 @@ export function globrunqget(h: SharedHeap, pp: number, max: number): number {
   let n = Math.min(qsize, ((qsize / m[schedw(l, SCHED_GOMAXPROCS)]) | 0) + 1)
   if (max > 0 && n > max) n = max
   if (n > l.runqSize >>> 1) n = l.runqSize >>> 1
+  const base = pbase(l, pp)
+  const free = l.runqSize - ((m[base + P_RUNQTAIL] - Atomics.load(m, base + P_RUNQHEAD)) >>> 0) // owner only: our tail
+  if (n > free + 1) n = free + 1
   Atomics.store(m, schedw(l, SCHED_RUNQSIZE), qsize - n)
   const gp = globrunqpop(h)
   for (n--; n > 0; n--) runqput(h, pp, globrunqpop(h), false)
