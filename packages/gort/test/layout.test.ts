@@ -1,4 +1,6 @@
 import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import {
   computeLayout, gbase, mbase, pbase, RECORDS, LINE_WORDS, P_RUNQ, P_RUNQHEAD, P_RUNQTAIL, P_RUNNEXT,
   PREC, SharedHeap, type Layout,
@@ -85,4 +87,10 @@ test('attach recomputes the same layout and rejects foreign buffers', (t) => {
   t.deepEqual(a.layout, h.layout)
   t.throws(() => SharedHeap.attach(new SharedArrayBuffer(4096)), { instanceOf: TypeError, message: /not a gort heap/ })
   t.throws(() => SharedHeap.attach(new ArrayBuffer(64) as unknown as SharedArrayBuffer), { instanceOf: TypeError })
+})
+
+test('docs/design/memory-layout.md lists every field as the layout declares it', (t) => {
+  const script = fileURLToPath(new URL('../scripts/layout-doc.mjs', import.meta.url))
+  const r = spawnSync(process.execPath, [script, '--check'], { encoding: 'utf8' })
+  t.is(r.status, 0, r.stderr)
 })
