@@ -6,7 +6,7 @@
 
 import {
   computeLayout, headerw, mbase, pbase, schedw,
-  HDR_ARENABYTES, HDR_BYTES, HDR_MAGIC, HDR_MAXGS, HDR_MAXMS, HDR_MAXPROCS, HDR_RUNQSIZE, HDR_VERSION,
+  HDR_ARENABYTES, HDR_BYTES, HDR_MAXFUNCS, HDR_MAGIC, HDR_MAXGS, HDR_MAXMS, HDR_MAXPROCS, HDR_RUNQSIZE, HDR_VERSION,
   HEADER_MAGIC, LAYOUT_VERSION, M_ID, P_ID, P_STATUS, SCHED_GNEXT, SCHED_GOMAXPROCS,
   type Layout, type LayoutParams,
 } from './layout.js'
@@ -51,6 +51,7 @@ export class SharedHeap {
     m[headerw(layout, HDR_MAXMS)] = layout.maxMs
     m[headerw(layout, HDR_MAXGS)] = layout.maxGs
     m[headerw(layout, HDR_ARENABYTES)] = layout.arenaBytes
+    m[headerw(layout, HDR_MAXFUNCS)] = layout.maxFuncs
     m[schedw(layout, SCHED_GOMAXPROCS)] = layout.maxProcs
     m[schedw(layout, SCHED_GNEXT)] = 1 // G index 0 is nil
     for (let i = 0; i < layout.maxProcs; i++) {
@@ -74,7 +75,7 @@ export class SharedHeap {
     }
     const layout = computeLayout({
       maxProcs: m[HDR_MAXPROCS], runqSize: m[HDR_RUNQSIZE], maxMs: m[HDR_MAXMS],
-      maxGs: m[HDR_MAXGS], arenaBytes: m[HDR_ARENABYTES],
+      maxGs: m[HDR_MAXGS], arenaBytes: m[HDR_ARENABYTES], maxFuncs: m[HDR_MAXFUNCS],
     })
     if (layout.byteLength !== m[HDR_BYTES] || sab.byteLength !== layout.byteLength) {
       throw new TypeError('SharedHeap.attach: the buffer\'s size does not match its header')

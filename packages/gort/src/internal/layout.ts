@@ -114,6 +114,7 @@ const headerSpec: RecordSpec = {
       maxMs: i32('creator', 'Number of M records.'),
       maxGs: i32('creator', 'Number of G records, slot 0 unused (nil).'),
       arenaBytes: i32('creator', 'Bytes of the malloc arena.'),
+      maxFuncs: i32('creator', 'Entries of the goroutine function table.'),
     },
   ],
 }
@@ -131,6 +132,15 @@ const schedSpec: RecordSpec = {
       nmspinning: i32('atomic-any', 'Spinning Ms; Atomics.add/sub by any M, read with Atomics.load by wakep.'),
       needspinning: i32('atomic-any', 'Go 1.21: set by a P that found work while nobody spun; CAS-cleared.'),
       lastpoll: i32('atomic-any', 'Reserved for the netpoller issue.'),
+      gcount: i32('atomic-any', 'Live goroutines (created, not yet exited); Atomics.add by newproc and goexit.'),
+      nmwant: i32('atomic-any', 'Ms on sched.mwant; read with Atomics.load by running Ms to decide whether to hand their P on.'),
+      npendingio: i32('atomic-any', 'Goroutines parked in until() on every M; read by close() and checkdead.'),
+    },
+    {
+      donehead: i32('atomic-any', 'Completion stack of Gs whose result the host awaits (G index, 0 = empty), linked by G.schedlink. Ms push by CAS; the host takes the whole stack by exchange and Atomics.waitAsync-s on this word.'),
+    },
+    {
+      hostwaiting: i32('atomic-any', '1 while the host thread waits on donehead; Ms notify donehead only then. Stored by the host, read by Ms (Dekker pair with the push).'),
     },
     {
       runqhead: i32('sched.lock', 'Global run queue head (a G index, 0 = empty); linked by G.schedlink.'),
@@ -145,6 +155,10 @@ const schedSpec: RecordSpec = {
       gfree: i32('sched.lock', 'Free G list head (G index, 0 = empty); linked by G.schedlink.'),
       ngfree: i32('sched.lock', 'Free Gs.'),
       gnext: i32('sched.lock', 'G records never used yet start here (bump allocation before the free list).'),
+      mwant: i32('sched.lock', 'Ms parked without a P that have runnable goroutines of their own (M index + 1, FIFO head); linked by M.schedlink. P releasers hand Ps to them first.'),
+      mwanttail: i32('sched.lock', 'Tail of sched.mwant.'),
+      nfuncs: i32('sched.lock', 'Entries used in the function table.'),
+      closing: i32('sched.lock', '1 once the host called close(): spawns fail. Read with Atomics.load.'),
     },
   ],
 }
@@ -213,9 +227,15 @@ const mSpec: RecordSpec = {
       curg: i32('m-self', 'The G running on it (G index, 0 = none).'),
       spinning: i32('m-self', '1 while spinning; read by dumps.'),
       schedlink: i32('m-self', 'Next on sched.midle; written under sched.lock while the M is idle.'),
-      nextp: i32('m-self', 'P handed to it by startm before its park note is woken (P index + 1). Written by the waker before notewakeup; read by the M after notesleep.'),
+      nextp: i32('m-self', 'P handed to it by startm before its park note is woken (P index + 1). Written by the waker under sched.lock; read by the M under sched.lock after notesleep.'),
+      wantp: i32('m-self', '1 while on sched.mwant; written under sched.lock.'),
+      ngs: i32('m-self', 'Started goroutines living on this M; for stats and dumps.'),
     },
-    { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by any thread.') },
+    { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by the one waker that won the sleep word.') },
+    {
+      sleep: i32('atomic-any', 'Msleep: 1 (Mparked) while the M sleeps or is about to; a waker that CASes it to 2 (Mwoken) owns the notewakeup. The M stores it before re-checking readyq (Dekker pair with the push).'),
+      readyq: i32('atomic-any', 'Treiber stack of this M\'s started Gs made runnable by other threads or callbacks (G index, 0 = empty), linked by G.schedlink. Pushed by CAS from any thread; the M takes it whole by exchange.'),
+    },
   ],
 }
 
@@ -237,6 +257,7 @@ const gSpec: RecordSpec = {
       arg: i32('g-owner', 'Arena byte offset of the serialized arguments, 0 = none.'),
       result: i32('g-owner', 'Arena byte offset of the serialized result, 0 = none.'),
       payload: i32('g-owner', 'A word for the G owner (tests put a sequence number here).'),
+      flags: i32('g-owner', 'Gflags (runtime2.ts): the host awaits the result, a local closure, failed.'),
     },
     { waitsince: f64('g-owner', 'performance.timeOrigin-relative ms at which it parked.') },
   ],
@@ -259,7 +280,7 @@ const G = offsets(GREC)
 
 export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLength
 export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
-export const HDR_MAXGS = H.maxGs, HDR_ARENABYTES = H.arenaBytes
+export const HDR_MAXGS = H.maxGs, HDR_ARENABYTES = H.arenaBytes, HDR_MAXFUNCS = H.maxFuncs
 
 export const SCHED_LOCK = S.lock, SCHED_GOIDGEN = S.goidgen, SCHED_NMSPINNING = S.nmspinning
 export const SCHED_NEEDSPINNING = S.needspinning, SCHED_LASTPOLL = S.lastpoll
@@ -267,6 +288,9 @@ export const SCHED_RUNQHEAD = S.runqhead, SCHED_RUNQTAIL = S.runqtail, SCHED_RUN
 export const SCHED_GOMAXPROCS = S.gomaxprocs, SCHED_PIDLE = S.pidle, SCHED_NPIDLE = S.npidle
 export const SCHED_MIDLE = S.midle, SCHED_NMIDLE = S.nmidle, SCHED_MNEXT = S.mnext
 export const SCHED_GFREE = S.gfree, SCHED_NGFREE = S.ngfree, SCHED_GNEXT = S.gnext
+export const SCHED_GCOUNT = S.gcount, SCHED_NMWANT = S.nmwant, SCHED_NPENDINGIO = S.npendingio
+export const SCHED_DONEHEAD = S.donehead, SCHED_HOSTWAITING = S.hostwaiting
+export const SCHED_MWANT = S.mwant, SCHED_MWANTTAIL = S.mwanttail, SCHED_NFUNCS = S.nfuncs, SCHED_CLOSING = S.closing
 
 export const HEAP_LOCK = HP.lock, HEAP_BINMAP = HP.binmap, HEAP_INUSE_BYTES = HP.inuseBytes
 export const HEAP_INUSE_BLOCKS = HP.inuseBlocks, HEAP_FREE_BYTES = HP.freeBytes
@@ -280,10 +304,11 @@ export const P_RUNQ = Math.ceil(PREC.fixedWords / LINE_WORDS) * LINE_WORDS
 
 export const M_ID = M.id, M_STATE = M.state, M_P = M.p, M_CURG = M.curg, M_SPINNING = M.spinning
 export const M_SCHEDLINK = M.schedlink, M_NEXTP = M.nextp, M_PARK = M.park
+export const M_WANTP = M.wantp, M_NGS = M.ngs, M_SLEEP = M.sleep, M_READYQ = M.readyq
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg
-export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince
+export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince, G_FLAGS = G.flags
 
 // ---------------------------------------------------------------------------
 // Parameters and the computed layout.
@@ -299,9 +324,12 @@ export interface LayoutParams {
   readonly maxGs: number
   /** Bytes of the malloc arena (a multiple of 8). */
   readonly arenaBytes: number
+  /** Entries of the goroutine function table (default 4096). */
+  readonly maxFuncs?: number
 }
 
 export interface Layout extends LayoutParams {
+  readonly maxFuncs: number
   /** Word offset of each region. */
   readonly header: number
   readonly sched: number
@@ -312,6 +340,8 @@ export interface Layout extends LayoutParams {
   readonly mStride: number
   readonly g0: number
   readonly gStride: number
+  /** The function table: maxFuncs words, each an arena pointer to the function's key (or 0). Written under sched.lock, read with Atomics.load. */
+  readonly funcs: number
   /** Byte offset and end of the malloc arena. */
   readonly arenaStartBytes: number
   readonly arenaEndBytes: number
@@ -320,6 +350,7 @@ export interface Layout extends LayoutParams {
 }
 
 export const DEFAULT_RUNQ_SIZE = 256
+export const DEFAULT_MAX_FUNCS = 4096
 const MAX_BYTES = 2 ** 31 - 64 // offsets must fit an int32 word
 
 function checkInt(name: string, v: unknown, min: number, max: number): number {
@@ -342,6 +373,7 @@ export function computeLayout(params: LayoutParams): Layout {
   const maxGs = checkInt('maxGs', params.maxGs, 2, 2 ** 26)
   const arenaBytes = checkInt('arenaBytes', params.arenaBytes, 0, MAX_BYTES)
   if (arenaBytes % 8 !== 0) throw new RangeError(`layout: arenaBytes must be a multiple of 8, got ${arenaBytes}`)
+  const maxFuncs = checkInt('maxFuncs', params.maxFuncs ?? DEFAULT_MAX_FUNCS, 1, 1 << 20)
 
   let at = 0
   const header = at
@@ -359,14 +391,16 @@ export function computeLayout(params: LayoutParams): Layout {
   const gStride = GREC.fixedWords // packed, even (the f64 field keeps it 8-byte aligned)
   const g0 = at
   at += roundLine(gStride * maxGs)
+  const funcs = at
+  at += roundLine(maxFuncs)
   const arenaStartBytes = at * WORD_BYTES
   const arenaEndBytes = arenaStartBytes + arenaBytes
   if (arenaEndBytes > MAX_BYTES) {
     throw new RangeError(`layout: the shared heap would be ${arenaEndBytes} bytes, more than ${MAX_BYTES}; lower heapSize or maxGoroutines`)
   }
   return Object.freeze({
-    maxProcs, runqSize, maxMs, maxGs, arenaBytes,
-    header, sched, heap, p0, pStride, m0, mStride, g0, gStride,
+    maxProcs, runqSize, maxMs, maxGs, arenaBytes, maxFuncs,
+    header, sched, heap, p0, pStride, m0, mStride, g0, gStride, funcs,
     arenaStartBytes, arenaEndBytes, byteLength: arenaEndBytes,
   })
 }

@@ -55,3 +55,51 @@ export const Mstate = {
   Mdead: 4,
 } as const
 export type Mstate = (typeof Mstate)[keyof typeof Mstate]
+
+/** M sleep word (M.sleep): who may wake a parked M. */
+export const Msleep = {
+  /** Awake: running, spinning, or between park attempts. */
+  Mawake: 0,
+  /** Parked or about to park on M.park; the first waker to CAS it to Mwoken calls notewakeup. */
+  Mparked: 1,
+  /** A waker won the CAS and has woken (or is waking) the note. */
+  Mwoken: 2,
+} as const
+
+/** G.flags bits. */
+export const Gflags = {
+  /** The host thread awaits the result: on exit the G goes to sched.donehead. */
+  Gawaited: 1,
+  /** A local closure (go(function* () {...}) in a goroutine): started at spawn, on the spawning M. */
+  Glocal: 2,
+  /** Ended by an exception; G.result holds the encoded error. */
+  Gfailed: 4,
+  /** Spawned by the host thread. */
+  Ghost: 8,
+} as const
+
+/** Go's waitReason strings, for dumps. */
+export const waitReasonStrings = [
+  '', // 0: none
+  'IO wait',
+  'chan receive',
+  'chan send',
+  'select',
+  'sleep',
+  'sync.Mutex.Lock',
+  'sync.WaitGroup.Wait',
+  'syscall',
+  'module load',
+] as const
+export const WaitReason = {
+  None: 0,
+  IOWait: 1,
+  ChanReceive: 2,
+  ChanSend: 3,
+  Select: 4,
+  Sleep: 5,
+  SyncMutexLock: 6,
+  SyncWaitGroupWait: 7,
+  Syscall: 8,
+  ModuleLoad: 9,
+} as const
