@@ -20,6 +20,14 @@ export class SharedHeap {
   readonly f64: Float64Array
   /** Byte view, for serialized values in the arena. */
   readonly u8: Uint8Array
+  /** This thread's cache of free G records (proc.ts gfget/gfput). */
+  readonly gcache: number[] = []
+  /** This thread's view of the function table (registry.ts). */
+  readonly funcCache = {
+    ids: new Map<string, number>(),
+    keys: [] as Array<string | undefined>,
+    fns: [] as Array<((...args: any[]) => Generator<unknown, unknown, any>) | undefined>,
+  }
 
   private constructor(
     readonly sab: SharedArrayBuffer,

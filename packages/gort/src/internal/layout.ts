@@ -225,7 +225,7 @@ const mSpec: RecordSpec = {
       state: i32('m-self', 'Mstate (runtime2.ts); read with Atomics.load by sysmon and dumps.'),
       p: i32('m-self', 'The P it holds (P index + 1, 0 = none).'),
       curg: i32('m-self', 'The G running on it (G index, 0 = none).'),
-      spinning: i32('m-self', '1 while spinning; read by dumps.'),
+      spinning: i32('m-self', '1 while spinning; set by startm under sched.lock before it wakes the M, then the M\'s own. Read by dumps.'),
       schedlink: i32('m-self', 'Next on sched.midle; written under sched.lock while the M is idle.'),
       nextp: i32('m-self', 'P handed to it by startm before its park note is woken (P index + 1). Written by the waker under sched.lock; read by the M under sched.lock after notesleep.'),
       wantp: i32('m-self', '1 while on sched.mwant; written under sched.lock.'),

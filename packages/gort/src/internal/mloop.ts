@@ -1,0 +1,724 @@
+// The M: a worker thread running Go's scheduler loop (proc.go's schedule,
+// findRunnable, stealWork, execute, goexit, stopm, entersyscall/exitsyscall).
+//
+// The one constraint (DESIGN.md): a generator lives in the isolate that
+// created it. So an M keeps, in its own memory, the generators of the
+// goroutines it started, and serves two kinds of runnable work:
+//
+//  - unstarted Gs, which are data (a function index and encoded arguments)
+//    on the P run queues and the global queue, and move freely between Ms
+//    with their Ps, by stealing and by handoff, as in Go;
+//  - started Gs, which live on this M for life. When one becomes runnable it
+//    goes to this M's own queues: `localnext` and `localq` when this thread
+//    readied it, M.readyq (a shared stack) when another thread did. This M
+//    must hold a P to run them; an M that has such work and no P parks on
+//    sched.mwant, and whoever frees a P offers it there first (proc.ts).
+//
+// Neither kind may starve the other. findRunnable alternates between the
+// started Gs and the P's run queue by schedtick parity (after runnext, which
+// keeps Go's inheritTime rule for the unstarted kind, and localnext, its
+// counterpart for the started kind), and a yielding or preempted goroutine
+// goes to the back of localq. Ms take turns with a P through sched.mwant: a
+// running M hands its P on when an M is waiting and its own turn has lasted
+// a time slice (TIME_SLICE_MS).
+//
+// The loop is asynchronous only at its edges. schedule() runs a synchronous
+// burst of goroutines; it returns to mloop() when the M must let its event
+// loop run (goroutines wait on promises or module imports), when it found no
+// work, or when it gave its P away. Parking is a blocking notesleep when
+// nothing can arrive through the event loop, and an Atomics.waitAsync on the
+// same note when something can.
+
+import { parentPort } from 'node:worker_threads'
+import { decodeArgs, encodeArgs, encodeValue, freeValue } from './codec.js'
+import { Deque } from './deque.js'
+import type { SharedHeap } from './heap.js'
+import {
+  gbase, mbase, pbase, schedw,
+  G_ARG, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_RESULT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
+  M_CURG, M_NEXTP, M_NGS, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS,
+  P_SYSCALLTICK, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOIDGEN, SCHED_GOMAXPROCS, SCHED_HOSTWAITING, SCHED_LOCK,
+  SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
+  type Layout,
+} from './layout.js'
+import { lock, noteclear, notesleep, notetsleepAsync, notewakeup, unlock } from './lock_futex.js'
+import { FastRand, randomSeed } from './fastrand.js'
+import { OpKind, SchedOp } from './ops.js'
+import {
+  gfget, gfput, handoffp, mput, mremove, mwantput, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep,
+} from './proc.js'
+import { funcById, funcKey, funcid, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
+import { globrunqget, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
+import { Gflags, Gstatus, Msleep, Mstate, Pstatus, WaitReason } from './runtime2.js'
+import { setSpawnHook, type SpawnHook } from './spawn.js'
+import { throwFatal } from './throw.js'
+
+/** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
+const TIME_SLICE_MS = 10
+/** With promises pending, let the event loop run at least this often. */
+const EVENT_LOOP_MS = 2
+
+// What schedule() tells mloop().
+const IDLE = 0
+const YIELD = 1
+const NOP = 2
+
+let h: SharedHeap
+let m: Int32Array
+let l: Layout
+let mid = -1
+let mb = 0
+let rnd: FastRand
+
+/** The P held (index), or -1. */
+let pp = -1
+let pb = 0
+let spinning = false
+let pslice = 0 // when this M's turn with its P started (performance.now)
+
+let curg = 0
+let inheritTime = false
+// Started goroutines: generators and what to send into them next.
+const gens: Array<Generator<unknown, unknown, unknown> | undefined> = []
+const resumeVal: unknown[] = []
+const resumeErr: boolean[] = []
+let localnext = 0
+const localq = new Deque()
+/** Goroutines of this M waiting on promises or module loads. */
+let pendingAsync = 0
+const loading = new Map<string, number[]>()
+let burstStart = 0
+
+/**
+ * The M's entry point (mstart): attaches to the heap and runs the scheduler
+ * loop until the worker is terminated.
+ */
+export async function mstart(heap: SharedHeap, id: number, modules: readonly string[]): Promise<void> {
+  h = heap
+  m = h.i32
+  l = h.layout
+  mid = id
+  mb = mbase(l, mid)
+  rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
+  setSpawnHook(spawnHook)
+  for (const url of modules) await import(url)
+  Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
+  parentPort?.postMessage({ type: 'ready', mid })
+  await mloop()
+}
+
+async function mloop(): Promise<void> {
+  for (;;) {
+    if (pp < 0 && !getp()) {
+      await park()
+      continue
+    }
+    const why = schedule()
+    if (why === YIELD) await yieldToEventLoop()
+    else if (why === IDLE) await idle()
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+function hasLocalWork(): boolean {
+  return localnext !== 0 || localq.length > 0 || Atomics.load(m, mb + M_READYQ) !== 0
+}
+
+/** Takes the P that startm or releasepLocked handed us. sched.lock must be held. */
+function takeNextp(): boolean {
+  const np = m[mb + M_NEXTP]
+  if (np === 0) return false
+  m[mb + M_NEXTP] = 0
+  if (m[mb + M_SPINNING] !== 0) {
+    spinning = true
+    m[mb + M_SPINNING] = 0
+  }
+  acquirep(np - 1)
+  return true
+}
+
+/**
+ * An M without a P: take the P we were handed, or, if we have goroutines of
+ * our own to run, an idle P, or else wait on sched.mwant; with nothing to
+ * run, go on the idle M list. Returns whether we hold a P.
+ */
+function getp(): boolean {
+  lock(m, schedw(l, SCHED_LOCK))
+  if (takeNextp()) {
+    unlock(m, schedw(l, SCHED_LOCK))
+    return true
+  }
+  if (hasLocalWork()) {
+    const p = pidleget(h)
+    if (p >= 0) {
+      unlock(m, schedw(l, SCHED_LOCK))
+      acquirep(p)
+      return true
+    }
+    mwantput(h, mid)
+  } else if (m[mb + M_WANTP] === 0) {
+    mput(h, mid) // Go's stopm
+  }
+  unlock(m, schedw(l, SCHED_LOCK))
+  return false
+}
+
+/** Go's acquirep: associates P p with this M. */
+function acquirep(p: number): void {
+  pp = p
+  pb = pbase(l, p)
+  m[pb + P_M] = mid + 1
+  Atomics.store(m, pb + P_STATUS, Pstatus.Prunning)
+  Atomics.store(m, mb + M_STATE, spinning ? Mstate.Mspinning : Mstate.Mrunning)
+  pslice = performance.now()
+}
+
+/** Go's releasep, without putting the P anywhere: the caller does. */
+function releasep(): number {
+  const p = pp
+  m[pb + P_M] = 0
+  pp = -1
+  return p
+}
+
+/**
+ * Go's mPark/notesleep with the M.sleep protocol of proc.ts: sleeps until a
+ * waker wins M.sleep. Blocking when nothing can arrive through the event
+ * loop, asynchronous when something can. On waking, leaves the idle M list
+ * if a waker readied one of our goroutines without giving us a P.
+ */
+async function park(): Promise<void> {
+  Atomics.store(m, mb + M_STATE, Mstate.Midle)
+  // Announce the sleep, then look for work once more (Dekker pair with readyOnM).
+  Atomics.store(m, mb + M_SLEEP, Msleep.Mparked)
+  if (hasLocalWork() || Atomics.load(m, mb + M_NEXTP) !== 0) {
+    if (Atomics.compareExchange(m, mb + M_SLEEP, Msleep.Mparked, Msleep.Mwoken) === Msleep.Mparked) {
+      notewakeup(m, mb + M_PARK)
+    }
+  }
+  if (pendingAsync > 0) await notetsleepAsync(m, mb + M_PARK, -1)
+  else notesleep(m, mb + M_PARK)
+  noteclear(m, mb + M_PARK)
+  Atomics.store(m, mb + M_SLEEP, Msleep.Mawake)
+  Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
+  lock(m, schedw(l, SCHED_LOCK))
+  if (!takeNextp() && m[mb + M_WANTP] === 0) mremove(h, mid)
+  unlock(m, schedw(l, SCHED_LOCK))
+}
+
+/**
+ * The tail of Go's findRunnable when nothing was found: give up the P (to an
+ * M that wants one, or to the idle list), do the "delicate dance" of a
+ * spinning M that stops spinning (re-check every source after dropping
+ * nmspinning, so no work submitted meanwhile is left without an M), then
+ * park.
+ */
+async function idle(): Promise<void> {
+  lock(m, schedw(l, SCHED_LOCK))
+  if (globrunqsize(h) !== 0 || hasLocalWork()) {
+    unlock(m, schedw(l, SCHED_LOCK))
+    return
+  }
+  if (!spinning && Atomics.load(m, schedw(l, SCHED_NEEDSPINNING)) === 1) {
+    becomeSpinning()
+    unlock(m, schedw(l, SCHED_LOCK))
+    return
+  }
+  const p = releasep()
+  const waiter = releasepLocked(h, p)
+  unlock(m, schedw(l, SCHED_LOCK))
+  if (waiter >= 0) wakem(h, waiter)
+
+  if (spinning) {
+    spinning = false
+    if (Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1) - 1 < 0) throwFatal('findRunnable', 'negative nmspinning')
+    // Check the global queue and every P's queue again.
+    lock(m, schedw(l, SCHED_LOCK))
+    if (globrunqsize(h) !== 0) {
+      const p2 = pidlegetSpinning(h)
+      if (p2 >= 0) {
+        unlock(m, schedw(l, SCHED_LOCK))
+        acquirep(p2)
+        becomeSpinning()
+        return
+      }
+    }
+    unlock(m, schedw(l, SCHED_LOCK))
+    for (let i = 0; i < Atomics.load(m, schedw(l, SCHED_GOMAXPROCS)); i++) {
+      if (!runqempty(h, i)) {
+        lock(m, schedw(l, SCHED_LOCK))
+        const p2 = pidlegetSpinning(h)
+        unlock(m, schedw(l, SCHED_LOCK))
+        if (p2 >= 0) {
+          acquirep(p2)
+          becomeSpinning()
+          return
+        }
+        break
+      }
+    }
+  }
+  if (!getp()) await park()
+}
+
+function becomeSpinning(): void {
+  spinning = true
+  Atomics.add(m, schedw(l, SCHED_NMSPINNING), 1)
+  Atomics.store(m, schedw(l, SCHED_NEEDSPINNING), 0)
+}
+
+/** Go's resetspinning: we found work; stop spinning and maybe wake another M. */
+function resetspinning(): void {
+  spinning = false
+  if (Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1) - 1 < 0) throwFatal('resetspinning', 'negative nmspinning')
+  Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
+  wakep(h)
+}
+
+/**
+ * Go's schedule: one synchronous burst of finding and running goroutines.
+ * Returns IDLE (nothing to run), YIELD (let the event loop run) or NOP
+ * (the P is gone; mloop gets one again).
+ */
+function schedule(): number {
+  burstStart = performance.now()
+  let n = 0
+  for (;;) {
+    if (pp < 0) return NOP
+    // Take turns with an M waiting for a P (see the file comment).
+    if (Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - pslice >= TIME_SLICE_MS) {
+      yieldP()
+      return NOP
+    }
+    const gp = findRunnable()
+    if (gp === 0) return pendingAsync > 0 && hasLocalWork() ? YIELD : IDLE
+    if (spinning) resetspinning()
+    execute(gp, inheritTime)
+    if (pendingAsync > 0 && (++n & 63) === 0 && performance.now() - burstStart >= EVENT_LOOP_MS) return YIELD
+  }
+}
+
+/** Hands our P to the first M on sched.mwant, and waits our own turn if we have work. */
+function yieldP(): void {
+  lock(m, schedw(l, SCHED_LOCK))
+  const p = releasep()
+  const waiter = releasepLocked(h, p)
+  if (hasLocalWork()) mwantput(h, mid)
+  unlock(m, schedw(l, SCHED_LOCK))
+  if (waiter >= 0) wakem(h, waiter)
+}
+
+/** Go's findRunnable, the part that does not block. Sets inheritTime. */
+function findRunnable(): number {
+  const tick = m[pb + P_SCHEDTICK]
+  // Check the global queue once in a while, so its Gs are not starved by
+  // Ps that keep readying each other.
+  if (tick % 61 === 0 && globrunqsize(h) > 0) {
+    lock(m, schedw(l, SCHED_LOCK))
+    const gp = globrunqget(h, pp, 1)
+    unlock(m, schedw(l, SCHED_LOCK))
+    if (gp !== 0) {
+      inheritTime = false
+      return gp
+    }
+  }
+  if (localnext !== 0) {
+    const gp = localnext
+    localnext = 0
+    inheritTime = true
+    return gp
+  }
+  drainReadyq()
+  // Alternate between our started goroutines and the P's unstarted ones.
+  if (localq.length > 0 && (tick & 1) === 0) {
+    inheritTime = false
+    return localq.shift()
+  }
+  let gp = runqget(h, pp)
+  if (gp !== 0) {
+    inheritTime = runqgetInheritTime
+    return gp
+  }
+  if (localq.length > 0) {
+    inheritTime = false
+    return localq.shift()
+  }
+  inheritTime = false
+  if (globrunqsize(h) > 0) {
+    lock(m, schedw(l, SCHED_LOCK))
+    gp = globrunqget(h, pp, 0)
+    unlock(m, schedw(l, SCHED_LOCK))
+    if (gp !== 0) return gp
+  }
+  // Spinning Ms: steal from other Ps. Limit the number of spinning Ms to
+  // half the number of busy Ps, so that CPU is not burned when parallelism
+  // is low.
+  const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
+  if (spinning || 2 * Atomics.load(m, schedw(l, SCHED_NMSPINNING)) < procs - Atomics.load(m, schedw(l, SCHED_NPIDLE))) {
+    if (!spinning) becomeSpinning()
+    gp = stealWork(procs)
+    if (gp !== 0) return gp
+  }
+  return 0
+}
+
+/** Moves Gs readied by other threads from M.readyq to localq, oldest first. */
+function drainReadyq(): void {
+  if (Atomics.load(m, mb + M_READYQ) === 0) return
+  let gp = Atomics.exchange(m, mb + M_READYQ, 0)
+  const batch: number[] = []
+  while (gp !== 0) {
+    batch.push(gp)
+    gp = m[gbase(l, gp) + G_SCHEDLINK]
+  }
+  for (let i = batch.length - 1; i >= 0; i--) localq.push(batch[i])
+}
+
+// Go's randomOrder: visit the Ps in the order pos, pos+inc, ... with inc
+// coprime to the count, so every P is visited once from a random start.
+let orderCount = 0
+let coprimes: number[] = []
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b]
+  return a
+}
+
+/** Go's stealWork: 4 passes over the other Ps in random order; runnext only on the last. */
+function stealWork(procs: number): number {
+  if (orderCount !== procs) {
+    orderCount = procs
+    coprimes = []
+    for (let i = 1; i <= procs; i++) if (gcd(i, procs) === 1) coprimes.push(i)
+  }
+  for (let i = 0; i < 4; i++) {
+    const stealRunNextG = i === 3
+    const r = rnd.next()
+    let pos = r % procs
+    const inc = coprimes[Math.floor(r / procs) % coprimes.length]
+    for (let k = 0; k < procs; k++, pos = (pos + inc) % procs) {
+      if (pos === pp) continue
+      if (Atomics.load(m, pbase(l, pos) + P_STATUS) === Pstatus.Pidle) continue
+      const gp = runqsteal(h, pp, pos, stealRunNextG)
+      if (gp !== 0) return gp
+    }
+  }
+  return 0
+}
+
+// ---------------------------------------------------------------------------
+// Running goroutines.
+
+/** Go's execute: runs gp on this M until it yields, parks or exits. */
+function execute(gp: number, inherit: boolean): void {
+  if (!inherit) m[pb + P_SCHEDTICK]++
+  const gb = gbase(l, gp)
+  let gen = gens[gp]
+  if (gen === undefined) {
+    gen = startg(gp, gb)
+    if (gen === undefined) return
+  }
+  curg = gp
+  m[mb + M_CURG] = gp
+  Atomics.store(m, gb + G_STATUS, Gstatus.Grunning)
+  let v = resumeVal[gp]
+  let isErr = resumeErr[gp] === true
+  if (v !== undefined) resumeVal[gp] = undefined
+  if (isErr) resumeErr[gp] = false
+  for (;;) {
+    let r: IteratorResult<unknown, unknown>
+    try {
+      r = isErr ? gen.throw(v) : gen.next(v)
+    } catch (e) {
+      goexit(gp, gb, e, true)
+      return
+    }
+    if (r.done === true) {
+      goexit(gp, gb, r.value, false)
+      return
+    }
+    const y = r.value
+    v = undefined
+    isErr = false
+    if (y instanceof SchedOp) {
+      if (y.kind === OpKind.Gosched) {
+        Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+        localq.push(gp)
+        break
+      }
+      if (y.kind === OpKind.Until) {
+        parkOnPromise(gp, gb, y.arg)
+        break
+      }
+      if (y.kind === OpKind.Syscall) {
+        let res: unknown
+        let threw = false
+        entersyscall(gp, gb)
+        try {
+          res = (y.arg as () => unknown)()
+        } catch (e) {
+          res = e
+          threw = true
+        }
+        if (!exitsyscall(gp, gb)) {
+          // We lost the P: gp is runnable on this M and waits for a P with it.
+          resumeVal[gp] = res
+          resumeErr[gp] = threw
+          Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+          localq.push(gp)
+          break
+        }
+        v = res
+        isErr = threw
+        continue
+      }
+    }
+    // A safe point: give up the M only if preemption was requested.
+    if (Atomics.load(m, gb + G_PREEMPT) !== 0) {
+      Atomics.store(m, gb + G_PREEMPT, 0)
+      Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+      localq.push(gp)
+      break
+    }
+  }
+  curg = 0
+  m[mb + M_CURG] = 0
+}
+
+/** Starts an unstarted G on this M: finds its function, decodes its arguments, creates the generator. */
+function startg(gp: number, gb: number): Generator<unknown, unknown, unknown> | undefined {
+  const id = m[gb + G_FN]
+  const fn = funcById(h, id)
+  m[gb + G_M] = mid + 1
+  if (fn === undefined) {
+    // Not loaded here yet: park gp until the module is.
+    const { url } = funcKey(h, id)
+    Atomics.store(m, gb + G_STATUS, Gstatus.Gwaiting)
+    m[gb + G_WAITREASON] = WaitReason.ModuleLoad
+    pendingAsync++
+    const waiting = loading.get(url)
+    if (waiting !== undefined) waiting.push(gp)
+    else {
+      loading.set(url, [gp])
+      import(url).then(
+        () => moduleLoaded(url, undefined),
+        (e: unknown) => moduleLoaded(url, e),
+      )
+    }
+    return undefined
+  }
+  Atomics.add(m, mb + M_NGS, 1)
+  let args: unknown[]
+  const ap = m[gb + G_ARG]
+  try {
+    args = ap === 0 ? [] : decodeArgs(h, ap)
+  } finally {
+    freeValue(h, ap)
+    m[gb + G_ARG] = 0
+  }
+  try {
+    const gen = fn(...args)
+    gens[gp] = gen
+    return gen
+  } catch (e) {
+    goexit(gp, gb, e, true)
+    return undefined
+  }
+}
+
+function moduleLoaded(url: string, err: unknown): void {
+  const gs = loading.get(url) ?? []
+  loading.delete(url)
+  for (const gp of gs) {
+    pendingAsync--
+    const gb = gbase(l, gp)
+    if (err === undefined && funcById(h, m[gb + G_FN]) !== undefined) {
+      Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+      m[gb + G_WAITREASON] = 0
+      localq.push(gp)
+      continue
+    }
+    const e = err ?? new TypeError(`gort: module ${url} does not register ${funcKey(h, m[gb + G_FN]).name} with goroutines()`)
+    freeValue(h, m[gb + G_ARG])
+    m[gb + G_ARG] = 0
+    Atomics.add(m, mb + M_NGS, 1) // goexit counts it out
+    goexit(gp, gb, e, true)
+  }
+  wakem(h, mid)
+}
+
+/** Parks gp until the promise settles (wait reason "IO wait"). */
+function parkOnPromise(gp: number, gb: number, p: unknown): void {
+  Atomics.store(m, gb + G_STATUS, Gstatus.Gwaiting)
+  m[gb + G_WAITREASON] = WaitReason.IOWait
+  h.f64[(gb + G_WAITSINCE) >> 1] = performance.timeOrigin + performance.now()
+  pendingAsync++
+  Atomics.add(m, schedw(l, SCHED_NPENDINGIO), 1)
+  Promise.resolve(p).then(
+    (val) => readyLocal(gp, val, false),
+    (err: unknown) => readyLocal(gp, err, true),
+  )
+}
+
+/** A promise of gp's settled (on this thread): gp runs next, with the value. */
+function readyLocal(gp: number, v: unknown, isErr: boolean): void {
+  pendingAsync--
+  Atomics.sub(m, schedw(l, SCHED_NPENDINGIO), 1)
+  const gb = gbase(l, gp)
+  resumeVal[gp] = v
+  resumeErr[gp] = isErr
+  m[gb + G_WAITREASON] = 0
+  Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+  localq.push(gp)
+  wakem(h, mid)
+}
+
+/**
+ * Go's entersyscall, with entersyscallblock's hand-off when other work is
+ * queued: the P goes to Psyscall; if it has runnable Gs (or the global queue
+ * does), it is handed to another M now rather than waiting for sysmon.
+ */
+function entersyscall(gp: number, gb: number): void {
+  Atomics.store(m, gb + G_STATUS, Gstatus.Gsyscall)
+  m[pb + P_SYSCALLTICK]++
+  Atomics.store(m, pb + P_STATUS, Pstatus.Psyscall)
+  if (!runqempty(h, pp) || globrunqsize(h) > 0 || Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0) {
+    // Take the P out of syscall state ourselves, then hand it off.
+    if (Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Psyscall, Pstatus.Pidle) === Pstatus.Psyscall) {
+      const p = releasep()
+      handoffp(h, p)
+    }
+  }
+}
+
+/**
+ * Go's exitsyscall: the fast path takes our P back if nobody took it;
+ * else exitsyscallfast tries an idle P. Returns false if we have no P (the
+ * caller queues gp and mloop waits for one).
+ */
+function exitsyscall(gp: number, gb: number): boolean {
+  if (pp >= 0 && Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Psyscall, Pstatus.Prunning) === Pstatus.Psyscall) {
+    Atomics.store(m, gb + G_STATUS, Gstatus.Grunning)
+    return true
+  }
+  if (pp >= 0) releasep() // sysmon retook it
+  lock(m, schedw(l, SCHED_LOCK))
+  const p = pidleget(h)
+  unlock(m, schedw(l, SCHED_LOCK))
+  if (p >= 0) {
+    acquirep(p)
+    Atomics.store(m, gb + G_STATUS, Gstatus.Grunning)
+    return true
+  }
+  return false
+}
+
+/** Go's goexit: the goroutine ended with a value or an exception. */
+function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
+  gens[gp] = undefined
+  resumeVal[gp] = undefined
+  Atomics.sub(m, mb + M_NGS, 1)
+  curg = 0
+  m[mb + M_CURG] = 0
+  const flags = m[gb + G_FLAGS]
+  if (failed && value !== null && typeof value === 'object') {
+    try {
+      ;(value as { goid?: number }).goid = m[gb + G_GOID]
+    } catch {
+      // frozen error object: the host adds the id to its message instead
+    }
+  }
+  if ((flags & Gflags.Gawaited) !== 0 || failed) {
+    let rp: number
+    try {
+      rp = encodeValue(h, value)
+    } catch (e) {
+      // The result cannot cross threads (a function, a symbol...): report that instead.
+      failed = true
+      rp = encodeValue(h, e)
+    }
+    m[gb + G_RESULT] = rp
+    m[gb + G_FLAGS] = flags | (failed ? Gflags.Gfailed : 0)
+    Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
+    pushDone(gp, gb)
+  } else {
+    Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
+    m[gb + G_FLAGS] = 0
+    gfput(h, gp)
+  }
+  Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
+}
+
+/** Pushes gp on the host's completion stack; wakes the host if it waits and the stack was empty. */
+function pushDone(gp: number, gb: number): void {
+  const d = schedw(l, SCHED_DONEHEAD)
+  let old: number
+  do {
+    old = Atomics.load(m, d)
+    m[gb + G_SCHEDLINK] = old
+  } while (Atomics.compareExchange(m, d, old, gp) !== old)
+  // Dekker pair with the host: it stores hostwaiting, then loads donehead.
+  if (old === 0 && Atomics.load(m, schedw(l, SCHED_HOSTWAITING)) !== 0) Atomics.notify(m, d, 1)
+}
+
+// ---------------------------------------------------------------------------
+// Spawning from inside a goroutine.
+
+const spawnHook: SpawnHook = (fn, args) => {
+  if (curg === 0) throw new Error('go: called outside a goroutine')
+  const meta = goroutineMeta(fn)
+  if (meta === undefined) {
+    if (!isGeneratorFunction(fn)) {
+      throw new TypeError(`go: expected a goroutine function (registered with goroutines()) or a generator function, got ${describeFn(fn)}`)
+    }
+    return spawnLocal(fn, args)
+  }
+  const id = funcid(h, meta)
+  const gp = gfget(h)
+  if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines; raise the maxGoroutines option`)
+  const gb = gbase(l, gp)
+  try {
+    m[gb + G_ARG] = args.length === 0 ? 0 : encodeArgs(h, args)
+  } catch (e) {
+    gfput(h, gp)
+    throw e
+  }
+  const goid = newg(gb, id, 0)
+  // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
+  runqput(h, pp, gp, true)
+  if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0) wakep(h)
+  return goid
+}
+
+
+/** Go's newproc1 bookkeeping: id, status, counts. Returns the goid. */
+function newg(gb: number, fnid: number, flags: number): number {
+  const goid = Atomics.add(m, schedw(l, SCHED_GOIDGEN), 1) + 1
+  m[gb + G_GOID] = goid
+  m[gb + G_FN] = fnid
+  m[gb + G_FLAGS] = flags
+  m[gb + G_M] = 0
+  m[gb + G_RESULT] = 0
+  m[gb + G_PREEMPT] = 0
+  m[gb + G_WAITREASON] = 0
+  Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
+  Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+  return goid
+}
+
+/** go(function* () {...}) in a goroutine: a closure that starts, and stays, here. */
+function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown>, args: unknown[]): number {
+  const gp = gfget(h)
+  if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines; raise the maxGoroutines option`)
+  const gb = gbase(l, gp)
+  m[gb + G_ARG] = 0
+  const goid = newg(gb, -1, Gflags.Glocal)
+  m[gb + G_M] = mid + 1
+  Atomics.add(m, mb + M_NGS, 1)
+  gens[gp] = fn(...args)
+  localq.push(gp)
+  return goid
+}

@@ -1,0 +1,451 @@
+// Runtime: the app's handle on a gort runtime. It lives on the thread that
+// started it (the host: usually the app's main thread), which is not an M and
+// never blocks. It creates the shared heap, starts the Ms, spawns goroutines
+// into the global run queue without a message per goroutine, and collects
+// results from the completion stack in batches, with one wake-up per batch.
+
+import { EventEmitter } from 'node:events'
+import os from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { decodeValue, encodeArgs, freeValue } from './internal/codec.js'
+import { SharedHeap } from './internal/heap.js'
+import {
+  gbase, mbase, pbase, schedw,
+  G_ARG, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_RESULT, G_SCHEDLINK, G_STATUS, G_WAITREASON,
+  M_NGS, M_READYQ, M_STATE, M_WANTP, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
+  SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOIDGEN, SCHED_HOSTWAITING, SCHED_NPENDINGIO,
+} from './internal/layout.js'
+import { gcount, gfflush, gfget, gfput, injectglist, pidleput, setNeedM } from './internal/proc.js'
+import { describeFn, funcid, goroutineMeta } from './internal/registry.js'
+import { globrunqsize, runqempty, runqlen } from './internal/runq.js'
+import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './internal/runtime2.js'
+
+export interface RuntimeOptions {
+  /** GOMAXPROCS: Ps, and so goroutines running at once. Default: env GOMAXPROCS, else os.availableParallelism(). */
+  procs?: number
+  /** Goroutines that can be alive at once (G records). Default 1,048,576. */
+  maxGoroutines?: number
+  /** Bytes of the shared heap's arena for arguments, results and channel buffers. Default 64 MiB. */
+  heapSize?: number
+  /** Goroutine modules every M imports at start (URLs). Others load on first use. */
+  modules?: Array<string | URL>
+  /** The most Ms (worker threads) the runtime may start (Go's SetMaxThreads). Default procs + 16. */
+  maxThreads?: number
+  /** Passed to every M's Worker. */
+  resourceLimits?: ConstructorParameters<typeof Worker>[1] extends infer O ? O extends { resourceLimits?: infer R } ? R : never : never
+}
+
+/** What `rt.go` returns: the goroutine's id and a promise of its result. */
+export interface Goroutine<R> {
+  readonly id: number
+  readonly result: Promise<R>
+}
+
+export interface CloseResult {
+  /** Goroutines still alive that can never run again (all parked with nothing to wake them). */
+  left: number
+}
+
+type Fn<A extends unknown[], R> = (...args: A) => Generator<unknown, R, any>
+
+interface Waiter {
+  resolve(v: unknown): void
+  reject(e: unknown): void
+}
+
+const SPAWN_BATCH = 64
+
+let defaultRuntime: Runtime | undefined
+
+/** A gort runtime: Ms on worker threads, Ps and goroutines in a shared heap. */
+export class Runtime extends EventEmitter {
+  private readonly heap: SharedHeap
+  private readonly ms: Worker[] = []
+  private readonly maxThreads: number
+  private readonly workerOptions: { resourceLimits?: RuntimeOptions['resourceLimits'] }
+  private readonly modules: string[]
+  private readonly waiters: Array<Waiter | undefined> = []
+  private nwaiters = 0
+  private batchHead = 0
+  private batchTail = 0
+  private batchN = 0
+  private flushQueued = false
+  private closing = false
+  private closed = false
+  private keepAlive: ReturnType<typeof setInterval> | undefined
+  private hostLoopRunning = false
+  readonly procs: number
+
+  private constructor(heap: SharedHeap, procs: number, opts: RuntimeOptions, modules: string[]) {
+    super()
+    this.heap = heap
+    this.procs = procs
+    this.maxThreads = opts.maxThreads ?? procs + 16
+    this.workerOptions = opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}
+    this.modules = modules
+  }
+
+  /**
+   * Starts a runtime: creates the shared heap and starts procs + 1 Ms (one
+   * spare, so a P can be handed off without waiting 16 ms for a new thread).
+   *
+   * @example
+   * const rt = await Runtime.start({ procs: 2 })
+   */
+  static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
+    const envProcs = process.env.GOMAXPROCS !== undefined && process.env.GOMAXPROCS !== '' ? Number(process.env.GOMAXPROCS) : undefined
+    const procs = opts.procs ?? envProcs ?? os.availableParallelism()
+    if (!Number.isInteger(procs) || procs < 1 || procs > 1024) {
+      throw new RangeError(`Runtime.start: procs must be an integer from 1 to 1024, got ${String(procs)}`)
+    }
+    const maxGoroutines = opts.maxGoroutines ?? 1 << 20
+    if (!Number.isInteger(maxGoroutines) || maxGoroutines < 1 || maxGoroutines > 2 ** 26 - 1) {
+      throw new RangeError(`Runtime.start: maxGoroutines must be an integer from 1 to ${2 ** 26 - 1}, got ${String(maxGoroutines)}`)
+    }
+    const heapSize = opts.heapSize ?? 64 << 20
+    if (!Number.isInteger(heapSize) || heapSize < 4096) {
+      throw new RangeError(`Runtime.start: heapSize must be an integer of at least 4096 bytes, got ${String(heapSize)}`)
+    }
+    const maxThreads = opts.maxThreads ?? procs + 16
+    if (!Number.isInteger(maxThreads) || maxThreads < procs + 1) {
+      throw new RangeError(`Runtime.start: maxThreads must be an integer of at least procs + 1 (${procs + 1}), got ${String(maxThreads)}`)
+    }
+    const modules = (opts.modules ?? []).map((u) => String(u))
+    const heap = SharedHeap.create({
+      maxProcs: procs, runqSize: 256, maxMs: maxThreads, maxGs: maxGoroutines + 1, arenaBytes: heapSize & ~7,
+    })
+    // Every P starts idle, P0 first: Ms find them when work arrives (wakep, startm).
+    for (let i = procs - 1; i >= 0; i--) pidleput(heap, i)
+    const rt = new Runtime(heap, procs, { ...opts, maxThreads }, modules)
+    setNeedM(heap, () => rt.needm())
+    await Promise.all(Array.from({ length: procs + 1 }, () => rt.newm()))
+    defaultRuntime ??= rt
+    return rt
+  }
+
+  private starting = 0
+
+  /** An M found no idle M to run a P: start one, unless one is starting already. */
+  private needm(): void {
+    if (this.starting === 0 && !this.closing) void this.newm()
+  }
+
+  /** Starts one more M (Go's newm); resolves when it is in its scheduler loop. */
+  private newm(): Promise<void> {
+    const mid = this.ms.length
+    if (mid >= this.maxThreads) {
+      this.emit('error', new RangeError(`gort: program exceeds ${this.maxThreads}-thread limit (the maxThreads option)`))
+      return Promise.resolve()
+    }
+    const w = new Worker(new URL('./internal/mworker.js', import.meta.url), {
+      workerData: { sab: this.heap.sab, mid, modules: this.modules },
+      ...this.workerOptions,
+    })
+    this.ms.push(w)
+    w.unref()
+    this.starting++
+    return new Promise<void>((resolve, reject) => {
+      w.on('message', (msg: { type: string }) => {
+        if (msg.type === 'ready') {
+          this.starting--
+          resolve()
+        } else if (msg.type === 'needm') this.needm()
+      })
+      w.once('error', (e) => {
+        reject(e)
+        if (!this.closed) this.emit('error', Object.assign(new Error(`gort: M${mid} died: ${(e as Error).message}`), { cause: e }))
+      })
+    })
+  }
+
+  /**
+   * Starts fn(...args) as a goroutine and returns its id and a promise of
+   * its result. fn must be registered with goroutines().
+   *
+   * @example
+   * const g = rt.go(tasks.fib, 30)
+   * console.log(g.id, await g.result)
+   */
+  go<A extends unknown[], R>(fn: Fn<A, R>, ...args: A): Goroutine<R> {
+    let waiter!: Waiter
+    const result = new Promise<R>((resolve, reject) => {
+      waiter = { resolve: resolve as (v: unknown) => void, reject }
+    })
+    const id = this.spawn(fn, args, waiter)
+    return { id, result }
+  }
+
+  /** rt.go(fn, ...args).result */
+  run<A extends unknown[], R>(fn: Fn<A, R>, ...args: A): Promise<R> {
+    return this.go(fn, ...args).result
+  }
+
+  private spawn(fn: unknown, args: unknown[], waiter: Waiter): number {
+    if (this.closing) throw new Error('go: the runtime is closing (close() was called); no new goroutines can start')
+    const meta = goroutineMeta(fn)
+    if (meta === undefined) {
+      throw new TypeError(
+        `go: ${describeFn(fn)} is not a registered goroutine function; export it from a module through ` +
+          'goroutines(import.meta.url, { *name(...) { ... } }) so that every M can load it',
+      )
+    }
+    const h = this.heap
+    const m = h.i32
+    const l = h.layout
+    const fnid = funcid(h, meta)
+    const gp = gfget(h)
+    if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines alive; raise the maxGoroutines option`)
+    const gb = gbase(l, gp)
+    try {
+      m[gb + G_ARG] = args.length === 0 ? 0 : encodeArgs(h, args)
+    } catch (e) {
+      gfput(h, gp)
+      throw e
+    }
+    const goid = Atomics.add(m, schedw(l, SCHED_GOIDGEN), 1) + 1
+    m[gb + G_GOID] = goid
+    m[gb + G_FN] = fnid
+    m[gb + G_FLAGS] = Gflags.Gawaited | Gflags.Ghost
+    m[gb + G_M] = 0
+    m[gb + G_RESULT] = 0
+    m[gb + G_PREEMPT] = 0
+    m[gb + G_WAITREASON] = 0
+    m[gb + G_STATUS] = Gstatus.Grunnable
+    Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
+    this.waiters[gp] = waiter
+    if (this.nwaiters++ === 0) this.ref()
+    // Batch spawns: one lock and one wake-up per batch.
+    if (this.batchN === 0) this.batchHead = gp
+    else m[gbase(l, this.batchTail) + G_SCHEDLINK] = gp
+    this.batchTail = gp
+    if (++this.batchN >= SPAWN_BATCH) this.flush()
+    else if (!this.flushQueued) {
+      this.flushQueued = true
+      queueMicrotask(() => this.flush())
+    }
+    return goid
+  }
+
+  private flush(): void {
+    this.flushQueued = false
+    if (this.batchN === 0) return
+    const { batchHead, batchTail, batchN } = this
+    this.batchN = 0
+    injectglist(this.heap, batchHead, batchTail, batchN)
+    if (!this.hostLoopRunning) void this.hostLoop()
+  }
+
+  /** Holds the event loop open while the app awaits results. */
+  private ref(): void {
+    this.keepAlive ??= setInterval(() => {}, 1 << 30)
+  }
+
+  private unref(): void {
+    if (this.keepAlive !== undefined) {
+      clearInterval(this.keepAlive)
+      this.keepAlive = undefined
+    }
+  }
+
+  /**
+   * Collects finished goroutines from the completion stack. Waits with
+   * Atomics.waitAsync (the host never blocks) after announcing itself in
+   * sched.hostwaiting, so that Ms notify only when it sleeps.
+   */
+  private async hostLoop(): Promise<void> {
+    this.hostLoopRunning = true
+    const h = this.heap
+    const m = h.i32
+    const d = schedw(h.layout, SCHED_DONEHEAD)
+    const hw = schedw(h.layout, SCHED_HOSTWAITING)
+    try {
+      while (!this.closed && (this.nwaiters > 0 || gcount(h) > 0)) {
+        const list = Atomics.exchange(m, d, 0)
+        if (list !== 0) {
+          this.complete(list)
+          // Let the app's continuations run before the next batch.
+          await new Promise((r) => setImmediate(r))
+          continue
+        }
+        // Dekker pair with pushDone: store hostwaiting, then load donehead.
+        Atomics.store(m, hw, 1)
+        if (Atomics.load(m, d) === 0) {
+          const r = Atomics.waitAsync(m, d, 0, this.nwaiters > 0 ? Infinity : 50)
+          if (r.async) await r.value
+        }
+        Atomics.store(m, hw, 0)
+      }
+    } finally {
+      this.hostLoopRunning = false
+    }
+  }
+
+  /** Settles the goroutines on a completion list. */
+  private complete(list: number): void {
+    const h = this.heap
+    const m = h.i32
+    const l = h.layout
+    for (let gp = list; gp !== 0; ) {
+      const gb = gbase(l, gp)
+      const next = m[gb + G_SCHEDLINK]
+      const flags = m[gb + G_FLAGS]
+      const rp = m[gb + G_RESULT]
+      const goid = m[gb + G_GOID]
+      let value: unknown
+      try {
+        value = decodeValue(h, rp)
+      } catch (e) {
+        value = e
+      }
+      freeValue(h, rp)
+      m[gb + G_RESULT] = 0
+      m[gb + G_FLAGS] = 0
+      const failed = (flags & Gflags.Gfailed) !== 0
+      if (failed && value !== null && typeof value === 'object' && !('goid' in value)) {
+        try {
+          ;(value as { goid?: number }).goid = goid
+        } catch {
+          // leave it
+        }
+      }
+      const w = this.waiters[gp]
+      if (w !== undefined) {
+        this.waiters[gp] = undefined
+        if (--this.nwaiters === 0) this.unref()
+        if (failed) w.reject(value)
+        else w.resolve(value)
+      } else if (failed) {
+        this.unhandled(value, goid)
+      }
+      gfput(h, gp)
+      gp = next
+    }
+  }
+
+  /** A goroutine nobody awaits failed: 'error' listeners get it, else print it as Go prints a panic. */
+  private unhandled(err: unknown, goid: number): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+    else {
+      const text = err instanceof Error ? (err.stack ?? String(err)) : String(err)
+      process.stderr.write(`panic: ${text}\n\ngoroutine ${goid} [running]\n`)
+    }
+  }
+
+  /** Live goroutines (Go's runtime.NumGoroutine). */
+  numGoroutine(): number {
+    return gcount(this.heap)
+  }
+
+  /**
+   * Stops new spawns from the app and resolves when every goroutine has
+   * finished, or when the ones left can never run again (parked, with
+   * nothing that could wake them); `left` says how many. Then the Ms exit.
+   */
+  async close(): Promise<CloseResult> {
+    if (this.closed) return { left: 0 }
+    this.closing = true
+    this.flush()
+    const h = this.heap
+    Atomics.store(h.i32, schedw(h.layout, SCHED_CLOSING), 1)
+    let stuckChecks = 0
+    let left = 0
+    for (;;) {
+      if (gcount(h) === 0 && this.nwaiters === 0) break
+      if (this.nothingCanRun()) {
+        if (++stuckChecks >= 3) {
+          left = gcount(h)
+          break
+        }
+      } else stuckChecks = 0
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    await this.shutdown()
+    return { left }
+  }
+
+  /** No goroutine is runnable or running, and nothing pending could ready one. */
+  private nothingCanRun(): boolean {
+    const h = this.heap
+    const m = h.i32
+    const l = h.layout
+    if (Atomics.load(m, schedw(l, SCHED_NPENDINGIO)) > 0 || globrunqsize(h) > 0) return false
+    if (Atomics.load(m, schedw(l, SCHED_DONEHEAD)) !== 0) return false
+    for (let p = 0; p < this.procs; p++) {
+      if (!runqempty(h, p)) return false
+      if (Atomics.load(m, pbase(l, p) + P_STATUS) !== Pstatus.Pidle) return false
+    }
+    for (let i = 0; i < this.ms.length; i++) {
+      const b = mbase(l, i)
+      if (Atomics.load(m, b + M_READYQ) !== 0 || Atomics.load(m, b + M_WANTP) !== 0) return false
+      if (Atomics.load(m, b + M_STATE) !== Mstate.Midle) return false
+    }
+    return true
+  }
+
+  /** Ends everything now: the Ms exit and every awaited goroutine rejects. */
+  async destroy(): Promise<void> {
+    this.closing = true
+    const err = new Error('gort: the runtime was destroyed')
+    for (let gp = 0; gp < this.waiters.length; gp++) {
+      const w = this.waiters[gp]
+      if (w !== undefined) {
+        this.waiters[gp] = undefined
+        w.reject(err)
+      }
+    }
+    this.nwaiters = 0
+    await this.shutdown()
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true
+    this.unref()
+    gfflush(this.heap)
+    // Wake a host loop that waits on the completion stack, so it sees `closed`.
+    Atomics.notify(this.heap.i32, schedw(this.heap.layout, SCHED_DONEHEAD))
+    await Promise.all(this.ms.map((w) => w.terminate()))
+    if (defaultRuntime === this) defaultRuntime = undefined
+    this.emit('close')
+  }
+
+  /** A snapshot of Ps, Ms and goroutine counts (the sysmon issue extends it). */
+  stats(): RuntimeStats {
+    const h = this.heap
+    const m = h.i32
+    const l = h.layout
+    const ps = Array.from({ length: this.procs }, (_, p) => {
+      const b = pbase(l, p)
+      return {
+        id: p,
+        status: (['idle', 'running', 'syscall', 'gcstop', 'dead'] as const)[Atomics.load(m, b + P_STATUS)],
+        schedtick: Atomics.load(m, b + P_SCHEDTICK) >>> 0,
+        syscalltick: Atomics.load(m, b + P_SYSCALLTICK) >>> 0,
+        runqueue: runqlen(h, p),
+      }
+    })
+    const ms = this.ms.map((w, i) => ({
+      id: i,
+      threadId: w.threadId,
+      state: (['starting', 'running', 'spinning', 'idle', 'dead'] as const)[Atomics.load(m, mbase(l, i) + M_STATE)],
+      goroutines: Atomics.load(m, mbase(l, i) + M_NGS),
+    }))
+    return { gomaxprocs: this.procs, goroutines: gcount(h), globalRunqueue: globrunqsize(h), ps, ms }
+  }
+
+  /** Wait reason names, for dumps (the sysmon issue builds rt.dump on them). */
+  static readonly waitReasons = waitReasonStrings
+}
+
+export interface RuntimeStats {
+  gomaxprocs: number
+  goroutines: number
+  globalRunqueue: number
+  ps: Array<{ id: number; status: string; schedtick: number; syscalltick: number; runqueue: number }>
+  ms: Array<{ id: number; threadId: number; state: string; goroutines: number }>
+}
+
+
+/** The runtime started first and not yet closed, if any. */
+export function currentRuntime(): Runtime | undefined {
+  return defaultRuntime
+}
