@@ -12,7 +12,7 @@ import { SharedHeap } from './internal/heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_RESULT, G_SCHEDLINK, G_STATUS, G_WAITREASON,
-  M_NGS, M_READYQ, M_STATE, M_WANTP, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
+  M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
   SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOIDGEN, SCHED_HOSTWAITING, SCHED_NPENDINGIO,
 } from './internal/layout.js'
 import { gcount, gfflush, gfget, gfput, injectglist, pidleput, setNeedM } from './internal/proc.js'
@@ -73,7 +73,6 @@ export class Runtime extends EventEmitter {
   private closing = false
   private closed = false
   private keepAlive: ReturnType<typeof setInterval> | undefined
-  private hostLoopRunning = false
   readonly procs: number
 
   private constructor(heap: SharedHeap, procs: number, opts: RuntimeOptions, modules: string[]) {
@@ -119,6 +118,7 @@ export class Runtime extends EventEmitter {
     const rt = new Runtime(heap, procs, { ...opts, maxThreads }, modules)
     setNeedM(heap, () => rt.needm())
     await Promise.all(Array.from({ length: procs + 1 }, () => rt.newm()))
+    void rt.hostLoop()
     defaultRuntime ??= rt
     return rt
   }
@@ -232,7 +232,6 @@ export class Runtime extends EventEmitter {
     const { batchHead, batchTail, batchN } = this
     this.batchN = 0
     injectglist(this.heap, batchHead, batchTail, batchN)
-    if (!this.hostLoopRunning) void this.hostLoop()
   }
 
   /** Holds the event loop open while the app awaits results. */
@@ -253,30 +252,27 @@ export class Runtime extends EventEmitter {
    * sched.hostwaiting, so that Ms notify only when it sleeps.
    */
   private async hostLoop(): Promise<void> {
-    this.hostLoopRunning = true
     const h = this.heap
     const m = h.i32
     const d = schedw(h.layout, SCHED_DONEHEAD)
     const hw = schedw(h.layout, SCHED_HOSTWAITING)
-    try {
-      while (!this.closed && (this.nwaiters > 0 || gcount(h) > 0)) {
-        const list = Atomics.exchange(m, d, 0)
-        if (list !== 0) {
-          this.complete(list)
-          // Let the app's continuations run before the next batch.
-          await new Promise((r) => setImmediate(r))
-          continue
-        }
-        // Dekker pair with pushDone: store hostwaiting, then load donehead.
-        Atomics.store(m, hw, 1)
-        if (Atomics.load(m, d) === 0) {
-          const r = Atomics.waitAsync(m, d, 0, this.nwaiters > 0 ? Infinity : 50)
-          if (r.async) await r.value
-        }
-        Atomics.store(m, hw, 0)
+    // Runs until close: a pending Atomics.waitAsync does not keep the
+    // process alive, only the ref'd timer held while results are awaited.
+    while (!this.closed) {
+      const list = Atomics.exchange(m, d, 0)
+      if (list !== 0) {
+        this.complete(list)
+        // Let the app's continuations run before the next batch.
+        await new Promise((r) => setImmediate(r))
+        continue
       }
-    } finally {
-      this.hostLoopRunning = false
+      // Dekker pair with pushDone: store hostwaiting, then load donehead.
+      Atomics.store(m, hw, 1)
+      if (Atomics.load(m, d) === 0) {
+        const r = Atomics.waitAsync(m, d, 0)
+        if (r.async) await r.value
+      }
+      Atomics.store(m, hw, 0)
     }
   }
 
@@ -428,6 +424,7 @@ export class Runtime extends EventEmitter {
       threadId: w.threadId,
       state: (['starting', 'running', 'spinning', 'idle', 'dead'] as const)[Atomics.load(m, mbase(l, i) + M_STATE)],
       goroutines: Atomics.load(m, mbase(l, i) + M_NGS),
+      started: Atomics.load(m, mbase(l, i) + M_NSTARTED) >>> 0,
     }))
     return { gomaxprocs: this.procs, goroutines: gcount(h), globalRunqueue: globrunqsize(h), ps, ms }
   }
@@ -441,7 +438,7 @@ export interface RuntimeStats {
   goroutines: number
   globalRunqueue: number
   ps: Array<{ id: number; status: string; schedtick: number; syscalltick: number; runqueue: number }>
-  ms: Array<{ id: number; threadId: number; state: string; goroutines: number }>
+  ms: Array<{ id: number; threadId: number; state: string; goroutines: number; started: number }>
 }
 
 

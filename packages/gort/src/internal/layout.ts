@@ -229,7 +229,8 @@ const mSpec: RecordSpec = {
       schedlink: i32('m-self', 'Next on sched.midle; written under sched.lock while the M is idle.'),
       nextp: i32('m-self', 'P handed to it by startm before its park note is woken (P index + 1). Written by the waker under sched.lock; read by the M under sched.lock after notesleep.'),
       wantp: i32('m-self', '1 while on sched.mwant; written under sched.lock.'),
-      ngs: i32('m-self', 'Started goroutines living on this M; for stats and dumps.'),
+      ngs: i32('m-self', 'Started goroutines living on this M; read with Atomics.load for stats and dumps.'),
+      nstarted: i32('m-self', 'Goroutines started on this M so far (wraps); read with Atomics.load for stats.'),
     },
     { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by the one waker that won the sleep word.') },
     {
@@ -304,7 +305,7 @@ export const P_RUNQ = Math.ceil(PREC.fixedWords / LINE_WORDS) * LINE_WORDS
 
 export const M_ID = M.id, M_STATE = M.state, M_P = M.p, M_CURG = M.curg, M_SPINNING = M.spinning
 export const M_SCHEDLINK = M.schedlink, M_NEXTP = M.nextp, M_PARK = M.park
-export const M_WANTP = M.wantp, M_NGS = M.ngs, M_SLEEP = M.sleep, M_READYQ = M.readyq
+export const M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg

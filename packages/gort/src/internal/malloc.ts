@@ -171,6 +171,12 @@ export function free(h: SharedHeap, p: number): void {
   m[heapw(l, HEAP_INUSE_BLOCKS)] -= 1
   m[heapw(l, HEAP_FREE_BYTES)] += size
   m[heapw(l, HEAP_FREES)] += 1
+  // Drop the block's own INUSE tag first. When it merges with both
+  // neighbours, setFree below rewrites only the merged block's ends, and a
+  // header still saying "in use" (with its matching footer) inside the free
+  // block would let a second free(p) pass the check above and corrupt the
+  // free lists.
+  m[b >> 2] = size
   // Merge with the block after.
   const nh = m[(b + size) >> 2]
   if ((nh & INUSE) === 0) {

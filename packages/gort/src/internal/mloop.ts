@@ -36,7 +36,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_RESULT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_NEXTP, M_NGS, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS,
+  M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS,
   P_SYSCALLTICK, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOIDGEN, SCHED_GOMAXPROCS, SCHED_HOSTWAITING, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   type Layout,
@@ -45,7 +45,7 @@ import { lock, noteclear, notesleep, notetsleepAsync, notewakeup, unlock } from 
 import { FastRand, randomSeed } from './fastrand.js'
 import { OpKind, SchedOp } from './ops.js'
 import {
-  gfget, gfput, handoffp, mput, mremove, mwantput, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep,
+  gfget, gfput, handoffp, mput, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep,
 } from './proc.js'
 import { funcById, funcKey, funcid, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
 import { globrunqget, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
@@ -86,7 +86,12 @@ let localnext = 0
 const localq = new Deque()
 /** Goroutines of this M waiting on promises or module loads. */
 let pendingAsync = 0
-const loading = new Map<string, number[]>()
+// Goroutine modules: being imported, imported, failed to import on this M.
+const loading = new Set<string>()
+const loaded = new Set<string>()
+const loadErrors = new Map<string, unknown>()
+/** Set by startg when it began an import: schedule() gives the P away meanwhile. */
+let loadYield = false
 let burstStart = 0
 
 /**
@@ -101,7 +106,14 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
   mb = mbase(l, mid)
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
   setSpawnHook(spawnHook)
-  for (const url of modules) await import(url)
+  for (const url of modules) {
+    try {
+      await import(url)
+      loaded.add(url)
+    } catch (e) {
+      loadErrors.set(url, e)
+    }
+  }
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
   parentPort?.postMessage({ type: 'ready', mid })
   await mloop()
@@ -151,13 +163,20 @@ function getp(): boolean {
     unlock(m, schedw(l, SCHED_LOCK))
     return true
   }
-  if (hasLocalWork()) {
+  const local = hasLocalWork()
+  // Global work with an idle P and nobody to run it (a new M, or work left
+  // by a startm that found no M): take it, unless this M is importing a
+  // module, in which case it would only bounce the work (startg).
+  if (local || (loading.size === 0 && globrunqsize(h) > 0)) {
     const p = pidleget(h)
     if (p >= 0) {
+      if (m[mb + M_WANTP] !== 0) mwantremove(h, mid)
       unlock(m, schedw(l, SCHED_LOCK))
       acquirep(p)
       return true
     }
+  }
+  if (local) {
     mwantput(h, mid)
   } else if (m[mb + M_WANTP] === 0) {
     mput(h, mid) // Go's stopm
@@ -171,6 +190,7 @@ function acquirep(p: number): void {
   pp = p
   pb = pbase(l, p)
   m[pb + P_M] = mid + 1
+  m[mb + M_P] = p + 1
   Atomics.store(m, pb + P_STATUS, Pstatus.Prunning)
   Atomics.store(m, mb + M_STATE, spinning ? Mstate.Mspinning : Mstate.Mrunning)
   pslice = performance.now()
@@ -180,6 +200,7 @@ function acquirep(p: number): void {
 function releasep(): number {
   const p = pp
   m[pb + P_M] = 0
+  m[mb + M_P] = 0
   pp = -1
   return p
 }
@@ -297,6 +318,12 @@ function schedule(): number {
     if (gp === 0) return pendingAsync > 0 && hasLocalWork() ? YIELD : IDLE
     if (spinning) resetspinning()
     execute(gp, inheritTime)
+    if (loadYield) {
+      // Let another M run our P's work while this one imports a module.
+      loadYield = false
+      if (pp >= 0) handoffp(h, releasep())
+      return NOP
+    }
     if (pendingAsync > 0 && (++n & 63) === 0 && performance.now() - burstStart >= EVENT_LOOP_MS) return YIELD
   }
 }
@@ -488,29 +515,44 @@ function execute(gp: number, inherit: boolean): void {
   m[mb + M_CURG] = 0
 }
 
-/** Starts an unstarted G on this M: finds its function, decodes its arguments, creates the generator. */
+/**
+ * Starts an unstarted G on this M: finds its function, decodes its
+ * arguments, creates the generator. If the function's module is not loaded
+ * on this M yet, the G is not started here: it goes back on the P's run
+ * queue (still data, free to run on any M), this M starts the import, and
+ * schedule() hands the P to another M while the import runs (loadYield).
+ * An import that fails here fails the goroutines of that module that come
+ * to this M, with the import's error.
+ */
 function startg(gp: number, gb: number): Generator<unknown, unknown, unknown> | undefined {
   const id = m[gb + G_FN]
   const fn = funcById(h, id)
-  m[gb + G_M] = mid + 1
   if (fn === undefined) {
-    // Not loaded here yet: park gp until the module is.
-    const { url } = funcKey(h, id)
-    Atomics.store(m, gb + G_STATUS, Gstatus.Gwaiting)
-    m[gb + G_WAITREASON] = WaitReason.ModuleLoad
-    pendingAsync++
-    const waiting = loading.get(url)
-    if (waiting !== undefined) waiting.push(gp)
-    else {
-      loading.set(url, [gp])
-      import(url).then(
-        () => moduleLoaded(url, undefined),
-        (e: unknown) => moduleLoaded(url, e),
-      )
+    const { url, name } = funcKey(h, id)
+    const err = loadErrors.get(url)
+    if (err === undefined && !loaded.has(url)) {
+      runqput(h, pp, gp, false)
+      if (!loading.has(url)) {
+        loading.add(url)
+        pendingAsync++
+        import(url).then(
+          () => moduleLoaded(url, undefined),
+          (e: unknown) => moduleLoaded(url, e),
+        )
+      }
+      loadYield = true
+      return undefined
     }
+    m[gb + G_M] = mid + 1
+    Atomics.add(m, mb + M_NGS, 1) // goexit counts it out
+    freeValue(h, m[gb + G_ARG])
+    m[gb + G_ARG] = 0
+    goexit(gp, gb, err ?? new TypeError(`gort: module ${url} does not register ${name} with goroutines()`), true)
     return undefined
   }
+  m[gb + G_M] = mid + 1
   Atomics.add(m, mb + M_NGS, 1)
+  Atomics.store(m, mb + M_NSTARTED, m[mb + M_NSTARTED] + 1)
   let args: unknown[]
   const ap = m[gb + G_ARG]
   try {
@@ -530,23 +572,10 @@ function startg(gp: number, gb: number): Generator<unknown, unknown, unknown> | 
 }
 
 function moduleLoaded(url: string, err: unknown): void {
-  const gs = loading.get(url) ?? []
   loading.delete(url)
-  for (const gp of gs) {
-    pendingAsync--
-    const gb = gbase(l, gp)
-    if (err === undefined && funcById(h, m[gb + G_FN]) !== undefined) {
-      Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
-      m[gb + G_WAITREASON] = 0
-      localq.push(gp)
-      continue
-    }
-    const e = err ?? new TypeError(`gort: module ${url} does not register ${funcKey(h, m[gb + G_FN]).name} with goroutines()`)
-    freeValue(h, m[gb + G_ARG])
-    m[gb + G_ARG] = 0
-    Atomics.add(m, mb + M_NGS, 1) // goexit counts it out
-    goexit(gp, gb, e, true)
-  }
+  pendingAsync--
+  if (err === undefined) loaded.add(url)
+  else loadErrors.set(url, err)
   wakem(h, mid)
 }
 
@@ -577,20 +606,19 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
 }
 
 /**
- * Go's entersyscall, with entersyscallblock's hand-off when other work is
- * queued: the P goes to Psyscall; if it has runnable Gs (or the global queue
- * does), it is handed to another M now rather than waiting for sysmon.
+ * Go's entersyscall followed at once by entersyscallblock's hand-off: the
+ * goroutine announced a blocking call, so its P goes to another M now (with
+ * its run queue) instead of idling until the call returns. The P passes
+ * through Psyscall, the state sysmon's retake works on (the sysmon issue can
+ * then make the hand-off lazy, as Go's plain entersyscall is).
  */
 function entersyscall(gp: number, gb: number): void {
   Atomics.store(m, gb + G_STATUS, Gstatus.Gsyscall)
   m[pb + P_SYSCALLTICK]++
   Atomics.store(m, pb + P_STATUS, Pstatus.Psyscall)
-  if (!runqempty(h, pp) || globrunqsize(h) > 0 || Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0) {
-    // Take the P out of syscall state ourselves, then hand it off.
-    if (Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Psyscall, Pstatus.Pidle) === Pstatus.Psyscall) {
-      const p = releasep()
-      handoffp(h, p)
-    }
+  // Take the P out of syscall state ourselves (sysmon may race us), then hand it off.
+  if (Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Psyscall, Pstatus.Pidle) === Pstatus.Psyscall) {
+    handoffp(h, releasep())
   }
 }
 
@@ -643,13 +671,15 @@ function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
     m[gb + G_RESULT] = rp
     m[gb + G_FLAGS] = flags | (failed ? Gflags.Gfailed : 0)
     Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
+    // Counted out first, so that the host, once it has the result, sees it gone.
+    Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
     pushDone(gp, gb)
   } else {
     Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
     m[gb + G_FLAGS] = 0
+    Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
     gfput(h, gp)
   }
-  Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
 }
 
 /** Pushes gp on the host's completion stack; wakes the host if it waits and the stack was empty. */
@@ -718,6 +748,7 @@ function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown
   const goid = newg(gb, -1, Gflags.Glocal)
   m[gb + G_M] = mid + 1
   Atomics.add(m, mb + M_NGS, 1)
+  Atomics.store(m, mb + M_NSTARTED, m[mb + M_NSTARTED] + 1)
   gens[gp] = fn(...args)
   localq.push(gp)
   return goid

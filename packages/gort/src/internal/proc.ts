@@ -141,6 +141,26 @@ export function mwantget(h: SharedHeap): number {
   return mp
 }
 
+/** Takes mp off sched.mwant if it is there. sched.lock must be held. */
+export function mwantremove(h: SharedHeap, mp: number): void {
+  const m = h.i32
+  const l = h.layout
+  if (m[mbase(l, mp) + M_WANTP] === 0) return
+  let prev = -1
+  for (let cur = m[schedw(l, SCHED_MWANT)]; cur !== 0; cur = m[mbase(l, cur - 1) + M_SCHEDLINK]) {
+    if (cur - 1 === mp) {
+      const next = m[mbase(l, mp) + M_SCHEDLINK]
+      if (prev < 0) m[schedw(l, SCHED_MWANT)] = next
+      else m[mbase(l, prev) + M_SCHEDLINK] = next
+      if (next === 0) m[schedw(l, SCHED_MWANTTAIL)] = prev + 1
+      break
+    }
+    prev = cur - 1
+  }
+  m[mbase(l, mp) + M_WANTP] = 0
+  Atomics.store(m, schedw(l, SCHED_NMWANT), m[schedw(l, SCHED_NMWANT)] - 1)
+}
+
 /**
  * Gives up pp: to the first M on sched.mwant if any (returned, to be woken
  * with wakem after unlocking), else onto the idle P list (returns -1).
