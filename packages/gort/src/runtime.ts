@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { decodeValue, encodeArgs, freeValue } from './internal/codec.js'
+import { putArgs, takeResult } from './internal/gvalue.js'
 import { SharedHeap } from './internal/heap.js'
 import {
   gbase, mbase, pbase, schedw,
@@ -197,7 +197,7 @@ export class Runtime extends EventEmitter {
     if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines alive; raise the maxGoroutines option`)
     const gb = gbase(l, gp)
     try {
-      m[gb + G_ARG] = args.length === 0 ? 0 : encodeArgs(h, args)
+      putArgs(h, gb, args)
     } catch (e) {
       gfput(h, gp)
       throw e
@@ -285,16 +285,13 @@ export class Runtime extends EventEmitter {
       const gb = gbase(l, gp)
       const next = m[gb + G_SCHEDLINK]
       const flags = m[gb + G_FLAGS]
-      const rp = m[gb + G_RESULT]
       const goid = m[gb + G_GOID]
       let value: unknown
       try {
-        value = decodeValue(h, rp)
+        value = takeResult(h, gb)
       } catch (e) {
         value = e
       }
-      freeValue(h, rp)
-      m[gb + G_RESULT] = 0
       m[gb + G_FLAGS] = 0
       const failed = (flags & Gflags.Gfailed) !== 0
       if (failed && value !== null && typeof value === 'object' && !('goid' in value)) {

@@ -260,7 +260,10 @@ const gSpec: RecordSpec = {
       payload: i32('g-owner', 'A word for the G owner (tests put a sequence number here).'),
       flags: i32('g-owner', 'Gflags (runtime2.ts): the host awaits the result, a local closure, failed.'),
     },
-    { waitsince: f64('g-owner', 'performance.timeOrigin-relative ms at which it parked.') },
+    {
+      waitsince: f64('g-owner', 'Wall-clock ms (performance.timeOrigin + now()) at which it parked.'),
+      inl: f64('g-owner', 'An argument or result small enough to live in the record (gvalue.ts), when G.arg or G.result says so.'),
+    },
   ],
 }
 
@@ -309,7 +312,7 @@ export const M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP 
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg
-export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince, G_FLAGS = G.flags
+export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince, G_FLAGS = G.flags, G_INL = G.inl
 
 // ---------------------------------------------------------------------------
 // Parameters and the computed layout.

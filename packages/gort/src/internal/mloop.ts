@@ -30,7 +30,7 @@
 // same note when something can.
 
 import { parentPort } from 'node:worker_threads'
-import { decodeArgs, encodeArgs, encodeValue, freeValue } from './codec.js'
+import { dropArgs, putArgs, putResult, takeArgs } from './gvalue.js'
 import { Deque } from './deque.js'
 import type { SharedHeap } from './heap.js'
 import {
@@ -545,22 +545,14 @@ function startg(gp: number, gb: number): Generator<unknown, unknown, unknown> | 
     }
     m[gb + G_M] = mid + 1
     Atomics.add(m, mb + M_NGS, 1) // goexit counts it out
-    freeValue(h, m[gb + G_ARG])
-    m[gb + G_ARG] = 0
+    dropArgs(h, gb)
     goexit(gp, gb, err ?? new TypeError(`gort: module ${url} does not register ${name} with goroutines()`), true)
     return undefined
   }
   m[gb + G_M] = mid + 1
   Atomics.add(m, mb + M_NGS, 1)
   Atomics.store(m, mb + M_NSTARTED, m[mb + M_NSTARTED] + 1)
-  let args: unknown[]
-  const ap = m[gb + G_ARG]
-  try {
-    args = ap === 0 ? [] : decodeArgs(h, ap)
-  } finally {
-    freeValue(h, ap)
-    m[gb + G_ARG] = 0
-  }
+  const args = takeArgs(h, gb)
   try {
     const gen = fn(...args)
     gens[gp] = gen
@@ -660,15 +652,13 @@ function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
     }
   }
   if ((flags & Gflags.Gawaited) !== 0 || failed) {
-    let rp: number
     try {
-      rp = encodeValue(h, value)
+      putResult(h, gb, value)
     } catch (e) {
       // The result cannot cross threads (a function, a symbol...): report that instead.
       failed = true
-      rp = encodeValue(h, e)
+      putResult(h, gb, e)
     }
-    m[gb + G_RESULT] = rp
     m[gb + G_FLAGS] = flags | (failed ? Gflags.Gfailed : 0)
     Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
     // Counted out first, so that the host, once it has the result, sees it gone.
@@ -711,7 +701,7 @@ const spawnHook: SpawnHook = (fn, args) => {
   if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines; raise the maxGoroutines option`)
   const gb = gbase(l, gp)
   try {
-    m[gb + G_ARG] = args.length === 0 ? 0 : encodeArgs(h, args)
+    putArgs(h, gb, args)
   } catch (e) {
     gfput(h, gp)
     throw e
