@@ -32,6 +32,7 @@
 import { parentPort } from 'node:worker_threads'
 import { dropArgs, putArgs, putResult, takeArgs } from './gvalue.js'
 import { Deque } from './deque.js'
+import { importModule } from './loader.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
@@ -108,7 +109,7 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
   setSpawnHook(spawnHook)
   for (const url of modules) {
     try {
-      await import(url)
+      await importModule(url)
       loaded.add(url)
     } catch (e) {
       loadErrors.set(url, e)
@@ -535,7 +536,7 @@ function startg(gp: number, gb: number): Generator<unknown, unknown, unknown> | 
       if (!loading.has(url)) {
         loading.add(url)
         pendingAsync++
-        import(url).then(
+        importModule(url).then(
           () => moduleLoaded(url, undefined),
           (e: unknown) => moduleLoaded(url, e),
         )
