@@ -163,10 +163,16 @@ test('what the fast path leaves to V8: holes, extra properties, __proto__, shari
   cycle.self = cycle
   class Point { constructor(readonly x: number, readonly y: number) {} }
   const nullProto = Object.assign(Object.create(null) as object, { a: 1 })
-  const many = Array.from({ length: 2 ** 16 }, (_, i) => [i]) // with the outer array, one object too many
+  const many = Array.from({ length: 64 }, () => Array.from({ length: 1024 }, (_, i) => [i])) // 2^16 + 65 objects
+  const nest = (levels: number): unknown[] => {
+    let a: unknown[] = [1]
+    for (let i = 1; i < levels; i++) a = [a]
+    return a
+  }
+  const deep = nest(257)
   const sharedDate = new Date(7)
   for (const v of [holes, extra, match, proto, sharing, cycle, new Point(1, 2), nullProto, many, new Map([[1, { m: 1 }]]),
-    [sharedDate, sharedDate]]) {
+    [sharedDate, sharedDate], Array.from({ length: 1025 }, (_, i) => i), deep]) {
     t.is(tagOf(h, v), CodecTag.V8)
     sameAsClone(t, roundTrip(h, v), v)
   }
@@ -175,6 +181,9 @@ test('what the fast path leaves to V8: holes, extra properties, __proto__, shari
   const s = roundTrip(h, sharing)
   t.is(s.a, s.b)
   t.is(tagOf(h, many.slice(1)), CodecTag.ARRAY, 'a Set takes over the identity check past 32 objects')
+  t.is(tagOf(h, Array.from({ length: 1024 }, (_, i) => i)), CodecTag.ARRAY)
+  t.is(tagOf(h, nest(256)), CodecTag.ARRAY, '256 levels are still the fast path')
+  t.deepEqual(roundTrip(h, nest(256)), nest(256))
   const forty = Array.from({ length: 40 }, (_, i) => ({ i }))
   forty.push(forty[3])
   t.is(tagOf(h, forty), CodecTag.V8)

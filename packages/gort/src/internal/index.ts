@@ -17,3 +17,4 @@ export {
   runqput, runqputslow, runqget, runqgetInheritTime, runqempty, runqlen, runqgrab, runqsteal,
   globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize,
 } from './runq.js'
+export { encodeValue, decodeValue, encodeArgs, decodeArgs, freeValue, CodecTag } from './codec.js'
