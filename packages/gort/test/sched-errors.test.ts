@@ -2,6 +2,8 @@
 // name of what was wrong, and the runtime keeps running.
 
 import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { Runtime, go, goroutines } from 'gort'
 import { tasks } from './fixtures/tasks.js'
 import { bad } from './fixtures/badmodule.js'
@@ -91,4 +93,14 @@ test.serial('close() reports goroutines that can never run again; destroy() reje
   await new Promise((r) => setTimeout(r, 50))
   await rt2.destroy()
   await t.throwsAsync(p, { message: /destroyed/ })
+})
+
+test.serial('with no error listener, an unawaited failure is printed like a Go panic and the runtime goes on', (t) => {
+  const script = fileURLToPath(new URL('./fixtures/panic-main.js', import.meta.url))
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 })
+  t.is(r.status, 0, r.stderr)
+  const id = Number(/spawned (\d+)/.exec(r.stdout)?.[1])
+  t.regex(r.stdout, /still running: 2/)
+  t.regex(r.stderr, /^panic: TypeError: nobody listens/m)
+  t.true(r.stderr.includes(`goroutine ${id} [running]`), r.stderr)
 })
