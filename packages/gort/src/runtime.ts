@@ -11,14 +11,14 @@ import { putArgs, takeResult } from './internal/gvalue.js'
 import { SharedHeap } from './internal/heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_ARG, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_RESULT, G_SCHEDLINK, G_STATUS, G_WAITREASON,
+  G_FLAGS, G_GOID, G_SCHEDLINK,
   M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
-  SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOIDGEN, SCHED_HOSTWAITING, SCHED_NPENDINGIO,
+  SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NPENDINGIO,
 } from './internal/layout.js'
-import { gcount, gfflush, gfget, gfput, injectglist, pidleput, setNeedM } from './internal/proc.js'
+import { gcount, gfflush, gfget, gfput, injectglist, newproc1, pidleput, setNeedM } from './internal/proc.js'
 import { describeFn, funcid, goroutineMeta } from './internal/registry.js'
 import { globrunqsize, runqempty, runqlen } from './internal/runq.js'
-import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './internal/runtime2.js'
+import { Gflags, Mstate, Pstatus, waitReasonStrings } from './internal/runtime2.js'
 
 export interface RuntimeOptions {
   /** GOMAXPROCS: Ps, and so goroutines running at once. Default: env GOMAXPROCS, else os.availableParallelism(). */
@@ -202,16 +202,7 @@ export class Runtime extends EventEmitter {
       gfput(h, gp)
       throw e
     }
-    const goid = Atomics.add(m, schedw(l, SCHED_GOIDGEN), 1) + 1
-    m[gb + G_GOID] = goid
-    m[gb + G_FN] = fnid
-    m[gb + G_FLAGS] = Gflags.Gawaited | Gflags.Ghost
-    m[gb + G_M] = 0
-    m[gb + G_RESULT] = 0
-    m[gb + G_PREEMPT] = 0
-    m[gb + G_WAITREASON] = 0
-    m[gb + G_STATUS] = Gstatus.Grunnable
-    Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
+    const goid = newproc1(h, gb, fnid, Gflags.Gawaited | Gflags.Ghost)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0) this.ref()
     // Batch spawns: one lock and one wake-up per batch.

@@ -36,9 +36,9 @@ import { importModule } from './loader.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_ARG, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_RESULT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
+  G_ARG, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
   M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS,
-  P_SYSCALLTICK, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOIDGEN, SCHED_GOMAXPROCS, SCHED_HOSTWAITING, SCHED_LOCK,
+  P_SYSCALLTICK, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_HOSTWAITING, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   type Layout,
 } from './layout.js'
@@ -46,7 +46,7 @@ import { lock, noteclear, notesleep, notetsleepAsync, notewakeup, unlock } from 
 import { FastRand, randomSeed } from './fastrand.js'
 import { OpKind, SchedOp } from './ops.js'
 import {
-  gfget, gfput, handoffp, mput, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep,
+  gfget, gfput, handoffp, mput, newproc1, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep,
 } from './proc.js'
 import { funcById, funcKey, funcid, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
 import { globrunqget, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
@@ -707,7 +707,7 @@ const spawnHook: SpawnHook = (fn, args) => {
     gfput(h, gp)
     throw e
   }
-  const goid = newg(gb, id, 0)
+  const goid = newproc1(h, gb, id, 0)
   // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
   runqput(h, pp, gp, true)
   if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0) wakep(h)
@@ -715,28 +715,13 @@ const spawnHook: SpawnHook = (fn, args) => {
 }
 
 
-/** Go's newproc1 bookkeeping: id, status, counts. Returns the goid. */
-function newg(gb: number, fnid: number, flags: number): number {
-  const goid = Atomics.add(m, schedw(l, SCHED_GOIDGEN), 1) + 1
-  m[gb + G_GOID] = goid
-  m[gb + G_FN] = fnid
-  m[gb + G_FLAGS] = flags
-  m[gb + G_M] = 0
-  m[gb + G_RESULT] = 0
-  m[gb + G_PREEMPT] = 0
-  m[gb + G_WAITREASON] = 0
-  Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
-  Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
-  return goid
-}
-
 /** go(function* () {...}) in a goroutine: a closure that starts, and stays, here. */
 function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown>, args: unknown[]): number {
   const gp = gfget(h)
   if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines; raise the maxGoroutines option`)
   const gb = gbase(l, gp)
   m[gb + G_ARG] = 0
-  const goid = newg(gb, -1, Gflags.Glocal)
+  const goid = newproc1(h, gb, -1, Gflags.Glocal)
   m[gb + G_M] = mid + 1
   Atomics.add(m, mb + M_NGS, 1)
   Atomics.store(m, mb + M_NSTARTED, m[mb + M_NSTARTED] + 1)

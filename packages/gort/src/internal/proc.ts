@@ -23,15 +23,16 @@
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
+  G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_RESULT, G_STATUS, G_WAITREASON,
   G_SCHEDLINK, M_NEXTP, M_PARK, M_READYQ, M_SCHEDLINK, M_SLEEP, M_SPINNING, M_WANTP, P_LINK, P_M, P_STATUS,
   P_RUNNEXT, P_RUNQ, P_RUNQHEAD, P_RUNQTAIL,
   SCHED_GCOUNT, SCHED_GFREE, SCHED_GNEXT, SCHED_LOCK, SCHED_MIDLE, SCHED_MWANT, SCHED_MWANTTAIL,
   SCHED_NEEDSPINNING, SCHED_NGFREE, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPIDLE, SCHED_PIDLE,
-  SCHED_GOMAXPROCS,
+  SCHED_GOMAXPROCS, SCHED_GOIDGEN,
 } from './layout.js'
 import { lock, notewakeup, unlock } from './lock_futex.js'
 import { runqempty, globrunqputbatch, globrunqsize } from './runq.js'
-import { Msleep, Pstatus } from './runtime2.js'
+import { Gstatus, Msleep, Pstatus } from './runtime2.js'
 import { throwFatal } from './throw.js'
 
 // ---------------------------------------------------------------------------
@@ -437,4 +438,25 @@ export function gcount(h: SharedHeap): number {
 /** GOMAXPROCS. Any thread. */
 export function gomaxprocs(h: SharedHeap): number {
   return Atomics.load(h.i32, schedw(h.layout, SCHED_GOMAXPROCS))
+}
+
+/**
+ * Go's newproc1 bookkeeping: gives the G record at word gb a fresh goid, its
+ * function and flags, counts it live and makes it runnable. The caller has
+ * stored its arguments (gvalue.ts) and then publishes it on a queue. Any thread.
+ */
+export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number): number {
+  const m = h.i32
+  const l = h.layout
+  const goid = Atomics.add(m, schedw(l, SCHED_GOIDGEN), 1) + 1
+  m[gb + G_GOID] = goid
+  m[gb + G_FN] = fnid
+  m[gb + G_FLAGS] = flags
+  m[gb + G_M] = 0
+  m[gb + G_RESULT] = 0
+  m[gb + G_PREEMPT] = 0
+  m[gb + G_WAITREASON] = 0
+  Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
+  Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+  return goid
 }
