@@ -259,6 +259,7 @@ const gSpec: RecordSpec = {
       result: i32('g-owner', 'Arena byte offset of the serialized result, 0 = none.'),
       payload: i32('g-owner', 'A word for the G owner (tests put a sequence number here).'),
       flags: i32('g-owner', 'Gflags (runtime2.ts): the host awaits the result, a local closure, failed.'),
+      lslot: i32('g-owner', 'Once started: the index of its generator in its M\'s own dense tables (-1: none). Only that M reads it.'),
     },
     {
       waitsince: f64('g-owner', 'Wall-clock ms (performance.timeOrigin + now()) at which it parked.'),
@@ -312,7 +313,7 @@ export const M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP 
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg
-export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince, G_FLAGS = G.flags, G_INL = G.inl
+export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince, G_FLAGS = G.flags, G_INL = G.inl, G_LSLOT = G.lslot
 
 // ---------------------------------------------------------------------------
 // Parameters and the computed layout.

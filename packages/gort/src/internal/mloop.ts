@@ -36,7 +36,7 @@ import { importModule } from './loader.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_ARG, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
+  G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
   M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS,
   P_SYSCALLTICK, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_HOSTWAITING, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
@@ -79,10 +79,24 @@ let pslice = 0 // when this M's turn with its P started (performance.now)
 
 let curg = 0
 let inheritTime = false
-// Started goroutines: generators and what to send into them next.
+// Started goroutines: generators and what to send into them next, in dense
+// tables indexed by the G's local slot (G.lslot), reused through freeSlots.
 const gens: Array<Generator<unknown, unknown, unknown> | undefined> = []
 const resumeVal: unknown[] = []
 const resumeErr: boolean[] = []
+const freeSlots: number[] = []
+
+function slotput(gb: number, gen: Generator<unknown, unknown, unknown>): number {
+  let s = freeSlots.pop()
+  if (s === undefined) {
+    s = gens.length
+    gens.push(gen)
+    resumeVal.push(undefined)
+    resumeErr.push(false)
+  } else gens[s] = gen
+  m[gb + G_LSLOT] = s
+  return s
+}
 let localnext = 0
 const localq = new Deque()
 /** Goroutines of this M waiting on promises or module loads. */
@@ -444,18 +458,19 @@ function stealWork(procs: number): number {
 function execute(gp: number, inherit: boolean): void {
   if (!inherit) m[pb + P_SCHEDTICK]++
   const gb = gbase(l, gp)
-  let gen = gens[gp]
-  if (gen === undefined) {
-    gen = startg(gp, gb)
-    if (gen === undefined) return
-  }
+  let s: number
+  if (m[gb + G_M] === 0) {
+    s = startg(gp, gb)
+    if (s < 0) return
+  } else s = m[gb + G_LSLOT]
+  const gen = gens[s]!
   curg = gp
   m[mb + M_CURG] = gp
   Atomics.store(m, gb + G_STATUS, Gstatus.Grunning)
-  let v = resumeVal[gp]
-  let isErr = resumeErr[gp] === true
-  if (v !== undefined) resumeVal[gp] = undefined
-  if (isErr) resumeErr[gp] = false
+  let v = resumeVal[s]
+  let isErr = resumeErr[s]
+  if (v !== undefined) resumeVal[s] = undefined
+  if (isErr) resumeErr[s] = false
   for (;;) {
     let r: IteratorResult<unknown, unknown>
     try {
@@ -493,8 +508,8 @@ function execute(gp: number, inherit: boolean): void {
         }
         if (!exitsyscall(gp, gb)) {
           // We lost the P: gp is runnable on this M and waits for a P with it.
-          resumeVal[gp] = res
-          resumeErr[gp] = threw
+          resumeVal[s] = res
+          resumeErr[s] = threw
           Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
           localq.push(gp)
           break
@@ -525,7 +540,7 @@ function execute(gp: number, inherit: boolean): void {
  * An import that fails here fails the goroutines of that module that come
  * to this M, with the import's error.
  */
-function startg(gp: number, gb: number): Generator<unknown, unknown, unknown> | undefined {
+function startg(gp: number, gb: number): number {
   const id = m[gb + G_FN]
   const fn = funcById(h, id)
   if (fn === undefined) {
@@ -542,25 +557,25 @@ function startg(gp: number, gb: number): Generator<unknown, unknown, unknown> | 
         )
       }
       loadYield = true
-      return undefined
+      return -1
     }
     m[gb + G_M] = mid + 1
+    m[gb + G_LSLOT] = -1
     Atomics.add(m, mb + M_NGS, 1) // goexit counts it out
     dropArgs(h, gb)
     goexit(gp, gb, err ?? new TypeError(`gort: module ${url} does not register ${name} with goroutines()`), true)
-    return undefined
+    return -1
   }
   m[gb + G_M] = mid + 1
+  m[gb + G_LSLOT] = -1
   Atomics.add(m, mb + M_NGS, 1)
   Atomics.store(m, mb + M_NSTARTED, m[mb + M_NSTARTED] + 1)
   const args = takeArgs(h, gb)
   try {
-    const gen = fn(...args)
-    gens[gp] = gen
-    return gen
+    return slotput(gb, fn(...args))
   } catch (e) {
     goexit(gp, gb, e, true)
-    return undefined
+    return -1
   }
 }
 
@@ -590,8 +605,9 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
   pendingAsync--
   Atomics.sub(m, schedw(l, SCHED_NPENDINGIO), 1)
   const gb = gbase(l, gp)
-  resumeVal[gp] = v
-  resumeErr[gp] = isErr
+  const s = m[gb + G_LSLOT]
+  resumeVal[s] = v
+  resumeErr[s] = isErr
   m[gb + G_WAITREASON] = 0
   Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
   localq.push(gp)
@@ -639,8 +655,14 @@ function exitsyscall(gp: number, gb: number): boolean {
 
 /** Go's goexit: the goroutine ended with a value or an exception. */
 function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
-  gens[gp] = undefined
-  resumeVal[gp] = undefined
+  const s = m[gb + G_LSLOT]
+  if (s >= 0) {
+    gens[s] = undefined
+    resumeVal[s] = undefined
+    resumeErr[s] = false
+    freeSlots.push(s)
+    m[gb + G_LSLOT] = -1
+  }
   Atomics.sub(m, mb + M_NGS, 1)
   curg = 0
   m[mb + M_CURG] = 0
@@ -725,7 +747,13 @@ function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown
   m[gb + G_M] = mid + 1
   Atomics.add(m, mb + M_NGS, 1)
   Atomics.store(m, mb + M_NSTARTED, m[mb + M_NSTARTED] + 1)
-  gens[gp] = fn(...args)
+  try {
+    slotput(gb, fn(...args))
+  } catch (e) {
+    m[gb + G_LSLOT] = -1
+    goexit(gp, gb, e, true)
+    return goid
+  }
   localq.push(gp)
   return goid
 }
