@@ -2,6 +2,7 @@
 // of a few nanoseconds are not lost in the timer's resolution, and a report of
 // medians per operation with ratios to a baseline measured in the same run.
 
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import { Bench } from 'tinybench'
 
@@ -17,13 +18,28 @@ export interface Row {
   nsPerOp: number
   /** The row whose ns/op is the denominator of the ratio. */
   baseline?: string
-  /** Target ns/op, if the project has one. */
+  /** Target ns/op, if the project has one (ops/s for a throughput row). */
   target?: number
+  /**
+   * A throughput row: reported as operations per second (1e9 / nsPerOp),
+   * higher is better, and its ratio is ops/s over the baseline's ops/s.
+   */
+  throughput?: boolean
+  /** Target ratio to the baseline (ops/s over the baseline's ops/s; throughput rows). */
+  targetRatio?: number
+  /** 99th percentile ns/op over all samples, for suites that measure latency. */
+  p99?: number
+  /** The fastest and the slowest round's median ns/op. */
+  range?: [number, number]
+  /** Samples behind the median. */
+  samples?: number
 }
 
 export interface SuiteResult {
   suite: string
   rows: Row[]
+  /** Lines printed under the tables: what one operation is, how it was timed. */
+  notes?: string[]
 }
 
 export interface BatchedTask {
@@ -63,19 +79,216 @@ export async function runBatched(tasks: BatchedTask[], opts: { time?: number; ro
   })
 }
 
+/**
+ * A task whose call is one sample of `ops` operations, for operations too
+ * big to batch in a synchronous loop: 100,000 tasks through a pool, one
+ * await of a result. fn may return the duration it measured itself, in ms
+ * (a figure timed inside a goroutine, without the spawn and the result's
+ * trip back); otherwise tinybench times the call.
+ */
+export interface SampledTask {
+  name: string
+  /** Operations per call of fn. */
+  ops: number
+  fn: () => Promise<number | void>
+  baseline?: string
+  target?: number
+  targetRatio?: number
+  throughput?: boolean
+}
+
+export interface RoundsOptions {
+  /** Rounds; the set of tasks runs once per round, the order reversed every other round. Default 5 (env BENCH_ROUNDS). */
+  rounds?: number
+  /** Calls of each task per round (tinybench's minimum iterations). Default 1. */
+  samples?: number
+  /** Also keep calling for this long per task and round, in ms (tinybench's time budget). Default 0. */
+  time?: number
+  /** Untimed calls of each task before the first round. Default 1. */
+  warmup?: number
+}
+
+/**
+ * Runs sampled tasks round by round: each round is one tinybench run of
+ * every task, so that the tasks alternate and a noisy neighbour, a
+ * frequency change or a GC hits them alike; every other round runs them in
+ * reverse order, so no task always goes first. The median (and p99) are
+ * over all samples of all rounds; range is the fastest and slowest round.
+ */
+export async function runRounds(tasks: SampledTask[], opts: RoundsOptions = {}): Promise<Row[]> {
+  const rounds = opts.rounds ?? (Number(process.env.BENCH_ROUNDS) || 5)
+  for (let i = 0; i < (opts.warmup ?? 1); i++) for (const t of tasks) await t.fn()
+  const all = new Map<string, number[]>(tasks.map((t) => [t.name, []]))
+  const perRound = new Map<string, number[]>(tasks.map((t) => [t.name, []]))
+  for (let r = 0; r < rounds; r++) {
+    const bench = new Bench({
+      iterations: opts.samples ?? 1,
+      time: opts.time ?? 0,
+      warmup: false,
+      retainSamples: true,
+      throws: true,
+    })
+    const order = r % 2 === 0 ? tasks : [...tasks].reverse()
+    for (const t of order) {
+      // async: true, or tinybench calls fn once at add() to see if it returns a promise.
+      bench.add(
+        t.name,
+        async () => {
+          const d = await t.fn()
+          return typeof d === 'number' ? { overriddenDuration: d } : undefined
+        },
+        { async: true },
+      )
+    }
+    await bench.run()
+    for (const task of bench.tasks) {
+      const res = task.result
+      if (res.state !== 'completed') throw new Error(`${task.name}: ${res.state}${'error' in res ? `: ${String(res.error)}` : ''}`)
+      const t = tasks.find((x) => x.name === task.name)!
+      const xs = (res.latency.samples ?? []).map((ms) => (ms * 1e6) / t.ops)
+      all.get(t.name)!.push(...xs)
+      perRound.get(t.name)!.push(quantile(xs, 0.5))
+    }
+  }
+  return tasks.map((t) => {
+    const xs = all.get(t.name)!
+    const rs = perRound.get(t.name)!
+    return {
+      name: t.name,
+      nsPerOp: quantile(xs, 0.5),
+      p99: quantile(xs, 0.99),
+      range: [Math.min(...rs), Math.max(...rs)] as [number, number],
+      samples: xs.length,
+      baseline: t.baseline,
+      target: t.target,
+      targetRatio: t.targetRatio,
+      throughput: t.throughput,
+    }
+  })
+}
+
+/** The q-quantile of xs (nearest rank, no interpolation). */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]
+}
+
+/** Resolves after ms milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
 export function formatResult(r: SuiteResult): string {
   const byName = new Map(r.rows.map((x) => [x.name, x]))
-  const lines = [`## ${r.suite}`, '', '| operation | median ns/op | ratio to baseline | target |', '| --- | ---: | ---: | --- |']
-  for (const row of r.rows) {
-    const base = row.baseline ? byName.get(row.baseline) : undefined
-    const ratio = base ? `${(row.nsPerOp / base.nsPerOp).toFixed(2)} × (${row.baseline})` : 'baseline'
-    const target = row.target === undefined ? '' : `≤ ${row.target} ns: ${row.nsPerOp <= row.target ? 'met' : 'MISSED'}`
-    lines.push(`| ${row.name} | ${row.nsPerOp.toFixed(1)} | ${ratio} | ${target} |`)
+  const timeRows = r.rows.filter((x) => x.throughput !== true)
+  const rateRows = r.rows.filter((x) => x.throughput === true)
+  // Suites of plain batched rows (runq) keep the original table exactly.
+  const extras = r.rows.some((x) => x.p99 !== undefined || x.range !== undefined)
+  const lines = [`## ${r.suite}`]
+  if (timeRows.length > 0) {
+    const withP99 = timeRows.some((x) => x.p99 !== undefined)
+    lines.push(
+      '',
+      `| operation | median ns/op |${withP99 ? ' p99 ns/op |' : ''} ratio to baseline | target |${extras ? ' rounds (min–max median) | samples |' : ''}`,
+      `| --- | ---: |${withP99 ? ' ---: |' : ''} ---: | --- |${extras ? ' ---: | ---: |' : ''}`,
+    )
+    for (const row of timeRows) {
+      const base = row.baseline ? byName.get(row.baseline) : undefined
+      const ratio = base ? `${(row.nsPerOp / base.nsPerOp).toFixed(2)} × (${row.baseline})` : 'baseline'
+      const target = row.target === undefined ? '' : `≤ ${row.target} ns: ${row.nsPerOp <= row.target ? 'met' : 'MISSED'}`
+      const p99 = withP99 ? ` ${row.p99 === undefined ? '' : fmtNs(row.p99)} |` : ''
+      const more = extras ? ` ${row.range ? `${fmtNs(row.range[0])}–${fmtNs(row.range[1])}` : ''} | ${row.samples ?? ''} |` : ''
+      lines.push(`| ${row.name} | ${fmtNs(row.nsPerOp)} |${p99} ${ratio} | ${target} |${more}`)
+    }
   }
+  if (rateRows.length > 0) {
+    lines.push(
+      '',
+      `| operation | median ops/s | ratio to baseline (higher is better) | target |${extras ? ' rounds (min–max median ops/s) | samples |' : ''}`,
+      `| --- | ---: | ---: | --- |${extras ? ' ---: | ---: |' : ''}`,
+    )
+    for (const row of rateRows) {
+      const ops = 1e9 / row.nsPerOp
+      const base = row.baseline ? byName.get(row.baseline) : undefined
+      const ratioNum = base ? base.nsPerOp / row.nsPerOp : undefined
+      const ratio = ratioNum === undefined ? 'baseline' : `${fmtRatio(ratioNum)} × (${row.baseline})`
+      const targets: string[] = []
+      if (row.target !== undefined) targets.push(`≥ ${fmtInt(row.target)}/s: ${ops >= row.target ? 'met' : 'MISSED'}`)
+      if (row.targetRatio !== undefined && ratioNum !== undefined) {
+        targets.push(`≥ ${row.targetRatio} × ${row.baseline}: ${ratioNum >= row.targetRatio ? 'met' : 'MISSED'}`)
+      }
+      const more = extras
+        ? ` ${row.range ? `${fmtInt(1e9 / row.range[1])}–${fmtInt(1e9 / row.range[0])}` : ''} | ${row.samples ?? ''} |`
+        : ''
+      lines.push(`| ${row.name} | ${fmtInt(ops)} | ${ratio} | ${targets.join('; ')} |${more}`)
+    }
+  }
+  if (r.notes && r.notes.length > 0) lines.push('', ...r.notes.map((n) => `- ${n}`))
   return lines.join('\n')
+}
+
+/** ns with one decimal below 1 µs (as the runq table always had), whole ns with separators above. */
+function fmtNs(x: number): string {
+  return x < 1000 ? x.toFixed(1) : fmtInt(x)
+}
+
+function fmtInt(x: number): string {
+  return Math.round(x).toLocaleString('en-US')
+}
+
+function fmtRatio(x: number): string {
+  return x >= 10 ? x.toFixed(1) : x >= 0.1 ? x.toFixed(2) : x.toPrecision(2)
 }
 
 export function machine(): string {
   const cpus = os.cpus()
   return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version}`
+}
+
+/** Busy CPU seconds of the whole machine since boot (Linux /proc/stat), or undefined. */
+function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]
+    const f = line.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait.
+    const busy = f.reduce((a, b) => a + b, 0) - f[3] - (f[4] ?? 0)
+    return busy / 100 // USER_HZ is 100 on Linux
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU seconds of this process's reaped children (a suite's helper processes), from /proc/self/stat. */
+function childrenSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[13]) + Number(f[14])) / 100 // cutime, cstime (fields 16 and 17)
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Starts measuring the CPU that other processes use while a suite runs;
+ * the returned function says how much, in cores (the machine's busy time
+ * minus this process's, over the wall time), with the load average.
+ */
+export function neighbourMeter(): () => string {
+  const busy0 = machineBusySeconds()
+  const own0 = process.cpuUsage()
+  const kids0 = childrenSeconds()
+  const t0 = performance.now()
+  const load0 = os.loadavg()[0]
+  return () => {
+    const wall = (performance.now() - t0) / 1000
+    const busy1 = machineBusySeconds()
+    const own = process.cpuUsage(own0)
+    const ownS = (own.user + own.system) / 1e6 + (childrenSeconds() - kids0)
+    const load = `load average (1 min) ${load0.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after`
+    if (busy0 === undefined || busy1 === undefined || wall <= 0) return load
+    const others = Math.max(0, (busy1 - busy0 - ownS) / wall)
+    return `other processes used ${others.toFixed(2)} of ${os.cpus().length} cores during the suite (this one and its children ${(ownS / wall).toFixed(2)}); ${load}`
+  }
 }

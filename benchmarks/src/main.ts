@@ -1,10 +1,14 @@
 // pnpm bench [suite ...]: runs the tinybench suites (all, or those named)
 // and prints medians per operation with ratios to the baseline of each suite.
 
-import { formatResult, machine, type Suite } from './harness.js'
+import { formatResult, machine, neighbourMeter, type Suite } from './harness.js'
 import { runqSuite } from './suites/runq.js'
+import { spawnSuite } from './suites/spawn.js'
+import { createSuite } from './suites/create.js'
+import { goschedSuite } from './suites/gosched.js'
+import { latencySuite } from './suites/latency.js'
 
-const suites: Suite[] = [runqSuite]
+const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite]
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => a !== '--')
@@ -17,8 +21,10 @@ async function main(): Promise<void> {
   console.log(`# gort benchmarks\n\n${machine()}, ${new Date().toISOString()}\n`)
   for (const [i, s] of chosen.entries()) {
     console.error(`[${i + 1}/${chosen.length}] ${s.name}: ${s.description} ...`)
+    // A busy neighbour makes medians unreliable: say how busy the machine was.
+    const neighbours = neighbourMeter()
     const r = await s.run()
-    console.log(formatResult(r) + '\n')
+    console.log(formatResult(r) + `\n\n${neighbours()}\n`)
   }
 }
 
