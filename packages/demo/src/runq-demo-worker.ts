@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import {
   FastRand, SharedHeap, gbase, globrunqget, lock, runqget, runqput, runqsteal, schedw, unlock,
-  G_PAYLOAD, G_SCHEDLINK, SCHED_GFREE, SCHED_LOCK, SCHED_NGFREE,
+  G_PAYLOAD, G_SCHEDLINK, SCHED_GFLOCK, SCHED_GFREE, SCHED_LOCK, SCHED_NGFREE,
 } from 'gort/internal'
 
 const { sab, counters, pp, nprocs, items, window } = workerData as {
@@ -14,6 +14,7 @@ const m = h.i32
 const l = h.layout
 const ctr = new Int32Array(counters) // [0] items processed
 const schedLock = schedw(l, SCHED_LOCK)
+const gfLock = schedw(l, SCHED_GFLOCK) // the free G list's own lock
 const rnd = new FastRand(pp * 7919 + 1)
 const report = { pp, own: 0, stolen: 0, global: 0, steals: 0, checksum: 0 }
 const freed: number[] = []
@@ -33,11 +34,11 @@ function work(gp: number): void {
 function giveBack(): void {
   if (freed.length === 0) return
   for (let i = 0; i < freed.length - 1; i++) m[gbase(l, freed[i]) + G_SCHEDLINK] = freed[i + 1]
-  lock(m, schedLock)
+  lock(m, gfLock)
   m[gbase(l, freed[freed.length - 1]) + G_SCHEDLINK] = m[schedw(l, SCHED_GFREE)]
   m[schedw(l, SCHED_GFREE)] = freed[0]
   m[schedw(l, SCHED_NGFREE)] += freed.length
-  unlock(m, schedLock)
+  unlock(m, gfLock)
   freed.length = 0
 }
 
@@ -82,11 +83,11 @@ if (pp === 0) {
   for (let i = 1; i <= items; i++) {
     while (i - 1 - Atomics.load(ctr, 0) >= window) findWork()
     while (cache === 0) {
-      lock(m, schedLock)
+      lock(m, gfLock)
       cache = m[schedw(l, SCHED_GFREE)]
       m[schedw(l, SCHED_GFREE)] = 0
       m[schedw(l, SCHED_NGFREE)] = 0
-      unlock(m, schedLock)
+      unlock(m, gfLock)
       if (cache === 0) findWork()
     }
     const gp = cache

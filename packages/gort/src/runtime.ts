@@ -13,7 +13,7 @@ import {
   gbase, mbase, pbase, schedw,
   G_FLAGS, G_GOID, G_SCHEDLINK,
   M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
-  SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NPENDINGIO,
+  SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NMIDLE, SCHED_NPIDLE, SCHED_NPENDINGIO,
 } from './internal/layout.js'
 import { gcount, gfflush, gfget, gfput, injectglist, newproc1, pidleput, setNeedM } from './internal/proc.js'
 import { describeFn, funcid, goroutineMeta } from './internal/registry.js'
@@ -125,9 +125,19 @@ export class Runtime extends EventEmitter {
 
   private starting = 0
 
-  /** An M found no idle M to run a P: start one, unless one is starting already. */
+  /**
+   * An M found no idle M to run a P. The request arrives later than it was
+   * made, so start a worker only if it is still needed: a P idle, queued
+   * work, no idle M, and none starting already.
+   */
   private needm(): void {
-    if (this.starting === 0 && !this.closing) void this.newm()
+    if (this.starting !== 0 || this.closing) return
+    const h = this.heap
+    const m = h.i32
+    const l = h.layout
+    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0 && Atomics.load(m, schedw(l, SCHED_NMIDLE)) === 0 && globrunqsize(h) > 0) {
+      void this.newm()
+    }
   }
 
   /** Starts one more M (Go's newm); resolves when it is in its scheduler loop. */

@@ -35,6 +35,7 @@ export type Writer =
   | 'lock-key' // a lock or note word: every locker/waker exchanges it
   | 'sched.lock' // written only while holding sched.lock
   | 'heap.lock' // written only while holding heap.lock (malloc)
+  | 'sched.gflock' // written only while holding sched.gflock (the free G list)
   | 'atomic-any' // updated by any thread with an atomic read-modify-write
   | 'p-owner' // the M that owns the P (or sysmon through a status CAS)
   | 'p-runqhead' // the owner and every thief CAS it
@@ -127,6 +128,12 @@ const schedSpec: RecordSpec = {
   name: 'sched',
   lines: [
     { lock: i32('lock-key', 'sched.lock, a lock_futex key (0 unlocked, 1 locked, 2 sleeping).') },
+    { gflock: i32('lock-key', 'sched.gFree.lock (Go keeps the free G list under its own lock): guards gfree, ngfree and gnext.') },
+    {
+      gfree: i32('sched.gflock', 'Free G list head (G index, 0 = empty); linked by G.schedlink.'),
+      ngfree: i32('sched.gflock', 'Free Gs.'),
+      gnext: i32('sched.gflock', 'G records never used yet start here (bump allocation before the free list).'),
+    },
     {
       goidgen: i32('atomic-any', 'Last goroutine id handed out; Atomics.add by newproc on any M.'),
       nmspinning: i32('atomic-any', 'Spinning Ms; Atomics.add/sub by any M, read with Atomics.load by wakep.'),
@@ -152,9 +159,6 @@ const schedSpec: RecordSpec = {
       midle: i32('sched.lock', 'Idle M list head (M index + 1, 0 = empty); linked by M.schedlink.'),
       nmidle: i32('sched.lock', 'Idle Ms.'),
       mnext: i32('sched.lock', 'Number of M records handed out; the next M id.'),
-      gfree: i32('sched.lock', 'Free G list head (G index, 0 = empty); linked by G.schedlink.'),
-      ngfree: i32('sched.lock', 'Free Gs.'),
-      gnext: i32('sched.lock', 'G records never used yet start here (bump allocation before the free list).'),
       mwant: i32('sched.lock', 'Ms parked without a P that have runnable goroutines of their own (M index + 1, FIFO head); linked by M.schedlink. P releasers hand Ps to them first.'),
       mwanttail: i32('sched.lock', 'Tail of sched.mwant.'),
       nfuncs: i32('sched.lock', 'Entries used in the function table.'),
@@ -287,7 +291,7 @@ export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLen
 export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
 export const HDR_MAXGS = H.maxGs, HDR_ARENABYTES = H.arenaBytes, HDR_MAXFUNCS = H.maxFuncs
 
-export const SCHED_LOCK = S.lock, SCHED_GOIDGEN = S.goidgen, SCHED_NMSPINNING = S.nmspinning
+export const SCHED_LOCK = S.lock, SCHED_GFLOCK = S.gflock, SCHED_GOIDGEN = S.goidgen, SCHED_NMSPINNING = S.nmspinning
 export const SCHED_NEEDSPINNING = S.needspinning, SCHED_LASTPOLL = S.lastpoll
 export const SCHED_RUNQHEAD = S.runqhead, SCHED_RUNQTAIL = S.runqtail, SCHED_RUNQSIZE = S.runqsize
 export const SCHED_GOMAXPROCS = S.gomaxprocs, SCHED_PIDLE = S.pidle, SCHED_NPIDLE = S.npidle

@@ -28,7 +28,7 @@ import {
   P_RUNNEXT, P_RUNQ, P_RUNQHEAD, P_RUNQTAIL,
   SCHED_GCOUNT, SCHED_GFREE, SCHED_GNEXT, SCHED_LOCK, SCHED_MIDLE, SCHED_MWANT, SCHED_MWANTTAIL,
   SCHED_NEEDSPINNING, SCHED_NGFREE, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPIDLE, SCHED_PIDLE,
-  SCHED_GOMAXPROCS, SCHED_GOIDGEN,
+  SCHED_GOMAXPROCS, SCHED_GOIDGEN, SCHED_GFLOCK,
 } from './layout.js'
 import { lock, notewakeup, unlock } from './lock_futex.js'
 import { runqempty, globrunqputbatch, globrunqsize } from './runq.js'
@@ -380,14 +380,15 @@ const GCACHE_BATCH = 32
 
 /**
  * Go's gfget: a free G record (its index), or -1 if the table is full.
- * Takes batches from sched.gfree into a per-thread cache. Any thread.
+ * Takes batches from sched.gfree (under sched.gflock) into a per-thread
+ * cache. Any thread.
  */
 export function gfget(h: SharedHeap): number {
   const gcache = h.gcache
   if (gcache.length > 0) return gcache.pop()!
   const m = h.i32
   const l = h.layout
-  lock(m, schedw(l, SCHED_LOCK))
+  lock(m, schedw(l, SCHED_GFLOCK))
   let gp = m[schedw(l, SCHED_GFREE)]
   for (let i = 0; gp !== 0 && i < GCACHE_BATCH; i++) {
     gcache.push(gp)
@@ -402,7 +403,7 @@ export function gfget(h: SharedHeap): number {
     for (let i = n - 1; i >= 0; i--) gcache.push(next + i)
     m[schedw(l, SCHED_GNEXT)] = next + n
   }
-  unlock(m, schedw(l, SCHED_LOCK))
+  unlock(m, schedw(l, SCHED_GFLOCK))
   return gcache.length > 0 ? gcache.pop()! : -1
 }
 
@@ -422,11 +423,11 @@ export function gfflush(h: SharedHeap, keep = 0): void {
   const first = gcache[keep]
   for (let i = keep; i < gcache.length - 1; i++) m[gbase(l, gcache[i]) + G_SCHEDLINK] = gcache[i + 1]
   const last = gcache[gcache.length - 1]
-  lock(m, schedw(l, SCHED_LOCK))
+  lock(m, schedw(l, SCHED_GFLOCK))
   m[gbase(l, last) + G_SCHEDLINK] = m[schedw(l, SCHED_GFREE)]
   m[schedw(l, SCHED_GFREE)] = first
   m[schedw(l, SCHED_NGFREE)] += n
-  unlock(m, schedw(l, SCHED_LOCK))
+  unlock(m, schedw(l, SCHED_GFLOCK))
   gcache.length = keep
 }
 
