@@ -57,6 +57,19 @@ const SPAWN_BATCH = 64
 
 let defaultRuntime: Runtime | undefined
 
+/** What the app thread's channel operations need from a runtime. */
+export interface Host {
+  readonly heap: SharedHeap
+  /** Resolves when the host waiter record gp is readied (goready). */
+  park(gp: number): Promise<void>
+}
+const hosts = new WeakMap<Runtime, Host>()
+
+/** @internal The host side of rt, for chan.ts. */
+export function hostOf(rt: Runtime): Host {
+  return hosts.get(rt)!
+}
+
 /** A gort runtime: Ms on worker threads, Ps and goroutines in a shared heap. */
 export class Runtime extends EventEmitter {
   private readonly heap: SharedHeap
@@ -118,6 +131,7 @@ export class Runtime extends EventEmitter {
     const rt = new Runtime(heap, procs, { ...opts, maxThreads }, modules)
     setNeedM(heap, () => rt.needm())
     await Promise.all(Array.from({ length: procs + 1 }, () => rt.newm()))
+    hosts.set(rt, { heap, park: (gp) => rt.hostPark(gp) })
     void rt.hostLoop()
     defaultRuntime ??= rt
     return rt
@@ -235,6 +249,14 @@ export class Runtime extends EventEmitter {
     injectglist(this.heap, batchHead, batchTail, batchN)
   }
 
+  /** Parks a promise on host waiter record gp until goready pushes it to the completion stack. */
+  private hostPark(gp: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters[gp] = { resolve: resolve as (v: unknown) => void, reject }
+      if (this.nwaiters++ === 0) this.ref()
+    })
+  }
+
   /** Holds the event loop open while the app awaits results. */
   private ref(): void {
     this.keepAlive ??= setInterval(() => {}, 1 << 30)
@@ -286,6 +308,17 @@ export class Runtime extends EventEmitter {
       const gb = gbase(l, gp)
       const next = m[gb + G_SCHEDLINK]
       const flags = m[gb + G_FLAGS]
+      if ((flags & Gflags.Ghostwait) !== 0) {
+        // A channel operation of the app's thread was completed by a partner.
+        m[gb + G_FLAGS] = 0
+        const w = this.waiters[gp]!
+        this.waiters[gp] = undefined
+        if (--this.nwaiters === 0) this.unref()
+        gfput(h, gp)
+        w.resolve(undefined)
+        gp = next
+        continue
+      }
       const goid = m[gb + G_GOID]
       let value: unknown
       try {

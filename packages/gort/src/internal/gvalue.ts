@@ -51,29 +51,39 @@ export function dropArgs(h: SharedHeap, gb: number): void {
   if (a > 0) freeValue(h, a)
 }
 
-/** Stores a result (or an error) in the G. Throws DataCloneError if it cannot be copied. */
-export function putResult(h: SharedHeap, gb: number, v: unknown): void {
-  let r: number
-  if (v === undefined) r = 0
-  else if (typeof v === 'number') {
-    h.f64[(gb + G_INL) >> 1] = v
-    r = INL_NUM
-  } else if (v === true) r = INL_TRUE
-  else if (v === false) r = INL_FALSE
-  else if (v === null) r = INL_NULL
-  else r = encodeValue(h, v)
-  h.i32[gb + G_RESULT] = r
+/** The inline float64 of the last encodeSlotCode that returned INL_NUM. */
+export let slotCodeF64 = 0
+
+/**
+ * Encodes v as a slot code: 0 (undefined), an INL_* kind (a number then
+ * sits in slotCodeF64), or an arena pointer (codec.ts). Throws
+ * DataCloneError, with nothing allocated, if v cannot cross threads.
+ */
+export function encodeSlotCode(h: SharedHeap, v: unknown): number {
+  if (v === undefined) return 0
+  if (typeof v === 'number') {
+    slotCodeF64 = v
+    return INL_NUM
+  }
+  if (v === true) return INL_TRUE
+  if (v === false) return INL_FALSE
+  if (v === null) return INL_NULL
+  return encodeValue(h, v)
 }
 
-/** Reads the G's result and frees its block. */
-export function takeResult(h: SharedHeap, gb: number): unknown {
-  const r = h.i32[gb + G_RESULT]
-  h.i32[gb + G_RESULT] = 0
+/** Writes a slot code and its float64 into the slot at word w. */
+export function storeSlot(h: SharedHeap, w: number, code: number, f: number): void {
+  h.i32[w] = code
+  if (code === INL_NUM) h.f64[(w + 2) >> 1] = f
+}
+
+/** Decodes a slot code (with its float64) and frees its block. */
+export function decodeSlotCode(h: SharedHeap, r: number, f: number): unknown {
   switch (r) {
     case 0:
       return undefined
     case INL_NUM:
-      return h.f64[(gb + G_INL) >> 1]
+      return f
     case INL_TRUE:
       return true
     case INL_FALSE:
@@ -86,4 +96,47 @@ export function takeResult(h: SharedHeap, gb: number): unknown {
   } finally {
     freeValue(h, r)
   }
+}
+
+/** Stores a result (or an error) in the G. Throws DataCloneError if it cannot be copied. */
+export function putResult(h: SharedHeap, gb: number, v: unknown): void {
+  const code = encodeSlotCode(h, v)
+  h.i32[gb + G_RESULT] = code
+  if (code === INL_NUM) h.f64[(gb + G_INL) >> 1] = slotCodeF64
+}
+
+/** Reads the G's result and frees its block. */
+export function takeResult(h: SharedHeap, gb: number): unknown {
+  const r = h.i32[gb + G_RESULT]
+  h.i32[gb + G_RESULT] = 0
+  return decodeSlotCode(h, r, h.f64[(gb + G_INL) >> 1])
+}
+
+// Value slots (layout.ts VSLOT): 4 words at an even word offset w; the code
+// at w, the inline float64 at w + 2. Channel buffers and sudogs hold these.
+
+/** Stores v in the slot at word w. Throws DataCloneError (nothing allocated) if it cannot be copied. */
+export function putSlot(h: SharedHeap, w: number, v: unknown): void {
+  storeSlot(h, w, encodeSlotCode(h, v), slotCodeF64)
+}
+
+/** Reads the slot at word w, frees its block and empties it. */
+export function takeSlot(h: SharedHeap, w: number): unknown {
+  const r = h.i32[w]
+  h.i32[w] = 0
+  return decodeSlotCode(h, r, h.f64[(w + 2) >> 1])
+}
+
+/** Moves the value in slot `from` to slot `to` (no copy of the encoded bytes); `from` is left empty. */
+export function moveSlot(h: SharedHeap, from: number, to: number): void {
+  h.i32[to] = h.i32[from]
+  h.f64[(to + 2) >> 1] = h.f64[(from + 2) >> 1]
+  h.i32[from] = 0
+}
+
+/** Frees the value in slot w unread. */
+export function dropSlot(h: SharedHeap, w: number): void {
+  const r = h.i32[w]
+  h.i32[w] = 0
+  if (r > 0) freeValue(h, r)
 }

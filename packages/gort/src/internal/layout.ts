@@ -43,6 +43,7 @@ export type Writer =
   | 'p-runnext' // the owner and thieves CAS it
   | 'm-self' // the M itself
   | 'g-owner' // whoever owns the G by its status (packed record)
+  | 'c.lock' // written only while holding the channel's own lock (arena records)
 
 export interface FieldSpec {
   /** 1 for an int32 word, 2 for a float64 (8-byte aligned). */
@@ -272,13 +273,67 @@ const gSpec: RecordSpec = {
   ],
 }
 
+// ---------------------------------------------------------------------------
+// Records that live in the malloc arena (their base is a block's byte
+// offset / 4). Packed: each is one malloc block, and its fields are written
+// under the record's own lock.
+
+// chan: Go's hchan. The buffer is a ring of dataqsiz value slots (VSLOT).
+const chanSpec: RecordSpec = {
+  name: 'chan',
+  packed: 'a channel is one malloc block; every field but the lock word is written under that lock, by whichever thread operates on the channel',
+  lines: [
+    {
+      lock: i32('lock-key', 'The channel\'s lock, a lock_futex key.'),
+      qcount: i32('c.lock', 'Values in the buffer. Read without the lock by len() (Atomics.load).'),
+      dataqsiz: i32('c.lock', 'Buffer capacity (0: unbuffered); set once at makechan.'),
+      buf: i32('c.lock', 'Arena byte offset of the buffer ring (dataqsiz value slots), 0 if unbuffered.'),
+      sendx: i32('c.lock', 'Ring index of the next send.'),
+      recvx: i32('c.lock', 'Ring index of the next receive.'),
+      closed: i32('c.lock', '1 once closed. Read without the lock by the non-blocking fast paths (Atomics.load).'),
+      recvqHead: i32('c.lock', 'Waiting receivers: a doubly linked list of sudogs (arena byte offsets, 0 = empty).'),
+      recvqTail: i32('c.lock', 'Tail of recvq.'),
+      sendqHead: i32('c.lock', 'Waiting senders.'),
+      sendqTail: i32('c.lock', 'Tail of sendq.'),
+      refs: i32('atomic-any', 'Handles alive on all threads (for freeing unreferenced channels).'),
+    },
+  ],
+}
+
+// sudog: Go's sudog, a G waiting on a channel, with the value it sends or
+// the slot its received value is written to.
+const sudogSpec: RecordSpec = {
+  name: 'sudog',
+  packed: 'one malloc block per wait; written under the lock of the channel whose queue holds it',
+  lines: [
+    {
+      g: i32('c.lock', 'The waiting G (G index; a host waiter is a G record that never runs).'),
+      next: i32('c.lock', 'Next sudog in the channel queue.'),
+      prev: i32('c.lock', 'Previous sudog in the channel queue.'),
+      success: i32('c.lock', '1 if woken by a value passing, 0 if by close. Read by the G after it is readied.'),
+      c: i32('c.lock', 'The channel (arena byte offset).'),
+      isSelect: i32('c.lock', 'Reserved for select.'),
+      slot: i32('c.lock', 'Value slot, first word: the value sent, or the value received (VSLOT).'),
+      slot1: i32('c.lock', 'Value slot, second word (unused; keeps the float64 aligned).'),
+    },
+    { slotf: f64('c.lock', 'Value slot, the inline float64.') },
+  ],
+}
+
+// A value slot: 4 words, 8-byte aligned. Word 0 says what the value is (0
+// undefined, > 0 an arena pointer from codec.ts, < 0 an inline kind) and
+// words 2-3 hold an inline float64 (gvalue.ts).
+export const VSLOT_WORDS = 4
+
 export const HEADER = place(headerSpec)
 export const SCHED = place(schedSpec)
 export const HEAP = place(heapSpec)
 export const PREC = place(pSpec)
 export const MREC = place(mSpec)
 export const GREC = place(gSpec)
-export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC]
+export const CHANREC = place(chanSpec)
+export const SUDOG = place(sudogSpec)
+export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG]
 
 const H = offsets(HEADER)
 const S = offsets(SCHED)
@@ -286,6 +341,8 @@ const HP = offsets(HEAP)
 const P = offsets(PREC)
 const M = offsets(MREC)
 const G = offsets(GREC)
+const C = offsets(CHANREC)
+const SG = offsets(SUDOG)
 
 export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLength
 export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
@@ -443,3 +500,13 @@ export function heapw(l: Layout, field: number): number {
 export function headerw(l: Layout, field: number): number {
   return l.header + field
 }
+
+export const C_LOCK = C.lock, C_QCOUNT = C.qcount, C_DATAQSIZ = C.dataqsiz, C_BUF = C.buf, C_SENDX = C.sendx
+export const C_RECVX = C.recvx, C_CLOSED = C.closed, C_RECVQ_HEAD = C.recvqHead, C_RECVQ_TAIL = C.recvqTail
+export const C_SENDQ_HEAD = C.sendqHead, C_SENDQ_TAIL = C.sendqTail, C_REFS = C.refs
+/** Bytes of a channel record. */
+export const CHAN_BYTES = CHANREC.fixedWords * WORD_BYTES
+export const SG_G = SG.g, SG_NEXT = SG.next, SG_PREV = SG.prev, SG_SUCCESS = SG.success, SG_C = SG.c
+export const SG_ISSELECT = SG.isSelect, SG_SLOT = SG.slot
+/** Bytes of a sudog. */
+export const SUDOG_BYTES = SUDOG.fixedWords * WORD_BYTES

@@ -38,7 +38,7 @@ import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
   M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS,
-  P_SYSCALLTICK, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_HOSTWAITING, SCHED_LOCK,
+  P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   type Layout,
 } from './layout.js'
@@ -46,7 +46,7 @@ import { lock, noteclear, notesleep, notetsleepAsync, notewakeup, unlock } from 
 import { FastRand, randomSeed } from './fastrand.js'
 import { OpKind, SchedOp } from './ops.js'
 import {
-  gfget, gfput, handoffp, mput, newproc1, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep,
+  gfget, gfput, handoffp, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep,
 } from './proc.js'
 import { funcById, funcKey, funcid, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
 import { globrunqget, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
@@ -121,6 +121,7 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
   mb = mbase(l, mid)
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
   setSpawnHook(spawnHook)
+  setThreadM(h, mid, readyHere, () => curg)
   for (const url of modules) {
     try {
       await importModule(url)
@@ -496,6 +497,12 @@ function execute(gp: number, inherit: boolean): void {
         localq.push(gp)
         break
       }
+      if (y.kind === OpKind.Park) {
+        // gopark: the operation (chan.ts) already made gp Gwaiting and put
+        // it where a waker will find it; a waker may even have readied it
+        // already (it is then on localnext or M.readyq). Just switch away.
+        break
+      }
       if (y.kind === OpKind.Until) {
         parkOnPromise(gp, gb, y.arg)
         break
@@ -604,6 +611,15 @@ function parkOnPromise(gp: number, gb: number, p: unknown): void {
   )
 }
 
+/**
+ * goready for a G of this M, readied on this M (a channel partner): it runs
+ * next and inherits the time slice, as Go's goready puts it in runnext.
+ */
+function readyHere(gp: number): void {
+  if (localnext !== 0) localq.push(localnext)
+  localnext = gp
+}
+
 /** A promise of gp's settled (on this thread): gp runs next, with the value. */
 function readyLocal(gp: number, v: unknown, isErr: boolean): void {
   pendingAsync--
@@ -690,25 +706,13 @@ function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
     Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
     // Counted out first, so that the host, once it has the result, sees it gone.
     Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
-    pushDone(gp, gb)
+    pushDone(h, gp)
   } else {
     Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
     m[gb + G_FLAGS] = 0
     Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
     gfput(h, gp)
   }
-}
-
-/** Pushes gp on the host's completion stack; wakes the host if it waits and the stack was empty. */
-function pushDone(gp: number, gb: number): void {
-  const d = schedw(l, SCHED_DONEHEAD)
-  let old: number
-  do {
-    old = Atomics.load(m, d)
-    m[gb + G_SCHEDLINK] = old
-  } while (Atomics.compareExchange(m, d, old, gp) !== old)
-  // Dekker pair with the host: it stores hostwaiting, then loads donehead.
-  if (old === 0 && Atomics.load(m, schedw(l, SCHED_HOSTWAITING)) !== 0) Atomics.notify(m, d, 1)
 }
 
 // ---------------------------------------------------------------------------

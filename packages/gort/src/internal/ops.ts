@@ -7,6 +7,8 @@ export const OpKind = {
   Gosched: 1,
   Until: 2,
   Syscall: 3,
+  /** gopark: the G is already Gwaiting and queued where a waker finds it. */
+  Park: 4,
 } as const
 
 /** A request from a goroutine to its M. Not part of the public API. */
@@ -18,6 +20,8 @@ export class SchedOp {
 }
 
 const GOSCHED = new SchedOp(OpKind.Gosched, undefined)
+/** Yielded by blocking operations (chan.ts) after they queued the G. */
+export const PARK = new SchedOp(OpKind.Park, undefined)
 
 /**
  * Go's runtime.Gosched: yields the processor, letting other goroutines run.

@@ -28,11 +28,11 @@ import {
   P_RUNNEXT, P_RUNQ, P_RUNQHEAD, P_RUNQTAIL,
   SCHED_GCOUNT, SCHED_GFREE, SCHED_GNEXT, SCHED_LOCK, SCHED_MIDLE, SCHED_MWANT, SCHED_MWANTTAIL,
   SCHED_NEEDSPINNING, SCHED_NGFREE, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPIDLE, SCHED_PIDLE,
-  SCHED_GOMAXPROCS, SCHED_GOIDGEN, SCHED_GFLOCK,
+  SCHED_GOMAXPROCS, SCHED_GOIDGEN, SCHED_GFLOCK, SCHED_DONEHEAD, SCHED_HOSTWAITING,
 } from './layout.js'
 import { lock, notewakeup, unlock } from './lock_futex.js'
 import { runqempty, globrunqputbatch, globrunqsize } from './runq.js'
-import { Gstatus, Msleep, Pstatus } from './runtime2.js'
+import { Gflags, Gstatus, Msleep, Pstatus } from './runtime2.js'
 import { throwFatal } from './throw.js'
 
 // ---------------------------------------------------------------------------
@@ -460,4 +460,67 @@ export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number)
   Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
   Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
   return goid
+}
+
+// ---------------------------------------------------------------------------
+// The calling thread, for goready and the blocking operations.
+
+let threadM = -1
+let threadReady: ((gp: number) => void) | undefined
+let threadG: () => number = () => 0
+let threadHeap: SharedHeap | undefined
+
+/** Installed by an M at start: its id, how it readies its own Gs locally, and its current G. */
+export function setThreadM(h: SharedHeap, mid: number, ready: (gp: number) => void, curg: () => number): void {
+  threadHeap = h
+  threadM = mid
+  threadReady = ready
+  threadG = curg
+}
+
+/** The running goroutine's G index on this thread, or 0 (the host, or an M between goroutines). */
+export function getg(): number {
+  return threadG()
+}
+
+/** The heap of the runtime this M belongs to; undefined on the host. */
+export function mheap(): SharedHeap | undefined {
+  return threadHeap
+}
+
+/** Pushes gp on the host's completion stack; wakes the host if it waits and the stack was empty. Any thread. */
+export function pushDone(h: SharedHeap, gp: number): void {
+  const m = h.i32
+  const l = h.layout
+  const d = schedw(l, SCHED_DONEHEAD)
+  const link = gbase(l, gp) + G_SCHEDLINK
+  let old: number
+  do {
+    old = Atomics.load(m, d)
+    m[link] = old
+  } while (Atomics.compareExchange(m, d, old, gp) !== old)
+  // Dekker pair with the host: it stores hostwaiting, then loads donehead.
+  if (old === 0 && Atomics.load(m, schedw(l, SCHED_HOSTWAITING)) !== 0) Atomics.notify(m, d, 1)
+}
+
+/**
+ * Go's goready: makes gp, parked (Gwaiting), runnable. A started G goes to
+ * its own M: run next when readied on that M, else onto M.readyq with a
+ * wake-up. A host waiter (a G record the host parks a promise on) goes to
+ * the host's completion stack. Any thread; the caller owns the wake-up
+ * (it took gp off a wait queue under that queue's lock).
+ */
+export function goready(h: SharedHeap, gp: number): void {
+  const m = h.i32
+  const gb = gbase(h.layout, gp)
+  if ((m[gb + G_FLAGS] & Gflags.Ghostwait) !== 0) {
+    Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+    pushDone(h, gp)
+    return
+  }
+  m[gb + G_WAITREASON] = 0
+  Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+  const mp = m[gb + G_M] - 1
+  if (mp === threadM && threadHeap === h) threadReady!(gp)
+  else readyOnM(h, gp, mp)
 }

@@ -76,6 +76,8 @@ export const Gflags = {
   Gfailed: 4,
   /** Spawned by the host thread. */
   Ghost: 8,
+  /** Not a goroutine: a record the host parks a promise on (a channel operation of the app's thread). Readied to the completion stack. */
+  Ghostwait: 16,
 } as const
 
 /** Go's waitReason strings, for dumps. */

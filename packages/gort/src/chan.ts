@@ -1,0 +1,132 @@
+// Chan: the public face of channels (internal/chan.ts has Go's algorithms).
+//
+// One Chan object is a handle to a channel record in the shared heap. Its
+// blocking operations are `yield*` operations inside goroutines and promises
+// on the app's thread: the same call, `ch.send(v)`, returns a generator in a
+// goroutine (run it with yield*) and a promise on the app's thread (await
+// it), so code reads the same in both places.
+
+import type { SharedHeap } from './internal/heap.js'
+import {
+  CLOSED, DONE, PARKED, chancap, chanlen, chanrecv, chansend, closechan, finishRecv, finishSend, makechan,
+  parkedG, parkedSudog, recvValue,
+} from './internal/chan.js'
+import { PARK } from './internal/ops.js'
+import { getg, mheap } from './internal/proc.js'
+import { currentRuntime, hostOf, type Runtime } from './runtime.js'
+
+/** A blocking channel operation: `yield*` it in a goroutine, `await` it on the app's thread. */
+export type ChanOp<T> = Generator<unknown, T, unknown> & PromiseLike<T>
+
+export interface ChanOptions {
+  /** The runtime the channel belongs to, on the app's thread (default: the one started). */
+  runtime?: Runtime
+}
+
+/** Go's make(chan T, cap). */
+export function chan<T>(cap = 0, opts: ChanOptions = {}): Chan<T> {
+  const h = mheap()
+  if (h !== undefined) return new Chan<T>(h, makechan(h, cap), undefined)
+  const rt = opts.runtime ?? currentRuntime()
+  if (rt === undefined) throw new Error('chan: no runtime is running on this thread; start one with Runtime.start() or pass { runtime }')
+  const host = hostOf(rt)
+  return new Chan<T>(host.heap, makechan(host.heap, cap), rt)
+}
+
+function inGoroutine(op: string): boolean {
+  if (getg() !== 0) return true
+  if (mheap() !== undefined) throw new Error(`${op}: blocking channel operations on an M must run inside a goroutine`)
+  return false
+}
+
+export class Chan<T> {
+  /** @internal */
+  constructor(
+    /** @internal */ readonly heap: SharedHeap,
+    /** @internal */ readonly ptr: number,
+    private readonly rt: Runtime | undefined,
+  ) {}
+
+  /** Go's `ch <- v`. Throws "send on closed channel". */
+  send(v: T): ChanOp<void> {
+    if (inGoroutine('send')) return sendG(this.heap, this.ptr, v) as ChanOp<void>
+    return this.hostSend(v) as unknown as ChanOp<void>
+  }
+
+  /** Go's `<-ch`: the next value, or undefined once the channel is closed and drained. */
+  recv(): ChanOp<T | undefined> {
+    if (inGoroutine('recv')) return recvG(this.heap, this.ptr, false) as ChanOp<T | undefined>
+    return this.hostRecv(false) as unknown as ChanOp<T | undefined>
+  }
+
+  /** Go's `v, ok := <-ch`. */
+  recvOk(): ChanOp<[T | undefined, boolean]> {
+    if (inGoroutine('recvOk')) return recvG(this.heap, this.ptr, true) as ChanOp<[T | undefined, boolean]>
+    return this.hostRecv(true) as unknown as ChanOp<[T | undefined, boolean]>
+  }
+
+  /** Go's close(ch). Throws "close of closed channel". Never blocks. */
+  close(): void {
+    closechan(this.heap, this.ptr)
+  }
+
+  /** Values waiting in the buffer. */
+  len(): number {
+    return chanlen(this.heap, this.ptr)
+  }
+
+  /** The buffer's capacity. */
+  cap(): number {
+    return chancap(this.heap, this.ptr)
+  }
+
+  /** `for await (const v of ch)` on the app's thread: receives until the channel is closed. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      const [v, ok] = (await this.hostRecv(true)) as [T | undefined, boolean]
+      if (!ok) return
+      yield v as T
+    }
+  }
+
+  private host(): ReturnType<typeof hostOf> {
+    const rt = this.rt ?? currentRuntime()
+    if (rt === undefined) throw new Error('chan: no runtime is running on this thread')
+    return hostOf(rt)
+  }
+
+  private async hostSend(v: T): Promise<void> {
+    const host = this.host()
+    if (chansend(this.heap, this.ptr, v, true, 0) === DONE) return
+    const sg = parkedSudog
+    await host.park(parkedG)
+    finishSend(this.heap, sg)
+  }
+
+  private async hostRecv(withOk: boolean): Promise<unknown> {
+    const host = this.host()
+    const r = chanrecv(this.heap, this.ptr, true, 0)
+    if (r !== PARKED) return withOk ? [recvValue, r !== CLOSED] : recvValue
+    const sg = parkedSudog
+    await host.park(parkedG)
+    const ok = finishRecv(this.heap, sg)
+    return withOk ? [recvValue, ok] : recvValue
+  }
+}
+
+function* sendG(h: SharedHeap, c: number, v: unknown): Generator<unknown, void, unknown> {
+  if (chansend(h, c, v, true, getg()) === PARKED) {
+    const sg = parkedSudog
+    yield PARK
+    finishSend(h, sg)
+  }
+}
+
+function* recvG(h: SharedHeap, c: number, withOk: boolean): Generator<unknown, unknown, unknown> {
+  const r = chanrecv(h, c, true, getg())
+  if (r !== PARKED) return withOk ? [recvValue, r !== CLOSED] : recvValue
+  const sg = parkedSudog
+  yield PARK
+  const ok = finishRecv(h, sg)
+  return withOk ? [recvValue, ok] : recvValue
+}
