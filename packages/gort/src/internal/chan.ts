@@ -96,8 +96,12 @@ function dequeue(m: Int32Array, w: number, headOff: number, tailOff: number): nu
   return sg
 }
 
+/** Sudogs kept per thread; more are freed to the arena. */
+const SUDOG_CACHE = 128
+
+/** Go's acquireSudog: from this thread's cache, else the arena. */
 function acquireSudog(h: SharedHeap, c: number, gp: number): number {
-  const sg = malloc(h, SUDOG_BYTES)
+  const sg = h.sudogCache.pop() ?? malloc(h, SUDOG_BYTES)
   const s = sg >> 2
   h.i32.fill(0, s, s + (SUDOG_BYTES >> 2))
   h.i32[s + SG_G] = gp
@@ -106,9 +110,10 @@ function acquireSudog(h: SharedHeap, c: number, gp: number): number {
   return sg
 }
 
-/** Frees a sudog after its G was woken (and read what it needed). */
+/** Go's releaseSudog: after its G was woken and read what it needed. */
 export function releaseSudog(h: SharedHeap, sg: number): void {
-  free(h, sg)
+  if (h.sudogCache.length < SUDOG_CACHE) h.sudogCache.push(sg)
+  else free(h, sg)
 }
 
 /**

@@ -22,6 +22,8 @@ export class SharedHeap {
   readonly u8: Uint8Array
   /** This thread's cache of free G records (proc.ts gfget/gfput). */
   readonly gcache: number[] = []
+  /** This thread's cache of free sudog blocks (chan.ts), Go's per-P sudogcache. */
+  readonly sudogCache: number[] = []
   /** This thread's view of the function table (registry.ts). */
   readonly funcCache = {
     ids: new Map<string, number>(),
