@@ -70,6 +70,16 @@ export class Chan<T> {
     closechan(this.heap, this.ptr)
   }
 
+  /** A select case that sends v on this channel. */
+  sendCase(v: T): { readonly chan: Chan<T>; readonly send: true; readonly value: T } {
+    return { chan: this, send: true, value: v }
+  }
+
+  /** A select case that receives from this channel. */
+  recvCase(): { readonly chan: Chan<T>; readonly send: false } {
+    return { chan: this, send: false }
+  }
+
   /** Values waiting in the buffer. */
   len(): number {
     return chanlen(this.heap, this.ptr)

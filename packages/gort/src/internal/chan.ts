@@ -31,7 +31,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, C_BUF, C_CLOSED, C_DATAQSIZ, C_LOCK, C_QCOUNT, C_RECVQ_HEAD, C_RECVQ_TAIL, C_RECVX, C_REFS, C_SENDQ_HEAD,
   C_SENDQ_TAIL, C_SENDX, CHAN_BYTES, G_FLAGS, G_STATUS, G_WAITREASON, SG_C, SG_G, SG_ISSELECT, SG_NEXT, SG_PREV,
-  SG_SLOT, SG_SUCCESS, SUDOG_BYTES, VSLOT_WORDS,
+  SG_SLOT, SG_SUCCESS, SUDOG_BYTES, VSLOT_WORDS, G_PARAM, G_SELECTDONE, type Layout,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
 import { free, malloc } from './malloc.js'
@@ -69,13 +69,13 @@ export function makechan(h: SharedHeap, size: number): number {
 }
 
 /** Word offset of buffer slot i. */
-function bufslot(m: Int32Array, w: number, i: number): number {
+export function bufslot(m: Int32Array, w: number, i: number): number {
   return (m[w + C_BUF] >> 2) + i * VSLOT_WORDS
 }
 
 // Wait queues: doubly linked sudogs. The channel's lock must be held.
 
-function enqueue(m: Int32Array, w: number, headOff: number, tailOff: number, sg: number): void {
+export function enqueue(m: Int32Array, w: number, headOff: number, tailOff: number, sg: number): void {
   const s = sg >> 2
   const tail = m[w + tailOff]
   m[s + SG_NEXT] = 0
@@ -85,22 +85,46 @@ function enqueue(m: Int32Array, w: number, headOff: number, tailOff: number, sg:
   m[w + tailOff] = sg
 }
 
-function dequeue(m: Int32Array, w: number, headOff: number, tailOff: number): number {
-  const sg = m[w + headOff]
-  if (sg === 0) return 0
-  const next = m[(sg >> 2) + SG_NEXT]
-  m[w + headOff] = next
-  if (next === 0) m[w + tailOff] = 0
-  else m[(next >> 2) + SG_PREV] = 0
-  m[(sg >> 2) + SG_NEXT] = 0
-  return sg
+/**
+ * Go's waitq.dequeue: the first sudog, skipping those of a select that
+ * another case already won (the winner CASes the G's selectdone; the
+ * selecting G removes its other sudogs itself once it runs).
+ */
+export function dequeue(m: Int32Array, w: number, headOff: number, tailOff: number, l: Layout): number {
+  for (;;) {
+    const sg = m[w + headOff]
+    if (sg === 0) return 0
+    const s = sg >> 2
+    const next = m[s + SG_NEXT]
+    m[w + headOff] = next
+    if (next === 0) m[w + tailOff] = 0
+    else m[(next >> 2) + SG_PREV] = 0
+    m[s + SG_NEXT] = 0
+    m[s + SG_PREV] = 0
+    if (m[s + SG_ISSELECT] !== 0 && Atomics.compareExchange(m, gbase(l, m[s + SG_G]) + G_SELECTDONE, 0, 1) !== 0) continue
+    return sg
+  }
+}
+
+/** Go's waitq.dequeueSudoG: removes sg if it is still queued. */
+export function removeSudog(m: Int32Array, w: number, headOff: number, tailOff: number, sg: number): void {
+  const s = sg >> 2
+  const prev = m[s + SG_PREV]
+  const next = m[s + SG_NEXT]
+  if (prev !== 0) m[(prev >> 2) + SG_NEXT] = next
+  else if (m[w + headOff] === sg) m[w + headOff] = next
+  else return // not queued (a dequeue already took it)
+  if (next !== 0) m[(next >> 2) + SG_PREV] = prev
+  else m[w + tailOff] = prev
+  m[s + SG_NEXT] = 0
+  m[s + SG_PREV] = 0
 }
 
 /** Sudogs kept per thread; more are freed to the arena. */
 const SUDOG_CACHE = 128
 
 /** Go's acquireSudog: from this thread's cache, else the arena. */
-function acquireSudog(h: SharedHeap, c: number, gp: number): number {
+export function acquireSudog(h: SharedHeap, c: number, gp: number): number {
   const sg = h.sudogCache.pop() ?? malloc(h, SUDOG_BYTES)
   const s = sg >> 2
   h.i32.fill(0, s, s + (SUDOG_BYTES >> 2))
@@ -120,7 +144,7 @@ export function releaseSudog(h: SharedHeap, sg: number): void {
  * A G to park on: the caller's own G on an M; on the host, a fresh host
  * waiter record. Returns -1 if the G table is full.
  */
-function waiterG(h: SharedHeap, gp: number): number {
+export function waiterG(h: SharedHeap, gp: number): number {
   if (gp !== 0) return gp
   const hg = gfget(h)
   if (hg < 0) return -1
@@ -129,7 +153,7 @@ function waiterG(h: SharedHeap, gp: number): number {
   return hg
 }
 
-function parkG(h: SharedHeap, gp: number, reason: number): void {
+export function parkG(h: SharedHeap, gp: number, reason: number): void {
   const gb = gbase(h.layout, gp)
   h.i32[gb + G_WAITREASON] = reason
   // Published to wakers by the unlock of the channel that follows.
@@ -168,13 +192,14 @@ export function chansend(h: SharedHeap, c: number, v: unknown, block: boolean, g
     if (code > 0) freeValue(h, code)
     throw new Error('send on closed channel')
   }
-  const sg = dequeue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL)
+  const sg = dequeue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL, h.layout)
   if (sg !== 0) {
     // A receiver is waiting: hand the value over directly.
     const s = sg >> 2
     storeSlot(h, s + SG_SLOT, code, f)
     m[s + SG_SUCCESS] = 1
     const rg = m[s + SG_G]
+    m[gbase(h.layout, rg) + G_PARAM] = sg
     unlock(m, w + C_LOCK)
     goready(h, rg)
     return DONE
@@ -252,7 +277,7 @@ export function chanrecv(h: SharedHeap, c: number, block: boolean, gp: number): 
     recvValue = undefined
     return CLOSED
   }
-  const sg = dequeue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL)
+  const sg = dequeue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL, h.layout)
   if (sg !== 0) {
     // A sender is waiting. Unbuffered: take its value. Buffered (so full):
     // take the head of the queue and put the sender's value at its tail,
@@ -276,6 +301,7 @@ export function chanrecv(h: SharedHeap, c: number, block: boolean, gp: number): 
     m[s + SG_SLOT] = 0
     m[s + SG_SUCCESS] = 1
     const sgp = m[s + SG_G]
+    m[gbase(h.layout, sgp) + G_PARAM] = sg
     unlock(m, w + C_LOCK)
     goready(h, sgp)
     recvValue = decodeSlotCode(h, code, f)
@@ -336,16 +362,18 @@ export function closechan(h: SharedHeap, c: number): void {
   }
   Atomics.store(m, w + C_CLOSED, 1)
   const wake: number[] = []
-  for (let sg; (sg = dequeue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL)) !== 0; ) {
+  for (let sg; (sg = dequeue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL, h.layout)) !== 0; ) {
     m[(sg >> 2) + SG_SUCCESS] = 0
+    m[gbase(h.layout, m[(sg >> 2) + SG_G]) + G_PARAM] = sg
     wake.push(m[(sg >> 2) + SG_G])
   }
   const drop: number[] = []
-  for (let sg; (sg = dequeue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL)) !== 0; ) {
+  for (let sg; (sg = dequeue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL, h.layout)) !== 0; ) {
     m[(sg >> 2) + SG_SUCCESS] = 0
     const code = m[(sg >> 2) + SG_SLOT]
     m[(sg >> 2) + SG_SLOT] = 0
     if (code > 0) drop.push(code)
+    m[gbase(h.layout, m[(sg >> 2) + SG_G]) + G_PARAM] = sg
     wake.push(m[(sg >> 2) + SG_G])
   }
   unlock(m, w + C_LOCK)

@@ -265,6 +265,8 @@ const gSpec: RecordSpec = {
       payload: i32('g-owner', 'A word for the G owner (tests put a sequence number here).'),
       flags: i32('g-owner', 'Gflags (runtime2.ts): the host awaits the result, a local closure, failed.'),
       lslot: i32('g-owner', 'Once started: the index of its generator in its M\'s own dense tables (-1: none). Only that M reads it.'),
+      selectdone: i32('g-owner', 'Go\'s g.selectDone: a waker CASes it 0 to 1 to win a select this G is parked in (chan.ts dequeue).'),
+      param: i32('g-owner', 'Go\'s g.param: the sudog that woke the G (written by the waker before goready).'),
     },
     {
       waitsince: f64('g-owner', 'Wall-clock ms (performance.timeOrigin + now()) at which it parked.'),
@@ -374,7 +376,7 @@ export const M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP 
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg
-export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince, G_FLAGS = G.flags, G_INL = G.inl, G_LSLOT = G.lslot
+export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince, G_FLAGS = G.flags, G_INL = G.inl, G_LSLOT = G.lslot, G_SELECTDONE = G.selectdone, G_PARAM = G.param
 
 // ---------------------------------------------------------------------------
 // Parameters and the computed layout.

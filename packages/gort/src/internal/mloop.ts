@@ -32,6 +32,7 @@
 import { parentPort } from 'node:worker_threads'
 import { dropArgs, putArgs, putResult, takeArgs } from './gvalue.js'
 import { Deque } from './deque.js'
+import { setSelectRand } from './select.js'
 import { importModule } from './loader.js'
 import type { SharedHeap } from './heap.js'
 import {
@@ -122,6 +123,7 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
   setSpawnHook(spawnHook)
   setThreadM(h, mid, readyHere, () => curg)
+  setSelectRand((n) => rnd.n(n))
   for (const url of modules) {
     try {
       await importModule(url)
