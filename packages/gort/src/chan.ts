@@ -11,6 +11,7 @@ import {
   CLOSED, DONE, PARKED, chancap, chanlen, chanrecv, chansend, closechan, finishRecv, finishSend, makechan,
   parkedG, parkedSudog, recvValue,
 } from './internal/chan.js'
+import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
 import { PARK } from './internal/ops.js'
 import { getg, mheap } from './internal/proc.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
@@ -46,6 +47,11 @@ export class Chan<T> {
     /** @internal */ readonly ptr: number,
     private readonly rt: Runtime | undefined,
   ) {}
+
+  /** A channel crosses threads as a handle to its record (codec.ts). */
+  [kHandle](): HandleRef {
+    return { kind: HANDLE_CHAN, ptr: this.ptr }
+  }
 
   /** Go's `ch <- v`. Throws "send on closed channel". */
   send(v: T): ChanOp<void> {
@@ -123,6 +129,12 @@ export class Chan<T> {
     return withOk ? [recvValue, ok] : recvValue
   }
 }
+
+/** The codec kind of channel handles. */
+const HANDLE_CHAN = 1
+// Every thread that loads gort can decode channels (the runtime of the
+// receiving thread is found when the channel is used).
+registerHandleKind(HANDLE_CHAN, (h, ptr) => new Chan(h, ptr, undefined))
 
 function* sendG(h: SharedHeap, c: number, v: unknown): Generator<unknown, void, unknown> {
   if (chansend(h, c, v, true, getg()) === PARKED) {

@@ -1,6 +1,7 @@
 // codec: values in the shared heap. Round trips of every kind, the block
 // format's fast-path decisions, errors, uncloneable values, heap exhaustion,
-// a property test against structuredClone, and a real second thread.
+// shared handles, a property test against structuredClone, and a real second
+// thread.
 
 import test, { type ExecutionContext } from 'ava'
 import fc from 'fast-check'
@@ -10,9 +11,15 @@ import { MessageChannel } from 'node:worker_threads'
 import {
   CodecTag, FatalError, SharedHeap, decodeArgs, decodeValue, encodeArgs, encodeValue, freeValue, heapStats, malloc, free,
 } from 'gort/internal'
+// Not re-exported by gort/internal (yet): the same module instance, by path.
+import { kHandle, registerHandleKind } from '../dist/internal/codec.js'
 import { startFixture, withWatchdog } from './helpers.js'
-import { agrees, describeError, sampleErrors, sampleValues } from './fixtures/codec-values.js'
+import {
+  TEST_HANDLE_KIND, TestHandle, agrees, decodedHandles, describeError, registerTestHandle, sampleErrors, sampleValues,
+} from './fixtures/codec-values.js'
 import type { CodecWorkerReport } from './fixtures/codec-worker.js'
+
+registerTestHandle()
 
 const heap = (arenaBytes = 1 << 22): SharedHeap =>
   SharedHeap.create({ maxProcs: 1, runqSize: 4, maxMs: 1, maxGs: 2, arenaBytes })
@@ -215,12 +222,13 @@ test('getters run once, re-entrant encoding works, a getter\'s exception propaga
   t.is(back.o.s.length, 100)
   t.is(back.list[0].s.length, 200)
   t.deepEqual(Object.getOwnPropertyDescriptor(back.o, 's'), { value: back.o.s, writable: true, enumerable: true, configurable: true })
-  // A value the fast path gives up on (here: o reached twice) is read again by V8.
+  // A value the fast path gives up on (here: o reached twice) is read again,
+  // by the search for handles and by V8.
   calls = 0
   const o = mk()
   const shared = roundTrip(h, { o, again: o })
   t.is(shared.o, shared.again)
-  t.is(calls, 2)
+  t.is(calls, 3)
 
   let inner: unknown
   const reentrant = {
@@ -505,6 +513,258 @@ test('stray pointers are fatal errors, not garbage', (t) => {
   noLeak(t, h)
 })
 
+/** A handle of TEST_HANDLE_KIND at ptr, as this thread decodes it. */
+function isTestHandle(t: ExecutionContext, v: unknown, ptr: number, label = ''): void {
+  t.true(v instanceof TestHandle, `${label}: ${String(v)} is not a TestHandle`)
+  t.is((v as TestHandle).ptr, ptr, label)
+}
+
+test('shared handles: alone, in arrays, objects, argument lists, nested deeply', (t) => {
+  const h = heap()
+  t.is(kHandle as symbol, Symbol.for('gort.handle'))
+  const float = encodeValue(h, 1.5)
+  const sixteen = heapStats(h).inuseBytes // a block for one 16-byte item
+  freeValue(h, float)
+  for (const ptr of [0, 8, 4096, -8, 2 ** 31 - 1, -(2 ** 31)]) {
+    const x = new TestHandle(ptr)
+    isTestHandle(t, roundTrip(h, x), ptr, `alone ${ptr}`)
+    const p = encodeValue(h, x)
+    t.deepEqual([...h.i32.subarray(p >> 2, (p >> 2) + 4)], [CodecTag.HANDLE, TEST_HANDLE_KIND, ptr, 0], 'the item')
+    t.is(heapStats(h).inuseBytes, sixteen, 'one 16-byte item')
+    freeValue(h, p)
+  }
+  const a = new TestHandle(64)
+  const b = new TestHandle(128)
+  const arr = roundTrip(h, [1, a, 'x', [b, null]])
+  t.is(arr.length, 4)
+  isTestHandle(t, arr[1], 64, 'in an array')
+  isTestHandle(t, (arr[3] as unknown[])[0], 128, 'in a nested array')
+  t.deepEqual([arr[0], arr[2], (arr[3] as unknown[])[1]], [1, 'x', null])
+  t.is(tagOf(h, [1, a]), CodecTag.ARRAY, 'the fast path')
+
+  const obj = roundTrip(h, { chan: a, meta: { wg: b, n: 2 }, s: 'y' })
+  isTestHandle(t, obj.chan, 64, 'in an object')
+  isTestHandle(t, obj.meta.wg, 128, 'in a nested object')
+  t.deepEqual(Object.keys(obj), ['chan', 'meta', 's'])
+  t.is(tagOf(h, { chan: a }), CodecTag.OBJECT)
+
+  const args = decodeArgsOnce(h, [a, 7, { b }, [a], undefined])
+  t.is(args.length, 5)
+  isTestHandle(t, args[0], 64, 'argument 0')
+  t.is(args[1], 7)
+  isTestHandle(t, (args[2] as { b: unknown }).b, 128, 'argument 2')
+  isTestHandle(t, (args[3] as unknown[])[0], 64, 'argument 3')
+  t.is(args[4], undefined)
+
+  // 200 levels of arrays and objects, a handle at the bottom and at every tenth level.
+  let deep: unknown = a
+  for (let i = 0; i < 200; i++) deep = i % 2 === 0 ? [deep, i % 10 === 0 ? b : i] : { d: deep }
+  t.is(tagOf(h, deep), CodecTag.OBJECT)
+  let back = roundTrip(h, deep)
+  for (let i = 199; i >= 0; i--) {
+    if (i % 2 === 0) {
+      const [inner, x] = back as [unknown, unknown]
+      if (i % 10 === 0) isTestHandle(t, x, 128, `level ${i}`)
+      back = inner
+    } else {
+      back = (back as { d: unknown }).d
+    }
+  }
+  isTestHandle(t, back, 64, 'the bottom')
+  noLeak(t, h)
+})
+
+test('shared handles: any object with a kHandle method, own or inherited, checked before anything else', (t) => {
+  const h = heap()
+  // An own method on a plain object: a handle, not an object with no string keys.
+  const own = { [kHandle]: () => ({ kind: TEST_HANDLE_KIND, ptr: 40 }), visible: 1 }
+  isTestHandle(t, roundTrip(h, own), 40, 'own')
+  // Inherited, from a subclass and from a plain prototype.
+  class Sub extends TestHandle {
+    extra = 'not sent'
+  }
+  isTestHandle(t, roundTrip(h, new Sub(48)), 48, 'subclass')
+  isTestHandle(t, roundTrip(h, Object.create(new TestHandle(56)) as object), 56, 'prototype')
+  // A handle that is also an array, an Error, a Date: the handle wins.
+  const arr = Object.assign([1, 2], { [kHandle]: () => ({ kind: TEST_HANDLE_KIND, ptr: 72 }) })
+  isTestHandle(t, roundTrip(h, arr), 72, 'array')
+  class HandleError extends Error {
+    [kHandle](): { kind: number; ptr: number } {
+      return { kind: TEST_HANDLE_KIND, ptr: 80 }
+    }
+  }
+  isTestHandle(t, roundTrip(h, new HandleError('e')), 80, 'error')
+  // `this` is the object.
+  let self: unknown
+  const probe = {
+    [kHandle](): { kind: number; ptr: number } {
+      self = this // eslint-disable-line @typescript-eslint/no-this-alias
+      return { kind: TEST_HANDLE_KIND, ptr: 88 }
+    },
+  }
+  roundTrip(h, probe)
+  t.is(self, probe)
+  // Not a function: not a handle (the symbol key is dropped, as structuredClone drops it).
+  t.deepEqual(roundTrip(h, { [kHandle]: 5, a: 1 }), { a: 1 })
+  // A proxy's traps do not run: V8 refuses it.
+  let trapped = false
+  const proxy = new Proxy(new TestHandle(1), { get: (o, k) => { trapped = true; return Reflect.get(o, k) } })
+  throwsDataCloneError(t, () => encodeValue(h, proxy))
+  t.false(trapped)
+  noLeak(t, h)
+})
+
+test('shared handles: the same handle twice is two items and stays on the fast path', (t) => {
+  const h = heap()
+  let calls = 0
+  class Counted extends TestHandle {
+    override [kHandle](): { kind: number; ptr: number } {
+      calls++
+      return super[kHandle]()
+    }
+  }
+  const x = new Counted(200)
+  const v = [x, x, { again: x }, [x]]
+  t.is(tagOf(h, v), CodecTag.ARRAY, 'not "an object reached twice"')
+  calls = 0
+  const back = roundTrip(h, v)
+  t.is(calls, 4, 'asked once per occurrence')
+  for (const y of [back[0], back[1], (back[2] as { again: unknown }).again, (back[3] as unknown[])[0]]) isTestHandle(t, y, 200)
+  const before = decodedHandles.n
+  const [a, b] = decodeArgsOnce(h, [x, x])
+  t.is(decodedHandles.n - before, 2, 'decoded once per occurrence')
+  isTestHandle(t, a, 200)
+  isTestHandle(t, b, 200)
+  noLeak(t, h)
+})
+
+test('shared handles: the fast path\'s size limits do not apply to a value with handles', (t) => {
+  const h = heap(1 << 23)
+  const many = Array.from({ length: 5000 }, (_, i) => new TestHandle(i * 8))
+  t.is(tagOf(h, many), CodecTag.ARRAY)
+  const back = roundTrip(h, many)
+  t.is(back.length, 5000)
+  for (let i = 0; i < 5000; i += 499) isTestHandle(t, back[i], i * 8)
+  const mixed = [...Array.from({ length: 3000 }, (_, i) => i), new TestHandle(8)]
+  t.is(tagOf(h, mixed), CodecTag.ARRAY)
+  isTestHandle(t, roundTrip(h, mixed)[3000], 8)
+  // More than FAST_CONTAINERS (2^16) objects.
+  const objects = [Array.from({ length: 70000 }, (_, i) => ({ i })), new TestHandle(16)]
+  t.is(tagOf(h, objects), CodecTag.ARRAY)
+  const o = roundTrip(h, objects)
+  t.deepEqual((o[0] as unknown[])[69999], { i: 69999 })
+  isTestHandle(t, o[1], 16)
+  // Without handles, still V8.
+  t.is(tagOf(h, Array.from({ length: 3000 }, (_, i) => i)), CodecTag.V8)
+  noLeak(t, h)
+})
+
+test('shared handles: inside a Map, Set, class instance, or any value that goes to V8 whole, a DataCloneError that leaks nothing', (t) => {
+  const h = heap()
+  const held = encodeValue(h, { already: 'here' }) // the arena is not empty
+  const start = heapStats(h)
+  const x = new TestHandle(8)
+  class Box {
+    constructor(readonly inside: unknown) {}
+  }
+  const shared = { s: 1 }
+  const cycle: Record<string, unknown> = { x }
+  cycle.self = cycle
+  let nest: unknown = [x]
+  for (let i = 0; i < 300; i++) nest = [nest]
+  const cases: unknown[] = [
+    new Map([[1, x]]), new Map([[x, 1]]), new Set([x]), new Box(x), [1, new Map([['k', [{ x }]]])],
+    [x, new Map()], // the handle is in a plain array, but the Map sends the whole value to V8
+    [x, shared, shared], cycle, [x, , 1], nest, Object.assign(Object.create(null) as object, { x }),
+    new Map([[1, new Error('e', { cause: x })]]), new Set([new Box({ deeper: [x] })]),
+  ]
+  const message = /^#<TestHandle> could not be cloned: gort handles \(channels, sync objects\) cannot be nested inside a Map\/Set\/class instance yet/
+  for (const v of cases) {
+    const e = throwsDataCloneError(t, () => encodeValue(h, v))
+    t.regex(e.message, message)
+    t.false(e.message.includes('\n'))
+    const a = throwsDataCloneError(t, () => encodeArgs(h, [1, x, v]))
+    t.regex(a.message, /^argument 2: #<TestHandle> could not be cloned: gort handles/)
+    t.is(heapStats(h).inuseBytes, start.inuseBytes, 'nothing leaked')
+    t.is(heapStats(h).inuseBlocks, start.inuseBlocks)
+  }
+  // The same values without the handle are fine.
+  t.true(roundTrip(h, new Map([[1, new Box(2)]])).get(1) !== undefined)
+  freeValue(h, held)
+  noLeak(t, h)
+})
+
+test('shared handles: in an error\'s properties or cause, left out as an uncloneable part is', (t) => {
+  const h = heap()
+  const x = new TestHandle(8)
+  const e = Object.assign(new TypeError('with a handle', { cause: x }), { chan: x, detail: { x }, code: 'E_CHAN', n: 1 })
+  for (const back of [roundTrip(h, e), roundTrip(h, [e])[0] as typeof e]) {
+    t.true(back instanceof TypeError)
+    t.is(back.message, 'with a handle')
+    t.is(back.stack, e.stack)
+    t.is(back.code, 'E_CHAN')
+    t.is(back.n, 1)
+    t.false('chan' in back)
+    t.false('detail' in back)
+    t.false('cause' in back)
+  }
+  noLeak(t, h)
+})
+
+test('shared handles: a bad kHandle method is a TypeError, its exception propagates; neither leaks', (t) => {
+  const h = heap()
+  const bad = (r: unknown): object => ({ [kHandle]: () => r })
+  for (const r of [undefined, null, 5, {}, { kind: 1 }, { ptr: 8 }, { kind: -1, ptr: 8 }, { kind: 1.5, ptr: 8 },
+    { kind: 2 ** 31, ptr: 8 }, { kind: 1, ptr: 2 ** 31 }, { kind: 1, ptr: 0.5 }, { kind: '1', ptr: 8 }, { kind: 1, ptr: 8n }]) {
+    t.throws(() => encodeValue(h, bad(r)), { instanceOf: TypeError, message: /^#<Object>\[Symbol\(gort\.handle\)\]\(\) returned kind .*a gort handle needs/ })
+    t.throws(() => encodeArgs(h, ['a', [bad(r)]]), { instanceOf: TypeError })
+    noLeak(t, h)
+  }
+  t.throws(() => encodeValue(h, new (class Chan extends TestHandle {
+    override [kHandle](): never {
+      throw new RangeError('closed')
+    }
+  })(8)), { instanceOf: RangeError, message: 'closed' })
+  noLeak(t, h)
+})
+
+test('shared handles: decoding an unregistered kind is a FatalError naming it; registering again replaces', (t) => {
+  const h = heap()
+  const kind = 999
+  const x = { [kHandle]: () => ({ kind, ptr: 16 }) }
+  const p = encodeArgs(h, ['a', [x]]) // encoding needs no registration
+  t.throws(() => decodeArgs(h, p), { instanceOf: FatalError, message: /^decodeValue: handle kind 999 at \d+ is not registered on this thread/ })
+  registerHandleKind(kind, (_h, ptr) => ({ first: ptr }))
+  t.deepEqual(decodeArgs(h, p), ['a', [{ first: 16 }]])
+  let heapSeen: unknown
+  registerHandleKind(kind, (hh, ptr) => {
+    heapSeen = hh
+    return { second: ptr }
+  })
+  t.deepEqual(decodeArgs(h, p), ['a', [{ second: 16 }]])
+  t.is(heapSeen, h, 'decode gets the heap')
+  freeValue(h, p)
+  t.throws(() => registerHandleKind(-1, () => ({})), { instanceOf: RangeError })
+  t.throws(() => registerHandleKind(1.5, () => ({})), { instanceOf: RangeError })
+  t.throws(() => registerHandleKind(2 ** 31, () => ({})), { instanceOf: RangeError })
+  t.throws(() => registerHandleKind(3, 'no' as unknown as () => object), { instanceOf: TypeError })
+  noLeak(t, h)
+})
+
+test('shared handles: a decode function may decode values itself', (t) => {
+  const h = heap()
+  const kind = 1000
+  // A handle whose record is an encoded value: decoding it decodes that value, mid-block.
+  registerHandleKind(kind, (hh, ptr) => ({ record: decodeValue(hh, ptr) }))
+  const inner = encodeValue(h, ['inner', { deep: 'x'.repeat(40) }])
+  const x = { [kHandle]: () => ({ kind, ptr: inner }) }
+  t.deepEqual(roundTrip(h, [x, 'after', { k: x, s: 'y'.repeat(30) }, 3]), [
+    { record: ['inner', { deep: 'x'.repeat(40) }] }, 'after', { k: { record: ['inner', { deep: 'x'.repeat(40) }] }, s: 'y'.repeat(30) }, 3,
+  ])
+  freeValue(h, inner)
+  noLeak(t, h)
+})
+
 // Everything fast-check makes that structuredClone accepts (fc.anything
 // makes no functions or symbols): the codec must agree with structuredClone.
 // Dates come from `values`, valid only: isDeepStrictEqual finds two invalid
@@ -542,13 +802,21 @@ test('property: argument lists agree with structuredClone, argument by argument'
   }), { numRuns: 1000 }))
 })
 
-test('a worker thread decodes what this thread encoded, and the other way round', async (t) => {
+test('a worker thread decodes what this thread encoded, and the other way round, shared handles too', async (t) => {
   const h = heap(1 << 22)
   const ctl = new Int32Array(new SharedArrayBuffer(4))
   const errs = sampleErrors()
   const churn = 20000
+  // Three records, labelled, and handles to them.
+  const records = [1111, 2222, 3333].map((label) => {
+    const r = malloc(h, 16)
+    h.i32[r >> 2] = label
+    return r
+  })
+  const [r1, r2, r3] = records
+  const handles = encodeArgs(h, [new TestHandle(r1), [new TestHandle(r2), { h: new TestHandle(r3) }]])
   const f = startFixture<CodecWorkerReport>('codec-worker', {
-    sab: h.sab, ctl: ctl.buffer, values: encodeArgs(h, sampleValues()), errors: encodeValue(h, errs), churn,
+    sab: h.sab, ctl: ctl.buffer, values: encodeArgs(h, sampleValues()), errors: encodeValue(h, errs), churn, handles,
   })
   const report = await withWatchdog(t, 60_000, () => JSON.stringify(heapStats(h)), () => [f.worker], async () => {
     // Barrier: both threads then encode, decode and free at the same time.
@@ -583,5 +851,22 @@ test('a worker thread decodes what this thread encoded, and the other way round'
   t.is(err.goid, 99)
   t.true(err.cause instanceof TypeError)
   t.regex(err.stack ?? '', /codec-worker/)
+
+  t.deepEqual(report.handles, [
+    { testHandle: true, ptr: r1, kind: TEST_HANDLE_KIND, label: 1111 },
+    { testHandle: true, ptr: r2, kind: TEST_HANDLE_KIND, label: 2222 },
+    { testHandle: true, ptr: r3, kind: TEST_HANDLE_KIND, label: 3333 },
+  ], 'the worker decoded handles of its own TestHandle class for the same records')
+  const hs = decodeValue(h, report.replyHandles) as { chan: TestHandle; again: TestHandle[] }
+  freeValue(h, report.replyHandles)
+  t.deepEqual(Object.keys(hs), ['chan', 'again'])
+  for (const x of [hs.chan, hs.again[0]]) {
+    t.true(x instanceof TestHandle)
+    t.is(x[kHandle]().kind, TEST_HANDLE_KIND)
+    t.is(x.label(h), 777, 'the worker\'s record')
+  }
+  t.is(hs.chan.ptr, hs.again[0].ptr)
+  free(h, hs.chan.ptr)
+  for (const r of records) free(h, r)
   noLeak(t, h)
 })

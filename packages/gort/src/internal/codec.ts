@@ -31,6 +31,7 @@
 //	V8         n bytes        v8.serialize bytes               8 + n, padded
 //	ERROR      n bytes        v8.serialize bytes of an error record (below)
 //	ARGS       n arguments    - (n items follow)               8
+//	HANDLE     kind           int32 ptr, 0                     16
 //
 // Items follow each other in pre-order, so a block is read front to back with
 // one cursor. Numbers that are int32 (but not -0) take INT32, the others
@@ -72,7 +73,35 @@
 // the block, and nothing is allocated in the arena until every part of the
 // value is known to be cloneable. An uncloneable value throws before malloc
 // and leaks nothing. When the fast path gives a value up to V8 midway, V8
-// reads it again: its getters run twice.
+// reads it again: its getters run twice (three times: see shared handles).
+//
+// Shared handles. Channels, WaitGroups, mutexes are records in the shared
+// heap; a JS object on any thread is a handle to one. An object is a handle
+// if it has a property (own or inherited) keyed by kHandle,
+// Symbol.for('gort.handle'), whose value is a function; called with the
+// object as `this`, it returns {kind, ptr}: kind a non-negative int32 naming
+// the class, ptr an int32, the record's byte offset. A handle is a HANDLE
+// item (aux the kind, payload the ptr), on the fast path, checked before
+// anything else an object could be (a handle is usually a class instance,
+// which would otherwise go to V8 whole), at any depth. Decoding calls the
+// function registered for the kind on the decoding thread
+// (registerHandleKind); an unregistered kind is a FatalError. A handle
+// refers to shared memory, so it is not an object "reached twice": the same
+// handle twice is two HANDLE items (and may come back as two objects) and
+// does not send the value to V8. Only the fast path knows handles: V8 would
+// copy one as a plain object of its own enumerable properties, so before a
+// value goes to V8 whole, a walk over what V8 will read (findHandle: Map
+// keys and values, Set members, array elements, own enumerable properties,
+// an error's cause) looks for handles. If it finds one, the fast path tries
+// again with its size limits lifted (more than FAST_ARRAY elements, more
+// than FAST_CONTAINERS objects: an array of 5000 channels is fine); if it
+// still gives up (a Map, a Set, a class instance, sharing or a cycle, holes,
+// nesting deeper than FAST_DEPTH), the value throws a DataCloneError before
+// anything is allocated. Inside an error's properties or cause met by the
+// fast path, a handle is left out, as an uncloneable part is. The walk
+// does not see named properties of arrays longer than FAST_ARRAY (reading
+// them costs more than V8's whole copy of the array); such a handle is
+// copied as V8 copies it.
 //
 // Errors. V8's serializer keeps an Error's class (only for the seven
 // ECMAScript ones), message, stack and cause, and drops everything else: own
@@ -146,12 +175,13 @@ const T_ERROR = 14
 const T_ARGS = 15
 const T_DATE = 16
 const T_VIEW = 17
+const T_HANDLE = 18
 
 /** The item tags, for tests and heap dumps. */
 export const CodecTag = {
   UNDEF: T_UNDEF, NULL: T_NULL, FALSE: T_FALSE, TRUE: T_TRUE, INT32: T_INT32, FLOAT64: T_FLOAT64,
   BIGINT64: T_BIGINT64, BIGPOS: T_BIGPOS, BIGNEG: T_BIGNEG, STRING: T_STRING, ARRAY: T_ARRAY,
-  OBJECT: T_OBJECT, V8: T_V8, ERROR: T_ERROR, ARGS: T_ARGS, DATE: T_DATE, VIEW: T_VIEW,
+  OBJECT: T_OBJECT, V8: T_V8, ERROR: T_ERROR, ARGS: T_ARGS, DATE: T_DATE, VIEW: T_VIEW, HANDLE: T_HANDLE,
 } as const
 
 /** Objects (arrays, plain objects, errors, views) the fast path takes in one value before handing it to V8. */
@@ -173,6 +203,12 @@ const SHORT_WRITE = 16
 const SHORT_READ = 12
 /** Errors in one error record (its causes, aggregated errors, properties) beyond this many are left to V8. */
 const ERROR_RECORDS = 32
+/**
+ * findHandle reads the elements of arrays up to this long by index, without
+ * Object.keys (which costs more than V8's whole copy); longer ones, which may
+ * be sparse (new Array(2 ** 32 - 1)), by Object.keys.
+ */
+const WALK_DENSE = 1 << 20
 
 const MIN_INT64 = -(2n ** 63n)
 const MAX_INT64 = 2n ** 63n - 1n
@@ -206,7 +242,10 @@ const scratch32 = new Int32Array(scratch64.buffer)
 // made to report uncloneable values as CloneFailure so that they can be told
 // apart from an exception thrown by a getter.
 
-class CloneFailure extends Error {}
+class CloneFailure extends Error {
+  /** A message of the codec's own, to be passed on as it is (not V8's "X could not be cloned."). */
+  exact = false
+}
 
 // Node's serializer calls this._getDataCloneError(message) from C++ and
 // `new this._getDataCloneError(message)` from JS; a function declaration
@@ -260,7 +299,9 @@ function fromV8(h: SharedHeap, at: number, n: number): unknown {
  * not be cloned.", or Node's "Unserializable host object: X"), on one line and
  * cut short: X is a function's whole source, or util.inspect of a host object.
  */
-function dataCloneError(message: string, prefix: string): DOMException {
+function dataCloneError(e: CloneFailure, prefix: string): DOMException {
+  const message = e.message
+  if (e.exact) return new DOMException(prefix + message, 'DataCloneError')
   const tail = ' could not be cloned.'
   let what = message.replace(/\s+/g, ' ')
   const cloned = what.endsWith(tail)
@@ -268,6 +309,119 @@ function dataCloneError(message: string, prefix: string): DOMException {
   if (what.length > 120) what = `${what.slice(0, 117)}...`
   return new DOMException(prefix + what + (cloned ? tail : ''), 'DataCloneError')
 }
+
+// ---------------------------------------------------------------------------
+// Shared handles.
+
+/**
+ * The key of a shared handle's method: an object with a function under this
+ * key (own or inherited) is a handle, and the function, called with the
+ * object as `this`, returns the record it refers to, {kind, ptr}.
+ */
+export const kHandle: unique symbol = Symbol.for('gort.handle')
+
+/** What a handle's kHandle method returns: its kind (a non-negative int32) and its record's byte offset (an int32). */
+export interface HandleRef {
+  kind: number
+  ptr: number
+}
+
+/** An object that is a shared handle. */
+export interface SharedHandle {
+  [kHandle](): HandleRef
+}
+
+/** Makes this thread's handle object for the record at ptr (registerHandleKind). */
+export type HandleDecoder = (h: SharedHeap, ptr: number) => object
+
+/** Per thread, by kind. */
+const handleDecoders: Array<HandleDecoder | undefined> = []
+
+/**
+ * Registers, for this thread, how a handle of this kind is decoded: decode(h,
+ * ptr) returns the handle object for the record at ptr (the same class as the
+ * handle encoded, on whichever thread). Registering a kind again replaces its
+ * function. Every thread that decodes a kind must register it; encoding does
+ * not need it.
+ */
+export function registerHandleKind(kind: number, decode: HandleDecoder): void {
+  if (!Number.isInteger(kind) || kind < 0 || kind > 0x7fffffff) {
+    throw new RangeError(`registerHandleKind: kind ${String(kind)} is not a non-negative int32`)
+  }
+  if (typeof decode !== 'function') throw new TypeError('registerHandleKind: decode is not a function')
+  handleDecoders[kind] = decode
+}
+
+/** o's kHandle method if o is a handle, else undefined. Runs a getter under kHandle; not for proxies. */
+function handleMethod(o: object): ((this: object) => unknown) | undefined {
+  const f = (o as { [kHandle]?: unknown })[kHandle]
+  return typeof f === 'function' ? f as (this: object) => unknown : undefined
+}
+
+/** #<Class> for a message, as V8 names objects. */
+function objectName(o: object): string {
+  let name = 'Object'
+  try {
+    const c = (o as { constructor?: unknown }).constructor
+    if (typeof c === 'function' && typeof c.name === 'string' && c.name !== '') name = c.name
+  } catch {
+    // a throwing getter: keep 'Object'
+  }
+  return `#<${name}>`
+}
+
+function handleFailure(o: object): CloneFailure {
+  const e = new CloneFailure(`${objectName(o)} could not be cloned: gort handles (channels, sync objects) cannot be ` +
+    'nested inside a Map/Set/class instance yet, nor anywhere in a value that must go through V8\'s serializer ' +
+    '(one with a Map, Set or class instance, a shared or cyclic object, an array with holes, nesting deeper than ' +
+    `${FAST_DEPTH})`)
+  e.exact = true
+  return e
+}
+
+/**
+ * The first handle V8 would meet when serializing v (and copy as a plain
+ * object), or undefined: a walk over what V8 reads (Map keys and values, Set
+ * members, array elements, own enumerable properties, an error's cause).
+ * Skips proxies (V8 refuses them). Reads properties, so getters run.
+ */
+function findHandle(v: unknown): object | undefined {
+  if (typeof v !== 'object' || v === null) return undefined
+  const seen = new Set<object>()
+  const todo: object[] = [v]
+  const visit = (x: unknown): void => {
+    if (typeof x === 'object' && x !== null && !seen.has(x)) todo.push(x)
+  }
+  while (todo.length > 0) {
+    const o = todo.pop()!
+    if (seen.has(o)) continue
+    seen.add(o)
+    if (types.isProxy(o)) continue
+    if (handleMethod(o) !== undefined) return o
+    if (types.isMap(o)) {
+      mapForEach.call(o, (x: unknown, k: unknown) => {
+        visit(k)
+        visit(x)
+      })
+    } else if (types.isSet(o)) {
+      setForEach.call(o, visit)
+    } else if (types.isArrayBufferView(o) || types.isAnyArrayBuffer(o) || types.isDate(o) || types.isRegExp(o) ||
+      types.isBoxedPrimitive(o)) {
+      // nothing inside that V8 reads
+    } else if (types.isNativeError(o)) {
+      if (hasOwn(o, 'cause')) visit((o as Error).cause)
+    } else if (Array.isArray(o) && o.length > FAST_ARRAY && o.length <= WALK_DENSE) {
+      for (let i = 0, n = o.length; i < n; i++) visit(o[i])
+    } else {
+      const keys = Object.keys(o)
+      for (let i = 0; i < keys.length; i++) visit((o as Record<string, unknown>)[keys[i]])
+    }
+  }
+  return undefined
+}
+
+const mapForEach = Map.prototype.forEach
+const setForEach = Set.prototype.forEach
 
 // ---------------------------------------------------------------------------
 // The tape: what plan found and write will store, one entry per item.
@@ -285,6 +439,8 @@ class Tape {
   seenSet = new Set<object>()
   /** Arrays and objects open in the value being planned. */
   depth = 0
+  /** The value holds handles: the fast path lifts its size limits (FAST_ARRAY, FAST_CONTAINERS) rather than give up. */
+  force = false
 
   push(tag: number, aux: number, val: unknown, bytes: number): void {
     const i = this.n
@@ -335,14 +491,34 @@ let tapeBusy = false
 function planValue(t: Tape, v: unknown): void {
   const n = t.n
   const bytes = t.bytes
-  const fast = planFast(t, v)
+  if (planFast(t, v)) {
+    t.resetSeen()
+    return
+  }
+  rewind(t, n, bytes)
+  const handle = findHandle(v)
+  if (handle !== undefined) {
+    // V8 cannot carry it: again, without the size limits, else fail.
+    t.force = true
+    try {
+      if (planFast(t, v)) return
+    } finally {
+      t.force = false
+      t.resetSeen()
+    }
+    rewind(t, n, bytes)
+    throw handleFailure(handle)
+  }
+  const b = v8bytes(v)
+  t.push(T_V8, b.length, b, 8 + align8(b.length))
+}
+
+/** Drops the entries planned since the tape had n entries and bytes bytes. */
+function rewind(t: Tape, n: number, bytes: number): void {
   t.resetSeen()
-  if (fast) return
   for (let i = n; i < t.n; i++) t.val[i] = undefined
   t.n = n
   t.bytes = bytes
-  const b = v8bytes(v)
-  t.push(T_V8, b.length, b, 8 + align8(b.length))
 }
 
 /** Plans v item by item; false if some part of it needs V8 (the caller rewinds). */
@@ -396,7 +572,7 @@ function enter(t: Tape, o: object): boolean {
   }
   const set = t.seenSet
   if (n === LINEAR_SEEN) for (let i = 0; i < n; i++) set.add(seen[i])
-  if (n === FAST_CONTAINERS || set.has(o)) return false
+  if ((n >= FAST_CONTAINERS && !t.force) || set.has(o)) return false
   set.add(o)
   t.nseen = n + 1
   return true
@@ -404,13 +580,19 @@ function enter(t: Tape, o: object): boolean {
 
 function planObject(t: Tape, o: object): boolean {
   if (types.isProxy(o)) return false // V8 refuses proxies; do not run their traps
+  // A handle first: most are class instances, which would go to V8.
+  const hm = handleMethod(o)
+  if (hm !== undefined) {
+    planHandle(t, o, hm)
+    return true
+  }
   const proto = Object.getPrototypeOf(o)
   // On a false return the caller rewinds the whole value, depth included.
   if (proto === Array.prototype) {
     if (!Array.isArray(o) || t.depth === FAST_DEPTH || !enter(t, o)) return false
     const a = o as unknown[]
     const n = a.length
-    if (n > FAST_ARRAY) return false
+    if (n > FAST_ARRAY && !t.force) return false
     if (Object.keys(a).length !== n) return false // holes or named properties
     t.push(T_ARRAY, n, undefined, 8)
     t.depth++
@@ -468,6 +650,22 @@ function planObject(t: Tape, o: object): boolean {
     throw new CloneFailure('#<Module> could not be cloned.')
   }
   return false
+}
+
+/**
+ * A HANDLE item for o, a handle whose kHandle method is hm. Not an object
+ * reached (enter): the same handle twice is two items. Throws a TypeError if
+ * hm does not return a kind and a ptr.
+ */
+function planHandle(t: Tape, o: object, hm: (this: object) => unknown): void {
+  const r = hm.call(o) as Partial<HandleRef> | null | undefined
+  const kind = r?.kind
+  const ptr = r?.ptr
+  if (typeof kind !== 'number' || (kind | 0) !== kind || kind < 0 || typeof ptr !== 'number' || (ptr | 0) !== ptr) {
+    throw new TypeError(`${objectName(o)}[Symbol(gort.handle)]() returned kind ${String(kind)}, ptr ${String(ptr)}: ` +
+      'a gort handle needs a non-negative int32 kind and an int32 ptr')
+  }
+  t.push(T_HANDLE, kind, ptr, 16)
 }
 
 const WasmModule = (globalThis as { WebAssembly?: { Module: abstract new (...a: never[]) => object } }).WebAssembly?.Module
@@ -528,6 +726,7 @@ function ctorOf(e: Error): number {
 
 /** Whether V8 can clone v on its own. Only for the rare error whose record did not clone. */
 function cloneable(v: unknown): boolean {
+  if (findHandle(v) !== undefined) return false
   try {
     v8bytes(v)
     return true
@@ -599,11 +798,13 @@ function slot(v: unknown, met: Error[], safe: boolean): unknown[] | undefined {
 
 function errorBytes(e: Error): Buffer {
   try {
-    return v8bytes(errorRecord(e, [], false))
+    const rec = errorRecord(e, [], false)
+    // V8 would copy a handle in it as a plain object: leave it out, as an uncloneable part.
+    if (findHandle(rec) === undefined) return v8bytes(rec)
   } catch (x) {
     if (!(x instanceof CloneFailure)) throw x
-    return v8bytes(errorRecord(e, [], true))
   }
+  return v8bytes(errorRecord(e, [], true))
 }
 
 const hidden = (value: unknown): PropertyDescriptor => ({ value, writable: true, enumerable: false, configurable: true })
@@ -706,6 +907,11 @@ function writeTape(h: SharedHeap, t: Tape, p: number): void {
         break
       case T_DATE:
         f64[(q + 8) >> 3] = t.val[i] as number
+        q += 16
+        break
+      case T_HANDLE:
+        i32[w + 2] = t.val[i] as number
+        i32[w + 3] = 0
         q += 16
         break
       case T_VIEW:
@@ -816,6 +1022,17 @@ function readItem(h: SharedHeap): unknown {
       if (C === undefined) return throwFatal('decodeValue', `bad view kind ${kind} at ${q}`)
       return new C(ab)
     }
+    case T_HANDLE: {
+      const decode = handleDecoders[aux]
+      if (decode === undefined) {
+        return throwFatal('decodeValue', `handle kind ${aux} at ${q} is not registered on this thread (registerHandleKind)`)
+      }
+      const o = decode(h, i32[w + 2])
+      // decode may have decoded values itself (rq), in another heap (views).
+      rq = q + 16
+      views(h)
+      return o
+    }
     default:
       return throwFatal('decodeValue', `no value at ${q} (tag ${tag}): a stray or freed pointer`)
   }
@@ -881,7 +1098,7 @@ export function encodeValue(h: SharedHeap, v: unknown): number {
     planValue(t, v)
     return commit(h, t)
   } catch (e) {
-    if (e instanceof CloneFailure) throw dataCloneError(e.message, '')
+    if (e instanceof CloneFailure) throw dataCloneError(e, '')
     throw e
   } finally {
     t.clear()
@@ -914,7 +1131,7 @@ export function encodeArgs(h: SharedHeap, args: readonly unknown[]): number {
     for (; i < n; i++) planValue(t, args[i])
     return commit(h, t)
   } catch (e) {
-    if (e instanceof CloneFailure) throw dataCloneError(e.message, `argument ${i}: `)
+    if (e instanceof CloneFailure) throw dataCloneError(e, `argument ${i}: `)
     throw e
   } finally {
     t.clear()

@@ -4,6 +4,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNeedM } from './proc.js'
+// Registers the shared-handle kinds (channels) on this M.
+import '../chan.js'
 
 const { sab, mid, modules } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[] }
 const h = SharedHeap.attach(sab)
