@@ -122,7 +122,7 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
   mb = mbase(l, mid)
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
   setSpawnHook(spawnHook)
-  setThreadM(h, mid, readyHere, () => curg)
+  setThreadM(h, mid, readyHere, () => curg, asyncPending)
   setSelectRand((n) => rnd.n(n))
   for (const url of modules) {
     try {
@@ -505,6 +505,10 @@ function execute(gp: number, inherit: boolean): void {
         // already (it is then on localnext or M.readyq). Just switch away.
         break
       }
+      if (y.kind === OpKind.Sleep) {
+        parkOnTimer(gp, gb, y.arg as number)
+        break
+      }
       if (y.kind === OpKind.Until) {
         parkOnPromise(gp, gb, y.arg)
         break
@@ -613,13 +617,35 @@ function parkOnPromise(gp: number, gb: number, p: unknown): void {
   )
 }
 
+/** time.Sleep: parks gp (wait reason "sleep") on a timer of this M's event loop. */
+function parkOnTimer(gp: number, gb: number, ms: number): void {
+  Atomics.store(m, gb + G_STATUS, Gstatus.Gwaiting)
+  m[gb + G_WAITREASON] = WaitReason.Sleep
+  h.f64[(gb + G_WAITSINCE) >> 1] = performance.timeOrigin + performance.now()
+  pendingAsync++
+  Atomics.add(m, schedw(l, SCHED_NPENDINGIO), 1)
+  setTimeout(() => readyLocal(gp, undefined, false), ms)
+}
+
+/**
+ * Counts work this M's event loop will deliver (a timer that sends on a
+ * channel): while any is pending the M lets its event loop run and parks
+ * asynchronously.
+ */
+function asyncPending(delta: number): void {
+  pendingAsync += delta
+  Atomics.add(m, schedw(l, SCHED_NPENDINGIO), delta)
+}
+
 /**
  * goready for a G of this M, readied on this M (a channel partner): it runs
- * next and inherits the time slice, as Go's goready puts it in runnext.
+ * next and inherits the time slice, as Go's goready puts it in runnext. A
+ * timer callback may do this while the M is parked, so wake it.
  */
 function readyHere(gp: number): void {
   if (localnext !== 0) localq.push(localnext)
   localnext = gp
+  wakem(h, mid)
 }
 
 /** A promise of gp's settled (on this thread): gp runs next, with the value. */

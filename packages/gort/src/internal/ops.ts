@@ -9,6 +9,8 @@ export const OpKind = {
   Syscall: 3,
   /** gopark: the G is already Gwaiting and queued where a waker finds it. */
   Park: 4,
+  /** time.Sleep: park on a timer of the M's event loop. */
+  Sleep: 5,
 } as const
 
 /** A request from a goroutine to its M. Not part of the public API. */

@@ -469,13 +469,25 @@ let threadM = -1
 let threadReady: ((gp: number) => void) | undefined
 let threadG: () => number = () => 0
 let threadHeap: SharedHeap | undefined
+let threadAsync: (delta: number) => void = () => {}
 
-/** Installed by an M at start: its id, how it readies its own Gs locally, and its current G. */
-export function setThreadM(h: SharedHeap, mid: number, ready: (gp: number) => void, curg: () => number): void {
+/**
+ * Installed by an M at start: its id, how it readies its own Gs locally, its
+ * current G, and how to count event-loop work it must wait for (timers).
+ */
+export function setThreadM(
+  h: SharedHeap, mid: number, ready: (gp: number) => void, curg: () => number, async: (delta: number) => void,
+): void {
   threadHeap = h
   threadM = mid
   threadReady = ready
   threadG = curg
+  threadAsync = async
+}
+
+/** Counts event-loop work (a timer) the calling M must stay awake for; a no-op on the host. */
+export function asyncPending(delta: number): void {
+  threadAsync(delta)
 }
 
 /** The running goroutine's G index on this thread, or 0 (the host, or an M between goroutines). */

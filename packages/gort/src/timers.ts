@@ -1,0 +1,134 @@
+// Timers: sleep, after, ticker, afterFunc, and Timer stop/reset.
+//
+// Timers are kept per thread: each M's own Node event loop runs the timers
+// its goroutines start (the M is already gort's netpoller), and the app's
+// thread runs its own. Go keeps timers per P so that any M holding the P
+// runs them; here a timer callback is a closure in one isolate and cannot
+// move, so it stays with the thread that created it, as started goroutines
+// do. An M with timers pending lets its event loop run at least every 2 ms
+// while busy and parks with Atomics.waitAsync while idle, so a timer fires
+// on time even while other goroutines keep its P busy. A timer that fires
+// sends the current time (Date.now()) on its channel without blocking, to
+// whichever thread waits there.
+
+import { OpKind, SchedOp } from './internal/ops.js'
+import { asyncPending, getg, mheap } from './internal/proc.js'
+import { chansend } from './internal/chan.js'
+import { chan, type Chan, type ChanOp } from './chan.js'
+
+function checkMs(fn: string, ms: unknown): number {
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${fn}: ms must be a number, got ${String(ms)}`)
+  return Math.max(0, ms)
+}
+
+/**
+ * Go's time.Sleep: pauses the goroutine (wait reason "sleep") for ms
+ * milliseconds; on the app's thread, a promise that resolves after ms.
+ */
+export function sleep(ms: number): ChanOp<void> {
+  const d = checkMs('sleep', ms)
+  if (getg() !== 0) return sleepG(d) as ChanOp<void>
+  if (mheap() !== undefined) throw new Error('sleep: must run inside a goroutine on an M')
+  return new Promise<void>((r) => setTimeout(r, d)) as unknown as ChanOp<void>
+}
+
+function* sleepG(ms: number): Generator<unknown, void, unknown> {
+  yield new SchedOp(OpKind.Sleep, ms)
+}
+
+/** Go's time.Timer: its channel receives the time once, ms after it was started. */
+export class Timer {
+  /** Receives Date.now() when the timer fires. */
+  readonly c: Chan<number>
+  private handle: ReturnType<typeof setTimeout> | undefined
+
+  /** @internal */
+  constructor(ms: number, private readonly fn?: () => void) {
+    this.c = chan<number>(1)
+    this.start(ms)
+  }
+
+  private start(ms: number): void {
+    asyncPending(1)
+    this.handle = setTimeout(() => {
+      this.handle = undefined
+      asyncPending(-1)
+      if (this.fn !== undefined) this.fn()
+      else chansend(this.c.heap, this.c.ptr, Date.now(), false, 0)
+    }, ms)
+  }
+
+  /** Prevents the timer from firing. Returns false if it had fired or been stopped already. */
+  stop(): boolean {
+    if (this.handle === undefined) return false
+    clearTimeout(this.handle)
+    this.handle = undefined
+    asyncPending(-1)
+    return true
+  }
+
+  /** Restarts the timer to fire ms from now. Returns whether it was active. */
+  reset(ms: number): boolean {
+    const d = checkMs('Timer.reset', ms)
+    const active = this.stop()
+    this.start(d)
+    return active
+  }
+}
+
+/** Go's time.NewTimer. */
+export function newTimer(ms: number): Timer {
+  return new Timer(checkMs('newTimer', ms))
+}
+
+/** Go's time.After: a channel that receives the time once, after ms. */
+export function after(ms: number): Chan<number> {
+  return newTimer(ms).c
+}
+
+/** Go's time.AfterFunc: calls fn on this thread after ms (a local callback). */
+export function afterFunc(ms: number, fn: () => void): Timer {
+  if (typeof fn !== 'function') throw new TypeError('afterFunc: fn must be a function')
+  return new Timer(checkMs('afterFunc', ms), fn)
+}
+
+/** Go's time.Ticker: its channel receives the time every ms; slow receivers miss ticks. */
+export class Ticker {
+  readonly c: Chan<number>
+  private handle: ReturnType<typeof setInterval> | undefined
+
+  /** @internal */
+  constructor(ms: number) {
+    if (ms <= 0) throw new RangeError('ticker: non-positive interval')
+    this.c = chan<number>(1)
+    this.start(ms)
+  }
+
+  private start(ms: number): void {
+    asyncPending(1)
+    this.handle = setInterval(() => {
+      chansend(this.c.heap, this.c.ptr, Date.now(), false, 0)
+    }, ms)
+  }
+
+  /** Turns the ticker off; no more ticks are sent. */
+  stop(): void {
+    if (this.handle === undefined) return
+    clearInterval(this.handle)
+    this.handle = undefined
+    asyncPending(-1)
+  }
+
+  /** Stops the ticker and restarts it with a new period. */
+  reset(ms: number): void {
+    const d = checkMs('Ticker.reset', ms)
+    if (d <= 0) throw new RangeError('Ticker.reset: non-positive interval')
+    this.stop()
+    this.start(d)
+  }
+}
+
+/** Go's time.NewTicker. */
+export function ticker(ms: number): Ticker {
+  return new Ticker(checkMs('ticker', ms))
+}
