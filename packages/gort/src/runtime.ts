@@ -138,6 +138,13 @@ export class Runtime extends EventEmitter {
   }
 
   private starting = 0
+  private warnedThreads = false
+
+  /** A runtime-level problem: 'error' listeners get it; with none, it is printed (never thrown at the app). */
+  private report(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+    else process.stderr.write(`gort: ${err.stack ?? err.message}\n`)
+  }
 
   /**
    * An M found no idle M to run a P. The request arrives later than it was
@@ -158,7 +165,11 @@ export class Runtime extends EventEmitter {
   private newm(): Promise<void> {
     const mid = this.ms.length
     if (mid >= this.maxThreads) {
-      this.emit('error', new RangeError(`gort: program exceeds ${this.maxThreads}-thread limit (the maxThreads option)`))
+      // Not fatal here (Go's is): the queued work runs when an M frees up.
+      if (!this.warnedThreads) {
+        this.warnedThreads = true
+        this.report(new RangeError(`gort: program needs more than ${this.maxThreads} threads (the maxThreads option); queued goroutines wait for a free M`))
+      }
       return Promise.resolve()
     }
     const w = new Worker(new URL('./internal/mworker.js', import.meta.url), {
@@ -177,7 +188,7 @@ export class Runtime extends EventEmitter {
       })
       w.once('error', (e) => {
         reject(e)
-        if (!this.closed) this.emit('error', Object.assign(new Error(`gort: M${mid} died: ${(e as Error).message}`), { cause: e }))
+        if (!this.closed) this.report(Object.assign(new Error(`gort: M${mid} died: ${(e as Error).message}`), { cause: e }))
       })
     })
   }

@@ -19,7 +19,8 @@ test.serial('sleep pauses a goroutine at least ms; after() wins a select against
 })
 
 test.serial('Go\'s TestAfterQueuing: timers fire in order of their delays', async (t) => {
-  const delays = [20, 5, 30, 0, 15, 10, 25]
+  // Go's slots and Delta: [2, 1, 3, 4, 0] × 100 ms would be slow; 40 ms apart keeps the order robust under load.
+  const delays = [80, 40, 120, 160, 0]
   t.deepEqual(await rt.run(timers.afterQueuing, delays), [...delays].sort((a, b) => a - b))
 })
 
