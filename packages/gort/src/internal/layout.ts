@@ -322,6 +322,23 @@ const sudogSpec: RecordSpec = {
   ],
 }
 
+// sema: a counter with a wait queue of sudogs, for the sync package
+// (WaitGroup now; Mutex, Cond and Semaphore build on the same shape).
+const semaSpec: RecordSpec = {
+  name: 'sema',
+  packed: 'one malloc block per sync object; written under its own lock',
+  lines: [
+    {
+      lock: i32('lock-key', 'The record\'s lock, a lock_futex key.'),
+      count: i32('c.lock', 'The counter (a WaitGroup\'s count). Read without the lock only as a hint.'),
+      waitqHead: i32('c.lock', 'Waiting Gs: sudogs, as a channel\'s queues.'),
+      waitqTail: i32('c.lock', 'Tail of waitq.'),
+      refs: i32('atomic-any', 'Handles alive on all threads (reserved for freeing).'),
+      kind: i32('c.lock', 'Which sync object this is (set once).'),
+    },
+  ],
+}
+
 // A value slot: 4 words, 8-byte aligned. Word 0 says what the value is (0
 // undefined, > 0 an arena pointer from codec.ts, < 0 an inline kind) and
 // words 2-3 hold an inline float64 (gvalue.ts).
@@ -335,7 +352,8 @@ export const MREC = place(mSpec)
 export const GREC = place(gSpec)
 export const CHANREC = place(chanSpec)
 export const SUDOG = place(sudogSpec)
-export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG]
+export const SEMA = place(semaSpec)
+export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG, SEMA]
 
 const H = offsets(HEADER)
 const S = offsets(SCHED)
@@ -345,6 +363,7 @@ const M = offsets(MREC)
 const G = offsets(GREC)
 const C = offsets(CHANREC)
 const SG = offsets(SUDOG)
+const SM = offsets(SEMA)
 
 export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLength
 export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
@@ -512,3 +531,7 @@ export const SG_G = SG.g, SG_NEXT = SG.next, SG_PREV = SG.prev, SG_SUCCESS = SG.
 export const SG_ISSELECT = SG.isSelect, SG_SLOT = SG.slot
 /** Bytes of a sudog. */
 export const SUDOG_BYTES = SUDOG.fixedWords * WORD_BYTES
+export const SEMA_LOCK = SM.lock, SEMA_COUNT = SM.count, SEMA_WAITQ_HEAD = SM.waitqHead, SEMA_WAITQ_TAIL = SM.waitqTail
+export const SEMA_REFS = SM.refs, SEMA_KIND = SM.kind
+/** Bytes of a sema record. */
+export const SEMA_BYTES = SEMA.fixedWords * WORD_BYTES

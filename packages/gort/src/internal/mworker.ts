@@ -6,6 +6,7 @@ import { mstart } from './mloop.js'
 import { setNeedM } from './proc.js'
 // Registers the shared-handle kinds (channels) on this M.
 import '../chan.js'
+import '../sync.js'
 
 const { sab, mid, modules } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[] }
 const h = SharedHeap.attach(sab)
