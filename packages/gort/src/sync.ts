@@ -6,11 +6,15 @@ import type { SharedHeap } from './internal/heap.js'
 import { PARK } from './internal/ops.js'
 import { getg, mheap } from './internal/proc.js'
 import { PARKED } from './internal/chan.js'
-import { SemaKind, newsema, semaG, semaSudog, wgadd, wgcount, wgwait, wgwaitdone } from './internal/sema.js'
+import {
+  SemaKind, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
+  wgadd, wgcount, wgwait, wgwaitdone,
+} from './internal/sema.js'
 import type { ChanOp } from './chan.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 
 const HANDLE_WAITGROUP = 2
+const HANDLE_MUTEX = 3
 
 function heapHere(what: string, rt?: Runtime): SharedHeap {
   const h = mheap()
@@ -88,3 +92,78 @@ function* waitG(h: SharedHeap, p: number): Generator<unknown, void, unknown> {
 }
 
 registerHandleKind(HANDLE_WAITGROUP, (heap, ptr) => new WaitGroup({}, { heap, ptr }))
+
+/**
+ * Go's sync.Mutex, shared by every M and the app's thread, with Go's
+ * starvation mode: a waiter that has waited over 1 ms gets the lock handed
+ * over on the next unlock.
+ *
+ * @example
+ * yield* mu.lock(); try { ... } finally { mu.unlock() }
+ */
+export class Mutex {
+  /** @internal */ readonly heap: SharedHeap
+  /** @internal */ readonly ptr: number
+
+  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+    if (at !== undefined) {
+      this.heap = at.heap
+      this.ptr = at.ptr
+    } else {
+      this.heap = heapHere('Mutex', opts.runtime)
+      this.ptr = newsema(this.heap, SemaKind.Mutex)
+    }
+  }
+
+  [kHandle](): HandleRef {
+    return { kind: HANDLE_MUTEX, ptr: this.ptr }
+  }
+
+  /** Locks it: yield* in a goroutine, await on the app's thread. */
+  lock(): ChanOp<void> {
+    if (getg() !== 0) return lockG(this.heap, this.ptr) as ChanOp<void>
+    if (mheap() !== undefined) throw new Error('Mutex.lock: must run inside a goroutine on an M')
+    return this.hostLock() as unknown as ChanOp<void>
+  }
+
+  /** Takes it if it is free; never blocks. */
+  tryLock(): boolean {
+    return mutextrylock(this.heap, this.ptr)
+  }
+
+  /** Unlocks it. Throws "sync: unlock of unlocked mutex". */
+  unlock(): void {
+    mutexunlock(this.heap, this.ptr)
+  }
+
+  /** Whether it is held (for diagnostics). */
+  locked(): boolean {
+    return mutexlocked(this.heap, this.ptr)
+  }
+
+  private async hostLock(): Promise<void> {
+    let front = false
+    for (;;) {
+      if (mutexlock(this.heap, this.ptr, 0, front) !== PARKED) return
+      const sg = mutexSudog
+      const rt = currentRuntime()
+      if (rt === undefined) throw new Error('Mutex.lock: no runtime is running on this thread')
+      await hostOf(rt).park(mutexG)
+      if (mutexwoken(this.heap, sg)) return
+      front = true
+    }
+  }
+}
+
+function* lockG(h: SharedHeap, p: number): Generator<unknown, void, unknown> {
+  let front = false
+  for (;;) {
+    if (mutexlock(h, p, getg(), front) !== PARKED) return
+    const sg = mutexSudog
+    yield PARK
+    if (mutexwoken(h, sg)) return
+    front = true
+  }
+}
+
+registerHandleKind(HANDLE_MUTEX, (heap, ptr) => new Mutex({}, { heap, ptr }))

@@ -61,6 +61,8 @@ test.serial('bad input at the call site', async (t) => {
     t.throws(() => go(tasks.inc, 1), { instanceOf: Error, message: /outside a goroutine.*rt\.go/ })
     t.throws(() => goroutines('not a url', {}), { instanceOf: TypeError, message: /moduleUrl/ })
     t.throws(() => goroutines(import.meta.url, { f: (() => 1) as never }), { instanceOf: TypeError, message: /f is not a generator function/ })
+    goroutines(import.meta.url, { *dup() {} })
+    t.throws(() => goroutines(import.meta.url, { *dup() {} }), { instanceOf: TypeError, message: /dup is registered twice/ })
     t.is(await rt.run(tasks.goOutsideArgs), 'DataCloneError', 'go() inside a goroutine throws DataCloneError synchronously')
     t.regex(await rt.run(tasks.goUnregistered), /^TypeError: go: expected a goroutine function/)
     const r = await rt.run(tasks.returnsFunction).then(() => undefined, (e: unknown) => e)

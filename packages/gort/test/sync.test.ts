@@ -37,3 +37,36 @@ test.serial('a WaitGroup made by the app, passed to goroutines on any M, awaited
   t.is(seen.size, n)
   await wg.wait() // zero: returns at once
 })
+
+import { Mutex } from 'gort'
+import { mutexes } from './fixtures/syncs.js'
+
+test.serial('Go\'s TestMutex across Ms: 10 hammering goroutines, never two holders at once', async (t) => {
+  const mu = new Mutex()
+  const inside = chan<number>(1)
+  const v = await Promise.all(Array.from({ length: 10 }, () => rt.run(mutexes.hammer, mu, inside, 1000)))
+  t.deepEqual(v, Array(10).fill(0))
+  t.false(mu.locked())
+})
+
+test.serial('Go\'s TestMutexFairness: a waiter gets the lock from a goroutine that keeps retaking it', async (t) => {
+  t.is(await rt.run(mutexes.fairness), 10)
+})
+
+test.serial('Mutex misuse and the app\'s thread', async (t) => {
+  t.is(await rt.run(mutexes.unlockMisuse), 'sync: unlock of unlocked mutex')
+  const mu = new Mutex()
+  t.true(mu.tryLock())
+  t.false(mu.tryLock())
+  let got = false
+  const waiting = mu.lock().then(() => {
+    got = true
+  })
+  await new Promise((r) => setTimeout(r, 10))
+  t.false(got, 'lock waits while held')
+  mu.unlock()
+  await waiting
+  t.true(got)
+  mu.unlock()
+  t.throws(() => mu.unlock(), { message: 'sync: unlock of unlocked mutex' })
+})

@@ -382,8 +382,11 @@ function handleFailure(o: object): CloneFailure {
 /**
  * The first handle V8 would meet when serializing v (and copy as a plain
  * object), or undefined: a walk over what V8 reads (Map keys and values, Set
- * members, array elements, own enumerable properties, an error's cause).
- * Skips proxies (V8 refuses them). Reads properties, so getters run.
+ * members, array elements, own enumerable properties, an error's cause),
+ * and the own enumerable properties of a Date, RegExp or ArrayBuffer, which
+ * V8 drops (a handle there is refused too; checking for those classes would
+ * cost every class instance 25 ns). Skips proxies (V8 refuses them). Reads
+ * properties, so getters run.
  */
 function findHandle(v: unknown): object | undefined {
   if (typeof v !== 'object' || v === null) return undefined
@@ -395,26 +398,46 @@ const mapForEach = Map.prototype.forEach
 const setForEach = Set.prototype.forEach
 const objectProto = Object.prototype
 
-/** findHandle's state, reused: the walk costs 25-110 ns an object (V8's copy, 200-350). */
+/** findHandle's state, reused. */
 class Walk {
   busy = false
-  seen = new Set<object>()
+  /** Objects met: the first LINEAR_SEEN here (a small value allocates nothing), then all in seenSet. */
+  seen: object[] = []
+  nseen = 0
+  seenSet = new Set<object>()
   todo: object[] = []
+
+  /** Whether o was met already; notes it if not. */
+  met(o: object): boolean {
+    const seen = this.seen
+    const n = this.nseen
+    if (n < LINEAR_SEEN) {
+      for (let i = 0; i < n; i++) if (seen[i] === o) return true
+      seen[n] = o
+      this.nseen = n + 1
+      return false
+    }
+    const set = this.seenSet
+    if (n === LINEAR_SEEN) {
+      for (let i = 0; i < n; i++) set.add(seen[i])
+      this.nseen = n + 1
+    }
+    const size = set.size
+    return set.add(o).size === size
+  }
 
   visit(x: unknown): void {
     if (typeof x === 'object' && x !== null) this.todo.push(x)
   }
 
   find(v: object): object | undefined {
-    const { seen, todo } = this
+    const todo = this.todo
     this.busy = true
     todo.push(v)
     try {
       while (todo.length > 0) {
         const o = todo.pop()!
-        const n = seen.size
-        seen.add(o)
-        if (seen.size === n || types.isProxy(o)) continue
+        if (this.met(o) || types.isProxy(o)) continue
         if (handleMethod(o) !== undefined) return o
         if (Array.isArray(o)) {
           const len = o.length
@@ -436,8 +459,8 @@ class Walk {
             if (hasOwn(o, 'cause')) this.visit((o as Error).cause)
             continue
           }
-          if (types.isArrayBufferView(o) || types.isAnyArrayBuffer(o) || types.isDate(o) || types.isRegExp(o) ||
-            types.isBoxedPrimitive(o)) continue // V8 reads nothing in them
+          // V8 reads nothing in them; Object.keys would list a view's elements, a String's characters.
+          if (types.isArrayBufferView(o) || types.isBoxedPrimitive(o)) continue
         }
         const keys = Object.keys(o)
         for (let i = 0; i < keys.length; i++) this.visit((o as Record<string, unknown>)[keys[i]])
@@ -445,7 +468,10 @@ class Walk {
       return undefined
     } finally {
       todo.length = 0
-      seen.clear()
+      const n = Math.min(this.nseen, LINEAR_SEEN)
+      for (let i = 0; i < n; i++) this.seen[i] = undefined as unknown as object
+      if (this.nseen > LINEAR_SEEN) this.seenSet.clear()
+      this.nseen = 0
       this.busy = false
     }
   }

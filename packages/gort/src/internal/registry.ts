@@ -60,6 +60,10 @@ export function goroutines<T extends Record<string, GoroutineFn>>(moduleUrl: str
     if (had !== undefined && had.key !== key) {
       throw new TypeError(`goroutines: ${name} is already registered as ${had.key}`)
     }
+    const other = byKey.get(key)
+    if (other !== undefined && other !== fn) {
+      throw new TypeError(`goroutines: ${name} is registered twice in ${moduleUrl}; goroutine names must be unique within a module`)
+    }
     if (had === undefined) Object.defineProperty(fn, kGoroutine, { value: { url: moduleUrl, name, key } satisfies Meta })
     byKey.set(key, fn)
   }
