@@ -279,29 +279,9 @@ export function chanrecv(h: SharedHeap, c: number, block: boolean, gp: number): 
   }
   const sg = dequeue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL, h.layout)
   if (sg !== 0) {
-    // A sender is waiting. Unbuffered: take its value. Buffered (so full):
-    // take the head of the queue and put the sender's value at its tail,
-    // which is the same slot.
-    const s = sg >> 2
-    let code: number
-    let f: number
-    if (m[w + C_DATAQSIZ] === 0) {
-      code = m[s + SG_SLOT]
-      f = h.f64[(s + SG_SLOT + 2) >> 1]
-    } else {
-      const x = m[w + C_RECVX]
-      const q = bufslot(m, w, x)
-      code = m[q]
-      f = h.f64[(q + 2) >> 1]
-      storeSlot(h, q, m[s + SG_SLOT], h.f64[(s + SG_SLOT + 2) >> 1])
-      const nx = x + 1 === m[w + C_DATAQSIZ] ? 0 : x + 1
-      m[w + C_RECVX] = nx
-      m[w + C_SENDX] = nx
-    }
-    m[s + SG_SLOT] = 0
-    m[s + SG_SUCCESS] = 1
-    const sgp = m[s + SG_G]
-    m[gbase(h.layout, sgp) + G_PARAM] = sg
+    const code = recvFromSender(h, w, sg)
+    const f = takenF
+    const sgp = takenSender
     unlock(m, w + C_LOCK)
     goready(h, sgp)
     recvValue = decodeSlotCode(h, code, f)
@@ -335,6 +315,41 @@ export function chanrecv(h: SharedHeap, c: number, block: boolean, gp: number): 
   parkedSudog = mysg
   parkedG = wg
   return PARKED
+}
+
+/** Set by recvFromSender: the received value's float64 and the sender to ready. */
+export let takenF = 0
+export let takenSender = 0
+
+/**
+ * Go's recv, with sender sg taken off c's sendq (the lock held). Unbuffered:
+ * take the sender's value. Buffered (so full): take the head of the ring and
+ * put the sender's value in the same slot, which becomes the tail. Marks the
+ * sender successful; returns the received slot code (float64 in takenF) and
+ * leaves the sender in takenSender, to goready after unlocking.
+ */
+export function recvFromSender(h: SharedHeap, w: number, sg: number): number {
+  const m = h.i32
+  const s = sg >> 2
+  let code: number
+  if (m[w + C_DATAQSIZ] === 0) {
+    code = m[s + SG_SLOT]
+    takenF = h.f64[(s + SG_SLOT + 2) >> 1]
+  } else {
+    const x = m[w + C_RECVX]
+    const q = bufslot(m, w, x)
+    code = m[q]
+    takenF = h.f64[(q + 2) >> 1]
+    storeSlot(h, q, m[s + SG_SLOT], h.f64[(s + SG_SLOT + 2) >> 1])
+    const nx = x + 1 === m[w + C_DATAQSIZ] ? 0 : x + 1
+    m[w + C_RECVX] = nx
+    m[w + C_SENDX] = nx
+  }
+  m[s + SG_SLOT] = 0
+  m[s + SG_SUCCESS] = 1
+  takenSender = m[s + SG_G]
+  m[gbase(h.layout, takenSender) + G_PARAM] = sg
+  return code
 }
 
 /** After a parked receive was woken: the value and whether one was received (false: closed). Frees the sudog. */

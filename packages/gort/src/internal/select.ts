@@ -19,7 +19,7 @@
 
 import { freeValue } from './codec.js'
 import {
-  acquireSudog, bufslot, dequeue, enqueue, parkG, releaseSudog, removeSudog, waiterG,
+  acquireSudog, bufslot, dequeue, enqueue, parkG, recvFromSender, releaseSudog, removeSudog, takenF, takenSender, waiterG,
   CLOSED, DONE, PARKED, WOULDBLOCK,
 } from './chan.js'
 import { decodeSlotCode, storeSlot, takeSlot } from './gvalue.js'
@@ -104,7 +104,7 @@ export function selectgo(h: SharedHeap, cases: readonly Scase[], block: boolean,
     const w = k.c >> 2
     if (!k.send) {
       const sg = dequeue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL, h.layout)
-      if (sg !== 0) return recvFromSender(h, cases, order, i, w, sg)
+      if (sg !== 0) return recvCaseFromSender(h, cases, order, i, w, sg)
       if (m[w + C_QCOUNT] > 0) {
         const x = m[w + C_RECVX]
         const q = bufslot(m, w, x)
@@ -202,29 +202,11 @@ function done(i: number, v: unknown, ok: boolean): number {
 }
 
 /** A receive case meets a waiting sender (pass 1). All channels locked; unlocks them. */
-function recvFromSender(h: SharedHeap, cases: readonly Scase[], order: readonly number[], i: number, w: number, sg: number): number {
-  const m = h.i32
-  const s = sg >> 2
-  let code: number
-  let f: number
-  if (m[w + C_DATAQSIZ] === 0) {
-    code = m[s + SG_SLOT]
-    f = h.f64[(s + SG_SLOT + 2) >> 1]
-  } else {
-    const x = m[w + C_RECVX]
-    const q = bufslot(m, w, x)
-    code = m[q]
-    f = h.f64[(q + 2) >> 1]
-    storeSlot(h, q, m[s + SG_SLOT], h.f64[(s + SG_SLOT + 2) >> 1])
-    const nx = x + 1 === m[w + C_DATAQSIZ] ? 0 : x + 1
-    m[w + C_RECVX] = nx
-    m[w + C_SENDX] = nx
-  }
-  m[s + SG_SLOT] = 0
-  m[s + SG_SUCCESS] = 1
-  const sgp = m[s + SG_G]
-  m[gbase(h.layout, sgp) + G_PARAM] = sg
-  selunlock(m, order)
+function recvCaseFromSender(h: SharedHeap, cases: readonly Scase[], order: readonly number[], i: number, w: number, sg: number): number {
+  const code = recvFromSender(h, w, sg)
+  const f = takenF
+  const sgp = takenSender
+  selunlock(h.i32, order)
   freeSendValues(h, cases, -1)
   goready(h, sgp)
   return done(i, decodeSlotCode(h, code, f), true)
