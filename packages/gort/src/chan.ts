@@ -9,10 +9,11 @@
 import type { SharedHeap } from './internal/heap.js'
 import {
   CLOSED, DONE, PARKED, chancap, chanlen, chanrecv, chansend, closechan, finishRecv, finishSend, makechan,
-  parkedG, parkedSudog, recvValue,
+  parkG, parkedG, parkedSudog, recvValue,
 } from './internal/chan.js'
 import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
 import { PARK } from './internal/ops.js'
+import { WaitReason } from './internal/runtime2.js'
 import { getg, mheap } from './internal/proc.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 
@@ -22,6 +23,11 @@ export type ChanOp<T> = Generator<unknown, T, unknown> & PromiseLike<T>
 export interface ChanOptions {
   /** The runtime the channel belongs to, on the app's thread (default: the one started). */
   runtime?: Runtime
+}
+
+/** Go's nil channel: send and receive block forever, select never chooses it, close throws "close of nil channel". */
+export function nilChan<T>(): Chan<T> {
+  return new Chan<T>(mheap() ?? (undefined as unknown as SharedHeap), 0, undefined)
 }
 
 /** Go's make(chan T, cap). */
@@ -55,24 +61,28 @@ export class Chan<T> {
 
   /** Go's `ch <- v`. Throws "send on closed channel". */
   send(v: T): ChanOp<void> {
+    if (this.ptr === 0) return blockForever('send', WaitReason.ChanSendNil) as ChanOp<void>
     if (inGoroutine('send')) return sendG(this.heap, this.ptr, v) as ChanOp<void>
     return this.hostSend(v) as unknown as ChanOp<void>
   }
 
   /** Go's `<-ch`: the next value, or undefined once the channel is closed and drained. */
   recv(): ChanOp<T | undefined> {
+    if (this.ptr === 0) return blockForever('recv', WaitReason.ChanReceiveNil) as ChanOp<T | undefined>
     if (inGoroutine('recv')) return recvG(this.heap, this.ptr, false) as ChanOp<T | undefined>
     return this.hostRecv(false) as unknown as ChanOp<T | undefined>
   }
 
   /** Go's `v, ok := <-ch`. */
   recvOk(): ChanOp<[T | undefined, boolean]> {
+    if (this.ptr === 0) return blockForever('recvOk', WaitReason.ChanReceiveNil) as ChanOp<[T | undefined, boolean]>
     if (inGoroutine('recvOk')) return recvG(this.heap, this.ptr, true) as ChanOp<[T | undefined, boolean]>
     return this.hostRecv(true) as unknown as ChanOp<[T | undefined, boolean]>
   }
 
   /** Go's close(ch). Throws "close of closed channel". Never blocks. */
   close(): void {
+    if (this.ptr === 0) throw new Error('close of nil channel')
     closechan(this.heap, this.ptr)
   }
 
@@ -88,12 +98,12 @@ export class Chan<T> {
 
   /** Values waiting in the buffer. */
   len(): number {
-    return chanlen(this.heap, this.ptr)
+    return this.ptr === 0 ? 0 : chanlen(this.heap, this.ptr)
   }
 
   /** The buffer's capacity. */
   cap(): number {
-    return chancap(this.heap, this.ptr)
+    return this.ptr === 0 ? 0 : chancap(this.heap, this.ptr)
   }
 
   /** `for await (const v of ch)` on the app's thread: receives until the channel is closed. */
@@ -135,6 +145,18 @@ const HANDLE_CHAN = 1
 // Every thread that loads gort can decode channels (the runtime of the
 // receiving thread is found when the channel is used).
 registerHandleKind(HANDLE_CHAN, (h, ptr) => new Chan(h, ptr, undefined))
+
+/** A nil channel's send or receive: park forever (goroutine) or never settle (app's thread). */
+function blockForever(op: string, reason: number): unknown {
+  if (!inGoroutine(op)) return new Promise<never>(() => {})
+  return parkForever(reason)
+}
+
+function* parkForever(reason: number): Generator<unknown, never, unknown> {
+  parkG(mheap()!, getg(), reason)
+  yield PARK
+  throw new Error('gort: a goroutine blocked on a nil channel was woken')
+}
 
 function* sendG(h: SharedHeap, c: number, v: unknown): Generator<unknown, void, unknown> {
   if (chansend(h, c, v, true, getg()) === PARKED) {

@@ -76,3 +76,14 @@ test.serial('bad input: capacity must be a non-negative integer; values that can
   t.is((e as DOMException).name, 'DataCloneError')
   t.is(c.len(), 0, 'nothing was queued')
 })
+
+import { nils } from './fixtures/chans.js'
+
+test.serial('nil channels: never chosen by select, "close of nil channel", block forever (close() reports them)', async (t) => {
+  t.deepEqual(await rt.run(nils.selectSkipsNil), [1, 3, -1, 0, 0])
+  t.is(await rt.run(nils.closeNil), 'close of nil channel')
+  const rt2 = await Runtime.start({ procs: 1 })
+  void rt2.go(nils.blockOnNil).result.catch(() => {})
+  await new Promise((r) => setTimeout(r, 20))
+  t.deepEqual(await rt2.close(), { left: 1 })
+})

@@ -92,6 +92,8 @@ export const waitReasonStrings = [
   'sync.WaitGroup.Wait',
   'syscall',
   'module load',
+  'chan send (nil chan)',
+  'chan receive (nil chan)',
 ] as const
 export const WaitReason = {
   None: 0,
@@ -104,4 +106,6 @@ export const WaitReason = {
   SyncWaitGroupWait: 7,
   Syscall: 8,
   ModuleLoad: 9,
+  ChanSendNil: 10,
+  ChanReceiveNil: 11,
 } as const
