@@ -7,6 +7,7 @@ import { PARK } from './internal/ops.js'
 import { getg, mheap } from './internal/proc.js'
 import { PARKED } from './internal/chan.js'
 import {
+  newsemaphore, oncebegin, oncedone, semacquire, semrelease, semtryacquire,
   SemaKind, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
   wgadd, wgcount, wgwait, wgwaitdone,
 } from './internal/sema.js'
@@ -15,6 +16,8 @@ import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 
 const HANDLE_WAITGROUP = 2
 const HANDLE_MUTEX = 3
+const HANDLE_SEMAPHORE = 4
+const HANDLE_ONCE = 5
 
 function heapHere(what: string, rt?: Runtime): SharedHeap {
   const h = mheap()
@@ -167,3 +170,139 @@ function* lockG(h: SharedHeap, p: number): Generator<unknown, void, unknown> {
 }
 
 registerHandleKind(HANDLE_MUTEX, (heap, ptr) => new Mutex({}, { heap, ptr }))
+
+function checkWeight(fn: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new RangeError(`${fn}: n must be a non-negative integer, got ${String(n)}`)
+  return n
+}
+
+/** Parks on the app's thread until goready, through the runtime's host loop. */
+async function hostWait(g: number, what: string): Promise<void> {
+  const rt = currentRuntime()
+  if (rt === undefined) throw new Error(`${what}: no runtime is running on this thread`)
+  await hostOf(rt).park(g)
+}
+
+/**
+ * A weighted semaphore (golang.org/x/sync/semaphore) shared by every M and
+ * the app's thread. Waiters are served first come, first served.
+ *
+ * @example
+ * const sem = new Semaphore(4)
+ * yield* sem.acquire(1); try { ... } finally { sem.release(1) }
+ */
+export class Semaphore {
+  /** @internal */ readonly heap: SharedHeap
+  /** @internal */ readonly ptr: number
+
+  constructor(size: number, opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+    if (at !== undefined) {
+      this.heap = at.heap
+      this.ptr = at.ptr
+      return
+    }
+    if (!Number.isInteger(size) || size < 0 || size > 0x7fffffff) throw new RangeError(`Semaphore: size must be a non-negative integer, got ${String(size)}`)
+    this.heap = heapHere('Semaphore', opts.runtime)
+    this.ptr = newsemaphore(this.heap, size)
+  }
+
+  [kHandle](): HandleRef {
+    return { kind: HANDLE_SEMAPHORE, ptr: this.ptr }
+  }
+
+  /** Acquires n permits, waiting until they are free: yield* in a goroutine, await on the app's thread. */
+  acquire(n = 1): ChanOp<void> {
+    const k = checkWeight('Semaphore.acquire', n)
+    if (getg() !== 0) return acquireG(this.heap, this.ptr, k) as ChanOp<void>
+    if (mheap() !== undefined) throw new Error('Semaphore.acquire: must run inside a goroutine on an M')
+    return (async () => {
+      if (semacquire(this.heap, this.ptr, k, 0) !== PARKED) return
+      const sg = semaSudog
+      await hostWait(semaG, 'Semaphore.acquire')
+      wgwaitdone(this.heap, sg)
+    })() as unknown as ChanOp<void>
+  }
+
+  /** Acquires n permits if they are free now and nobody waits; never blocks. */
+  tryAcquire(n = 1): boolean {
+    return semtryacquire(this.heap, this.ptr, checkWeight('Semaphore.tryAcquire', n))
+  }
+
+  /** Releases n permits. Throws "semaphore: released more than held". */
+  release(n = 1): void {
+    semrelease(this.heap, this.ptr, checkWeight('Semaphore.release', n))
+  }
+}
+
+function* acquireG(h: SharedHeap, p: number, n: number): Generator<unknown, void, unknown> {
+  if (semacquire(h, p, n, getg()) !== PARKED) return
+  const sg = semaSudog
+  yield PARK
+  wgwaitdone(h, sg)
+}
+
+/**
+ * Go's sync.Once, shared by every M and the app's thread: do(f) runs f the
+ * first time it is called anywhere; other callers wait until f has returned.
+ * In a goroutine f may be a generator function (run with yield*).
+ */
+export class Once {
+  /** @internal */ readonly heap: SharedHeap
+  /** @internal */ readonly ptr: number
+
+  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+    if (at !== undefined) {
+      this.heap = at.heap
+      this.ptr = at.ptr
+    } else {
+      this.heap = heapHere('Once', opts.runtime)
+      this.ptr = newsema(this.heap, SemaKind.Once)
+    }
+  }
+
+  [kHandle](): HandleRef {
+    return { kind: HANDLE_ONCE, ptr: this.ptr }
+  }
+
+  /** Runs f if no caller has; else waits for the one that did. */
+  do(f: () => unknown): ChanOp<void> {
+    if (typeof f !== 'function') throw new TypeError('Once.do: f must be a function')
+    if (getg() !== 0) return onceG(this.heap, this.ptr, f) as ChanOp<void>
+    if (mheap() !== undefined) throw new Error('Once.do: must run inside a goroutine on an M')
+    return (async () => {
+      const r = oncebegin(this.heap, this.ptr, 0)
+      if (r === 'run') {
+        try {
+          await f()
+        } finally {
+          oncedone(this.heap, this.ptr)
+        }
+      } else if (r === 'parked') {
+        const sg = semaSudog
+        await hostWait(semaG, 'Once.do')
+        wgwaitdone(this.heap, sg)
+      }
+    })() as unknown as ChanOp<void>
+  }
+}
+
+function* onceG(h: SharedHeap, p: number, f: () => unknown): Generator<unknown, void, unknown> {
+  const r = oncebegin(h, p, getg())
+  if (r === 'run') {
+    try {
+      const v = f()
+      if (v !== null && typeof v === 'object' && typeof (v as Generator).next === 'function' && typeof (v as Generator).throw === 'function') {
+        yield* v as Generator<unknown, unknown, unknown>
+      }
+    } finally {
+      oncedone(h, p)
+    }
+  } else if (r === 'parked') {
+    const sg = semaSudog
+    yield PARK
+    wgwaitdone(h, sg)
+  }
+}
+
+registerHandleKind(HANDLE_SEMAPHORE, (heap, ptr) => new Semaphore(0, {}, { heap, ptr }))
+registerHandleKind(HANDLE_ONCE, (heap, ptr) => new Once({}, { heap, ptr }))

@@ -70,3 +70,34 @@ test.serial('Mutex misuse and the app\'s thread', async (t) => {
   mu.unlock()
   t.throws(() => mu.unlock(), { message: 'sync: unlock of unlocked mutex' })
 })
+
+import { Semaphore, Once } from 'gort'
+import { more } from './fixtures/syncs.js'
+
+test.serial('a weighted Semaphore bounds the holders across Ms; tryAcquire and misuse', async (t) => {
+  const sem = new Semaphore(3)
+  const inside = chan<number>(1)
+  const maxSeen = chan<number>(1)
+  await inside.send(0)
+  await maxSeen.send(0)
+  await Promise.all(Array.from({ length: 30 }, (_, i) => rt.run(more.semWorker, sem, inside, maxSeen, 1 + (i % 2))))
+  const max = (await maxSeen.recv())!
+  t.true(max >= 1 && max <= 3, `at most 3 permits held at once, saw ${max}`)
+  t.is(await inside.recv(), 0)
+  t.true(sem.tryAcquire(3))
+  t.false(sem.tryAcquire(1))
+  sem.release(3)
+  t.deepEqual(await rt.run(more.semMisuse), ['semaphore: released more than held', 'RangeError'])
+})
+
+test.serial('Once runs its function once across Ms; the others wait for it', async (t) => {
+  const once = new Once()
+  const runs = chan<number>(10)
+  const seen = await Promise.all(Array.from({ length: 10 }, () => rt.run(more.onceUser, once, runs)))
+  t.deepEqual(seen, Array(10).fill(1), 'every caller returned after the one run')
+  let hostRan = false
+  await once.do(() => {
+    hostRan = true
+  })
+  t.false(hostRan)
+})

@@ -335,6 +335,7 @@ const semaSpec: RecordSpec = {
       waitqTail: i32('c.lock', 'Tail of waitq.'),
       refs: i32('atomic-any', 'Handles alive on all threads (reserved for freeing).'),
       kind: i32('c.lock', 'Which sync object this is (set once).'),
+      limit: i32('c.lock', 'A Semaphore\'s size (set once).'),
     },
   ],
 }
@@ -532,6 +533,6 @@ export const SG_ISSELECT = SG.isSelect, SG_SLOT = SG.slot
 /** Bytes of a sudog. */
 export const SUDOG_BYTES = SUDOG.fixedWords * WORD_BYTES
 export const SEMA_LOCK = SM.lock, SEMA_COUNT = SM.count, SEMA_WAITQ_HEAD = SM.waitqHead, SEMA_WAITQ_TAIL = SM.waitqTail
-export const SEMA_REFS = SM.refs, SEMA_KIND = SM.kind
+export const SEMA_REFS = SM.refs, SEMA_KIND = SM.kind, SEMA_LIMIT = SM.limit
 /** Bytes of a sema record. */
 export const SEMA_BYTES = SEMA.fixedWords * WORD_BYTES

@@ -94,6 +94,8 @@ export const waitReasonStrings = [
   'module load',
   'chan send (nil chan)',
   'chan receive (nil chan)',
+  'sync.Semaphore.Acquire',
+  'sync.Once.Do',
 ] as const
 export const WaitReason = {
   None: 0,
@@ -108,4 +110,6 @@ export const WaitReason = {
   ModuleLoad: 9,
   ChanSendNil: 10,
   ChanReceiveNil: 11,
+  SyncSemacquire: 12,
+  SyncOnce: 13,
 } as const

@@ -7,14 +7,14 @@ import { acquireSudog, dequeue, enqueue, parkG, releaseSudog, waiterG, DONE, PAR
 import type { SharedHeap } from './heap.js'
 import {
   gbase, G_PARAM, SEMA_BYTES, SEMA_COUNT, SEMA_KIND, SEMA_LOCK, SEMA_REFS, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL,
-  SG_G, SG_NEXT, SG_PREV, SG_SUCCESS, G_WAITSINCE,
+  SG_G, SG_NEXT, SG_PREV, SG_SLOT, SG_SUCCESS, G_WAITSINCE, SEMA_LIMIT,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
 import { malloc } from './malloc.js'
 import { goready } from './proc.js'
 import { WaitReason } from './runtime2.js'
 
-export const SemaKind = { WaitGroup: 1, Mutex: 2 } as const
+export const SemaKind = { WaitGroup: 1, Mutex: 2, Semaphore: 3, Once: 4 } as const
 
 /** A new sema record of the given kind. Any thread. */
 export function newsema(h: SharedHeap, kind: number): number {
@@ -199,4 +199,136 @@ export function mutexunlock(h: SharedHeap, p: number): void {
 
 export function mutexlocked(h: SharedHeap, p: number): boolean {
   return Atomics.load(h.i32, (p >> 2) + SEMA_COUNT) !== 0
+}
+
+// ---------------------------------------------------------------------------
+// Semaphore: a weighted semaphore (golang.org/x/sync/semaphore). count is
+// the permits available, limit the size. Waiters are served in FIFO order;
+// a waiter at the head that needs more than is free blocks those behind it,
+// so a large request is not starved by small ones. A waiter's weight sits
+// in its sudog's value slot.
+
+/** A new Semaphore record of size n. */
+export function newsemaphore(h: SharedHeap, n: number): number {
+  const p = newsema(h, SemaKind.Semaphore)
+  h.i32[(p >> 2) + SEMA_LIMIT] = n
+  Atomics.store(h.i32, (p >> 2) + SEMA_COUNT, n)
+  return p
+}
+
+/** Acquire n: DONE, or PARKED (semaSudog, semaG) until release hands the permits over. */
+export function semacquire(h: SharedHeap, p: number, n: number, gp: number): number {
+  const m = h.i32
+  const w = p >> 2
+  if (n > m[w + SEMA_LIMIT]) throw new RangeError(`Semaphore.acquire: ${n} is more than the semaphore's size ${m[w + SEMA_LIMIT]}; it would never succeed`)
+  lock(m, w + SEMA_LOCK)
+  if (m[w + SEMA_WAITQ_HEAD] === 0 && m[w + SEMA_COUNT] >= n) {
+    Atomics.store(m, w + SEMA_COUNT, m[w + SEMA_COUNT] - n)
+    unlock(m, w + SEMA_LOCK)
+    return DONE
+  }
+  const wg = waiterG(h, gp)
+  if (wg < 0) {
+    unlock(m, w + SEMA_LOCK)
+    throw new RangeError('Semaphore.acquire: no free G record for the host to wait on; raise the maxGoroutines option')
+  }
+  const sg = acquireSudog(h, p, wg)
+  m[(sg >> 2) + SG_SLOT] = n
+  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
+  parkG(h, wg, WaitReason.SyncSemacquire)
+  unlock(m, w + SEMA_LOCK)
+  semaSudog = sg
+  semaG = wg
+  return PARKED
+}
+
+/** TryAcquire n: takes the permits only if they are free and nobody waits. */
+export function semtryacquire(h: SharedHeap, p: number, n: number): boolean {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  const ok = m[w + SEMA_WAITQ_HEAD] === 0 && m[w + SEMA_COUNT] >= n
+  if (ok) Atomics.store(m, w + SEMA_COUNT, m[w + SEMA_COUNT] - n)
+  unlock(m, w + SEMA_LOCK)
+  return ok
+}
+
+/** Release n, serving waiters in order. Throws if more is released than is held. */
+export function semrelease(h: SharedHeap, p: number, n: number): void {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  const c = m[w + SEMA_COUNT] + n
+  if (c > m[w + SEMA_LIMIT]) {
+    unlock(m, w + SEMA_LOCK)
+    throw new Error('semaphore: released more than held')
+  }
+  let free = c
+  const wake: number[] = []
+  for (;;) {
+    const head = m[w + SEMA_WAITQ_HEAD]
+    if (head === 0 || m[(head >> 2) + SG_SLOT] > free) break
+    const sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)
+    const s = sg >> 2
+    free -= m[s + SG_SLOT]
+    m[s + SG_SLOT] = 0
+    m[s + SG_SUCCESS] = 1
+    m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
+    wake.push(m[s + SG_G])
+  }
+  Atomics.store(m, w + SEMA_COUNT, free)
+  unlock(m, w + SEMA_LOCK)
+  for (const gp of wake) goready(h, gp)
+}
+
+// ---------------------------------------------------------------------------
+// Once: count 0 not done, 1 running, 2 done. The first caller runs the
+// function; the others wait until it returns (or throws: Go's Once counts a
+// panicking function as done).
+
+/** Once.Do's start: 'run' (the caller must run f, then oncedone), 'done', or PARKED until the runner finishes. */
+export function oncebegin(h: SharedHeap, p: number, gp: number): 'run' | 'done' | 'parked' {
+  const m = h.i32
+  const w = p >> 2
+  if (Atomics.load(m, w + SEMA_COUNT) === 2) return 'done'
+  lock(m, w + SEMA_LOCK)
+  const state = m[w + SEMA_COUNT]
+  if (state === 0) {
+    Atomics.store(m, w + SEMA_COUNT, 1)
+    unlock(m, w + SEMA_LOCK)
+    return 'run'
+  }
+  if (state === 2) {
+    unlock(m, w + SEMA_LOCK)
+    return 'done'
+  }
+  const wg = waiterG(h, gp)
+  if (wg < 0) {
+    unlock(m, w + SEMA_LOCK)
+    throw new RangeError('Once.do: no free G record for the host to wait on; raise the maxGoroutines option')
+  }
+  const sg = acquireSudog(h, p, wg)
+  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
+  parkG(h, wg, WaitReason.SyncOnce)
+  unlock(m, w + SEMA_LOCK)
+  semaSudog = sg
+  semaG = wg
+  return 'parked'
+}
+
+/** Once.Do's end: marks it done and releases the waiters. */
+export function oncedone(h: SharedHeap, p: number): void {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  Atomics.store(m, w + SEMA_COUNT, 2)
+  const wake: number[] = []
+  for (let sg; (sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)) !== 0; ) {
+    const s = sg >> 2
+    m[s + SG_SUCCESS] = 1
+    m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
+    wake.push(m[s + SG_G])
+  }
+  unlock(m, w + SEMA_LOCK)
+  for (const gp of wake) goready(h, gp)
 }
