@@ -340,6 +340,24 @@ const semaSpec: RecordSpec = {
   ],
 }
 
+// ctx: a cancelable context (Go's cancelCtx/timerCtx): cancellation
+// propagates from a parent to its children on any thread.
+const ctxSpec: RecordSpec = {
+  name: 'ctx',
+  packed: 'one malloc block per context; written under its own lock',
+  lines: [
+    {
+      lock: i32('lock-key', 'The context\'s lock.'),
+      err: i32('c.lock', '0 while live; 1 canceled, 2 deadline exceeded. Read with Atomics.load by err().'),
+      done: i32('c.lock', 'The done channel (arena byte offset); closed on cancel.'),
+      parent: i32('c.lock', 'The parent context record, 0 for background.'),
+      child: i32('c.lock', 'First child (a list through sibling), under this record\'s lock.'),
+      sibling: i32('c.lock', 'Next sibling in the parent\'s child list, under the parent\'s lock.'),
+    },
+    { deadline: f64('c.lock', 'Deadline in Date.now() ms, or 0 for none; set once.') },
+  ],
+}
+
 // A value slot: 4 words, 8-byte aligned. Word 0 says what the value is (0
 // undefined, > 0 an arena pointer from codec.ts, < 0 an inline kind) and
 // words 2-3 hold an inline float64 (gvalue.ts).
@@ -354,7 +372,8 @@ export const GREC = place(gSpec)
 export const CHANREC = place(chanSpec)
 export const SUDOG = place(sudogSpec)
 export const SEMA = place(semaSpec)
-export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG, SEMA]
+export const CTXREC = place(ctxSpec)
+export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG, SEMA, CTXREC]
 
 const H = offsets(HEADER)
 const S = offsets(SCHED)
@@ -365,6 +384,7 @@ const G = offsets(GREC)
 const C = offsets(CHANREC)
 const SG = offsets(SUDOG)
 const SM = offsets(SEMA)
+const CX = offsets(CTXREC)
 
 export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLength
 export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
@@ -536,3 +556,7 @@ export const SEMA_LOCK = SM.lock, SEMA_COUNT = SM.count, SEMA_WAITQ_HEAD = SM.wa
 export const SEMA_REFS = SM.refs, SEMA_KIND = SM.kind, SEMA_LIMIT = SM.limit
 /** Bytes of a sema record. */
 export const SEMA_BYTES = SEMA.fixedWords * WORD_BYTES
+export const CTX_LOCK = CX.lock, CTX_ERR = CX.err, CTX_DONE = CX.done, CTX_PARENT = CX.parent, CTX_CHILD = CX.child
+export const CTX_SIBLING = CX.sibling, CTX_DEADLINE = CX.deadline
+/** Bytes of a context record. */
+export const CTX_BYTES = CTXREC.fixedWords * WORD_BYTES

@@ -7,6 +7,7 @@ import { setNeedM } from './proc.js'
 // Registers the shared-handle kinds (channels) on this M.
 import '../chan.js'
 import '../sync.js'
+import '../context.js'
 
 const { sab, mid, modules } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[] }
 const h = SharedHeap.attach(sab)
