@@ -4,9 +4,11 @@
 import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
 import type { SharedHeap } from './internal/heap.js'
 import { PARK } from './internal/ops.js'
+import { SEMA_LIMIT } from './internal/layout.js'
 import { getg, mheap } from './internal/proc.js'
 import { PARKED } from './internal/chan.js'
 import {
+  condenqueue, condwake, rwlock, rwrlock, rwrunlock, rwtrylock, rwunlock,
   newsemaphore, oncebegin, oncedone, semacquire, semrelease, semtryacquire,
   SemaKind, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
   wgadd, wgcount, wgwait, wgwaitdone,
@@ -18,6 +20,8 @@ const HANDLE_WAITGROUP = 2
 const HANDLE_MUTEX = 3
 const HANDLE_SEMAPHORE = 4
 const HANDLE_ONCE = 5
+const HANDLE_RWMUTEX = 7
+const HANDLE_COND = 8
 
 function heapHere(what: string, rt?: Runtime): SharedHeap {
   const h = mheap()
@@ -306,3 +310,139 @@ function* onceG(h: SharedHeap, p: number, f: () => unknown): Generator<unknown, 
 
 registerHandleKind(HANDLE_SEMAPHORE, (heap, ptr) => new Semaphore(0, {}, { heap, ptr }))
 registerHandleKind(HANDLE_ONCE, (heap, ptr) => new Once({}, { heap, ptr }))
+
+/** Runs a blocking sema operation: yield* in a goroutine, await on the app's thread. */
+function blocking(what: string, h: SharedHeap, start: (gp: number) => number): ChanOp<void> {
+  if (getg() !== 0) return blockingG(h, start) as ChanOp<void>
+  if (mheap() !== undefined) throw new Error(`${what}: must run inside a goroutine on an M`)
+  return (async () => {
+    if (start(0) !== PARKED) return
+    const sg = semaSudog
+    await hostWait(semaG, what)
+    wgwaitdone(h, sg)
+  })() as unknown as ChanOp<void>
+}
+
+function* blockingG(h: SharedHeap, start: (gp: number) => number): Generator<unknown, void, unknown> {
+  if (start(getg()) !== PARKED) return
+  const sg = semaSudog
+  yield PARK
+  wgwaitdone(h, sg)
+}
+
+/**
+ * Go's sync.RWMutex, shared by every M and the app's thread. Waiters are
+ * served in order, so a waiting writer is not starved by new readers.
+ */
+export class RWMutex {
+  /** @internal */ readonly heap: SharedHeap
+  /** @internal */ readonly ptr: number
+
+  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+    if (at !== undefined) {
+      this.heap = at.heap
+      this.ptr = at.ptr
+    } else {
+      this.heap = heapHere('RWMutex', opts.runtime)
+      this.ptr = newsema(this.heap, SemaKind.RWMutex)
+    }
+  }
+
+  [kHandle](): HandleRef {
+    return { kind: HANDLE_RWMUTEX, ptr: this.ptr }
+  }
+
+  /** Locks for writing. */
+  lock(): ChanOp<void> {
+    return blocking('RWMutex.lock', this.heap, (gp) => rwlock(this.heap, this.ptr, gp))
+  }
+
+  /** Locks for reading. */
+  rlock(): ChanOp<void> {
+    return blocking('RWMutex.rlock', this.heap, (gp) => rwrlock(this.heap, this.ptr, gp))
+  }
+
+  tryLock(): boolean {
+    return rwtrylock(this.heap, this.ptr, false)
+  }
+
+  tryRLock(): boolean {
+    return rwtrylock(this.heap, this.ptr, true)
+  }
+
+  /** Throws "sync: Unlock of unlocked RWMutex". */
+  unlock(): void {
+    rwunlock(this.heap, this.ptr)
+  }
+
+  /** Throws "sync: RUnlock of unlocked RWMutex". */
+  runlock(): void {
+    rwrunlock(this.heap, this.ptr)
+  }
+}
+
+/**
+ * Go's sync.Cond on a Mutex: wait() unlocks L, waits for signal() or
+ * broadcast(), and locks L again before returning.
+ */
+export class Cond {
+  /** @internal */ readonly heap: SharedHeap
+  /** @internal */ readonly ptr: number
+  readonly L: Mutex
+
+  constructor(L: Mutex, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+    if (!(L instanceof Mutex)) throw new TypeError('Cond: L must be a Mutex')
+    this.L = L
+    if (at !== undefined) {
+      this.heap = at.heap
+      this.ptr = at.ptr
+    } else {
+      this.heap = L.heap
+      this.ptr = newsema(this.heap, SemaKind.Cond)
+      // The Mutex travels with the Cond: its record is kept in the limit word.
+      Atomics.store(this.heap.i32, (this.ptr >> 2) + SEMA_LIMIT, L.ptr)
+    }
+  }
+
+  [kHandle](): HandleRef {
+    return { kind: HANDLE_COND, ptr: this.ptr }
+  }
+
+  /** Unlocks L, waits to be signalled, locks L again. L must be held. */
+  wait(): ChanOp<void> {
+    if (!this.L.locked()) throw new Error('sync: Cond.wait with its Mutex unlocked')
+    if (getg() !== 0) return condWaitG(this) as ChanOp<void>
+    if (mheap() !== undefined) throw new Error('Cond.wait: must run inside a goroutine on an M')
+    return (async () => {
+      condenqueue(this.heap, this.ptr, 0)
+      const sg = semaSudog
+      const g = semaG
+      this.L.unlock()
+      await hostWait(g, 'Cond.wait')
+      wgwaitdone(this.heap, sg)
+      await this.L.lock()
+    })() as unknown as ChanOp<void>
+  }
+
+  /** Wakes one waiter. */
+  signal(): void {
+    condwake(this.heap, this.ptr, false)
+  }
+
+  /** Wakes every waiter. */
+  broadcast(): void {
+    condwake(this.heap, this.ptr, true)
+  }
+}
+
+function* condWaitG(c: Cond): Generator<unknown, void, unknown> {
+  condenqueue(c.heap, c.ptr, getg())
+  const sg = semaSudog
+  c.L.unlock()
+  yield PARK
+  wgwaitdone(c.heap, sg)
+  yield* c.L.lock()
+}
+
+registerHandleKind(HANDLE_RWMUTEX, (heap, ptr) => new RWMutex({}, { heap, ptr }))
+registerHandleKind(HANDLE_COND, (heap, ptr) => new Cond(new Mutex({}, { heap, ptr: Atomics.load(heap.i32, (ptr >> 2) + SEMA_LIMIT) }), { heap, ptr }))

@@ -101,3 +101,26 @@ test.serial('Once runs its function once across Ms; the others wait for it', asy
   })
   t.false(hostRan)
 })
+
+import { RWMutex } from 'gort'
+import { rw } from './fixtures/syncs.js'
+
+test.serial('RWMutex across Ms: readers share, a writer is alone; Go\'s misuse messages', async (t) => {
+  const mu = new RWMutex()
+  const cell = chan<number>(1)
+  await cell.send(0)
+  const bad = await Promise.all([
+    ...Array.from({ length: 6 }, () => rt.run(rw.rwHammer, mu, cell, false, 300)),
+    ...Array.from({ length: 2 }, () => rt.run(rw.rwHammer, mu, cell, true, 300)),
+  ])
+  t.deepEqual(bad, Array(8).fill(0))
+  t.is(await cell.recv(), 0)
+  t.deepEqual(await rt.run(rw.rwMisuse), ['sync: RUnlock of unlocked RWMutex', 'sync: Unlock of unlocked RWMutex'])
+  t.true(mu.tryRLock())
+  t.false(mu.tryLock())
+  mu.runlock()
+})
+
+test.serial('Cond: signal wakes one waiter, broadcast wakes the rest', async (t) => {
+  t.deepEqual(await rt.run(rw.cond, 8), [8, 8])
+})

@@ -335,7 +335,7 @@ const semaSpec: RecordSpec = {
       waitqTail: i32('c.lock', 'Tail of waitq.'),
       refs: i32('atomic-any', 'Handles alive on all threads (reserved for freeing).'),
       kind: i32('c.lock', 'Which sync object this is (set once).'),
-      limit: i32('c.lock', 'A Semaphore\'s size (set once).'),
+      limit: i32('c.lock', 'A Semaphore\'s size; a Cond\'s Mutex record (set once).'),
     },
   ],
 }

@@ -96,6 +96,9 @@ export const waitReasonStrings = [
   'chan receive (nil chan)',
   'sync.Semaphore.Acquire',
   'sync.Once.Do',
+  'sync.RWMutex.RLock',
+  'sync.RWMutex.Lock',
+  'sync.Cond.Wait',
 ] as const
 export const WaitReason = {
   None: 0,
@@ -112,4 +115,7 @@ export const WaitReason = {
   ChanReceiveNil: 11,
   SyncSemacquire: 12,
   SyncOnce: 13,
+  SyncRWMutexRLock: 14,
+  SyncRWMutexLock: 15,
+  SyncCondWait: 16,
 } as const

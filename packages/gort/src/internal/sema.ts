@@ -14,7 +14,7 @@ import { malloc } from './malloc.js'
 import { goready } from './proc.js'
 import { WaitReason } from './runtime2.js'
 
-export const SemaKind = { WaitGroup: 1, Mutex: 2, Semaphore: 3, Once: 4 } as const
+export const SemaKind = { WaitGroup: 1, Mutex: 2, Semaphore: 3, Once: 4, RWMutex: 5, Cond: 6 } as const
 
 /** A new sema record of the given kind. Any thread. */
 export function newsema(h: SharedHeap, kind: number): number {
@@ -328,6 +328,165 @@ export function oncedone(h: SharedHeap, p: number): void {
     m[s + SG_SUCCESS] = 1
     m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
     wake.push(m[s + SG_G])
+  }
+  unlock(m, w + SEMA_LOCK)
+  for (const gp of wake) goready(h, gp)
+}
+
+// ---------------------------------------------------------------------------
+// RWMutex: count is the readers holding it (> 0), -1 for a writer, 0 free.
+// Waiters queue FIFO (a reader arriving while anyone waits queues too, so a
+// waiting writer is not starved by a stream of readers, as in Go); the
+// waiter's kind sits in its sudog's slot (1 reader, 2 writer). Releases hand
+// the lock over: a writer at the head gets it alone, readers at the head all
+// get it together.
+
+const RW_READER = 1
+const RW_WRITER = 2
+
+function rwqueue(h: SharedHeap, p: number, gp: number, kind: number, reason: number, what: string): number {
+  const m = h.i32
+  const w = p >> 2
+  const wg = waiterG(h, gp)
+  if (wg < 0) {
+    unlock(m, w + SEMA_LOCK)
+    throw new RangeError(`${what}: no free G record for the host to wait on; raise the maxGoroutines option`)
+  }
+  const sg = acquireSudog(h, p, wg)
+  m[(sg >> 2) + SG_SLOT] = kind
+  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
+  parkG(h, wg, reason)
+  unlock(m, w + SEMA_LOCK)
+  semaSudog = sg
+  semaG = wg
+  return PARKED
+}
+
+/** RLock: DONE or PARKED (the lock is handed over on wake). */
+export function rwrlock(h: SharedHeap, p: number, gp: number): number {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  if (m[w + SEMA_COUNT] >= 0 && m[w + SEMA_WAITQ_HEAD] === 0) {
+    Atomics.store(m, w + SEMA_COUNT, m[w + SEMA_COUNT] + 1)
+    unlock(m, w + SEMA_LOCK)
+    return DONE
+  }
+  return rwqueue(h, p, gp, RW_READER, WaitReason.SyncRWMutexRLock, 'RWMutex.rlock')
+}
+
+/** Lock (writer): DONE or PARKED. */
+export function rwlock(h: SharedHeap, p: number, gp: number): number {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  if (m[w + SEMA_COUNT] === 0 && m[w + SEMA_WAITQ_HEAD] === 0) {
+    Atomics.store(m, w + SEMA_COUNT, -1)
+    unlock(m, w + SEMA_LOCK)
+    return DONE
+  }
+  return rwqueue(h, p, gp, RW_WRITER, WaitReason.SyncRWMutexLock, 'RWMutex.lock')
+}
+
+/** TryLock / TryRLock. */
+export function rwtrylock(h: SharedHeap, p: number, reader: boolean): boolean {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  const c = m[w + SEMA_COUNT]
+  const ok = m[w + SEMA_WAITQ_HEAD] === 0 && (reader ? c >= 0 : c === 0)
+  if (ok) Atomics.store(m, w + SEMA_COUNT, reader ? c + 1 : -1)
+  unlock(m, w + SEMA_LOCK)
+  return ok
+}
+
+/** Hands the free lock to the waiters at the head. The record's lock held; returns the Gs to ready. */
+function rwhandoff(h: SharedHeap, w: number): number[] {
+  const m = h.i32
+  const wake: number[] = []
+  for (;;) {
+    const head = m[w + SEMA_WAITQ_HEAD]
+    if (head === 0) break
+    const kind = m[(head >> 2) + SG_SLOT]
+    const c = m[w + SEMA_COUNT]
+    if (kind === RW_WRITER ? c !== 0 : c < 0) break
+    const sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)
+    const s = sg >> 2
+    m[s + SG_SLOT] = 0
+    m[s + SG_SUCCESS] = 1
+    m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
+    wake.push(m[s + SG_G])
+    Atomics.store(m, w + SEMA_COUNT, kind === RW_WRITER ? -1 : c + 1)
+    if (kind === RW_WRITER) break
+  }
+  return wake
+}
+
+/** RUnlock. Throws "sync: RUnlock of unlocked RWMutex". */
+export function rwrunlock(h: SharedHeap, p: number): void {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  if (m[w + SEMA_COUNT] <= 0) {
+    unlock(m, w + SEMA_LOCK)
+    throw new Error('sync: RUnlock of unlocked RWMutex')
+  }
+  Atomics.store(m, w + SEMA_COUNT, m[w + SEMA_COUNT] - 1)
+  const wake = m[w + SEMA_COUNT] === 0 ? rwhandoff(h, w) : []
+  unlock(m, w + SEMA_LOCK)
+  for (const gp of wake) goready(h, gp)
+}
+
+/** Unlock (writer). Throws "sync: Unlock of unlocked RWMutex". */
+export function rwunlock(h: SharedHeap, p: number): void {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  if (m[w + SEMA_COUNT] !== -1) {
+    unlock(m, w + SEMA_LOCK)
+    throw new Error('sync: Unlock of unlocked RWMutex')
+  }
+  Atomics.store(m, w + SEMA_COUNT, 0)
+  const wake = rwhandoff(h, w)
+  unlock(m, w + SEMA_LOCK)
+  for (const gp of wake) goready(h, gp)
+}
+
+// ---------------------------------------------------------------------------
+// Cond: a queue of waiters; Wait queues the caller before it unlocks its
+// Mutex, so a Signal that follows the unlock always finds it.
+
+/** Cond.Wait's first half: queue gp and mark it waiting. The caller then unlocks L and parks. */
+export function condenqueue(h: SharedHeap, p: number, gp: number): void {
+  const m = h.i32
+  const w = p >> 2
+  lock(m, w + SEMA_LOCK)
+  const wg = waiterG(h, gp)
+  if (wg < 0) {
+    unlock(m, w + SEMA_LOCK)
+    throw new RangeError('Cond.wait: no free G record for the host to wait on; raise the maxGoroutines option')
+  }
+  const sg = acquireSudog(h, p, wg)
+  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
+  parkG(h, wg, WaitReason.SyncCondWait)
+  unlock(m, w + SEMA_LOCK)
+  semaSudog = sg
+  semaG = wg
+}
+
+/** Signal (all = false) or Broadcast (all = true). */
+export function condwake(h: SharedHeap, p: number, all: boolean): void {
+  const m = h.i32
+  const w = p >> 2
+  if (Atomics.load(m, w + SEMA_WAITQ_HEAD) === 0) return
+  lock(m, w + SEMA_LOCK)
+  const wake: number[] = []
+  for (let sg; (sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)) !== 0; ) {
+    const s = sg >> 2
+    m[s + SG_SUCCESS] = 1
+    m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
+    wake.push(m[s + SG_G])
+    if (!all) break
   }
   unlock(m, w + SEMA_LOCK)
   for (const gp of wake) goready(h, gp)
