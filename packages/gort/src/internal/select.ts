@@ -170,13 +170,12 @@ export function selectgo(h: SharedHeap, cases: readonly Scase[], block: boolean,
   const gb = gbase(h.layout, wg)
   Atomics.store(m, gb + G_SELECTDONE, 0)
   m[gb + G_PARAM] = 0
-  const sgs: number[] = []
-  for (let i = 0; i < n; i++) {
+  // Queue in poll order, so that cases on the same channel are offered to
+  // partners in a random order (Go's lockorder breaks address ties by it).
+  const sgs: number[] = new Array<number>(n).fill(0)
+  for (const i of pollorder) {
     const k = cases[i]
-    if (k.c === 0) {
-      sgs.push(0)
-      continue
-    }
+    if (k.c === 0) continue
     const sg = acquireSudog(h, k.c, wg)
     const s = sg >> 2
     m[s + SG_ISSELECT] = 1
@@ -185,7 +184,7 @@ export function selectgo(h: SharedHeap, cases: readonly Scase[], block: boolean,
       storeSlot(h, s + SG_SLOT, k.code, k.f)
       enqueue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL, sg)
     } else enqueue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL, sg)
-    sgs.push(sg)
+    sgs[i] = sg
   }
   parkG(h, wg, WaitReason.Select)
   selunlock(m, order)
