@@ -708,6 +708,11 @@ test('shared handles: in an error\'s properties or cause, left out as an unclone
     t.false('detail' in back)
     t.false('cause' in back)
   }
+  const agg = roundTrip(h, new AggregateError([x, new RangeError('inner', { cause: [x] }), 'kept'], 'many'))
+  t.is(agg.errors.length, 2)
+  t.true(agg.errors[0] instanceof RangeError)
+  t.false('cause' in agg.errors[0])
+  t.is(agg.errors[1], 'kept')
   noLeak(t, h)
 })
 

@@ -73,35 +73,45 @@
 // the block, and nothing is allocated in the arena until every part of the
 // value is known to be cloneable. An uncloneable value throws before malloc
 // and leaks nothing. When the fast path gives a value up to V8 midway, V8
-// reads it again: its getters run twice (three times: see shared handles).
+// reads it again, after the search for handles (below) has: its getters run
+// three times.
 //
 // Shared handles. Channels, WaitGroups, mutexes are records in the shared
 // heap; a JS object on any thread is a handle to one. An object is a handle
 // if it has a property (own or inherited) keyed by kHandle,
 // Symbol.for('gort.handle'), whose value is a function; called with the
 // object as `this`, it returns {kind, ptr}: kind a non-negative int32 naming
-// the class, ptr an int32, the record's byte offset. A handle is a HANDLE
-// item (aux the kind, payload the ptr), on the fast path, checked before
-// anything else an object could be (a handle is usually a class instance,
-// which would otherwise go to V8 whole), at any depth. Decoding calls the
-// function registered for the kind on the decoding thread
-// (registerHandleKind); an unregistered kind is a FatalError. A handle
-// refers to shared memory, so it is not an object "reached twice": the same
-// handle twice is two HANDLE items (and may come back as two objects) and
-// does not send the value to V8. Only the fast path knows handles: V8 would
-// copy one as a plain object of its own enumerable properties, so before a
-// value goes to V8 whole, a walk over what V8 will read (findHandle: Map
-// keys and values, Set members, array elements, own enumerable properties,
-// an error's cause) looks for handles. If it finds one, the fast path tries
-// again with its size limits lifted (more than FAST_ARRAY elements, more
-// than FAST_CONTAINERS objects: an array of 5000 channels is fine); if it
-// still gives up (a Map, a Set, a class instance, sharing or a cycle, holes,
-// nesting deeper than FAST_DEPTH), the value throws a DataCloneError before
-// anything is allocated. Inside an error's properties or cause met by the
-// fast path, a handle is left out, as an uncloneable part is. The walk
-// does not see named properties of arrays longer than FAST_ARRAY (reading
-// them costs more than V8's whole copy of the array); such a handle is
-// copied as V8 copies it.
+// the class, ptr an int32, the record's byte offset (anything else is a
+// TypeError). A handle is a HANDLE item (aux the kind, payload the ptr), on
+// the fast path at any depth, checked before anything else an object could
+// be (a handle is usually a class instance, which would otherwise go to V8
+// whole). Only objects pay for the check, one property load, and it does
+// not show: encoding small arrays and objects costs 137 ns an object with
+// or without it, and primitives do not check. Decoding calls the function
+// registered for the kind on the decoding thread (registerHandleKind); an
+// unregistered kind is a FatalError. A handle refers to shared memory, so it
+// is not an object "reached twice": the same handle twice is two HANDLE
+// items (and comes back as two objects, or one if the decode function says
+// so) and does not send the value to V8.
+//
+// Only the fast path knows handles; V8 would copy one as a plain object of
+// its own enumerable properties. So before a value goes to V8 whole, a walk
+// over what V8 will read (findHandle: Map keys and values, Set members,
+// array elements, own enumerable properties, an error's cause) looks for
+// handles. It costs 100-170 ns an object (V8's copy and read back, 340-460
+// ns): 3-5% on a small Map's 5 µs, 30-50% on a graph of hundreds of objects,
+// nothing to speak of on a long array of numbers. If it finds one, the fast
+// path tries again with its size limits lifted (more than FAST_ARRAY
+// elements, more than FAST_CONTAINERS objects: an array of 5000 channels is
+// fine); if it still gives up (a Map, a Set, a class instance, sharing or a
+// cycle, holes, nesting deeper than FAST_DEPTH), the value throws a
+// DataCloneError before anything is allocated. The walk also
+// refuses a handle in an own property of a Date, RegExp or ArrayBuffer,
+// which V8 would drop, and misses one in a named property of an array longer
+// than FAST_ARRAY (finding those costs more than V8's whole copy of the
+// array). A part of an error record (a property, the cause, an aggregated
+// error, the message) that holds a handle is left out, as an uncloneable
+// part is.
 //
 // Errors. V8's serializer keeps an Error's class (only for the seven
 // ECMAScript ones), message, stack and cause, and drops everything else: own
@@ -787,7 +797,6 @@ function ctorOf(e: Error): number {
 
 /** Whether V8 can clone v on its own. Only for the rare error whose record did not clone. */
 function cloneable(v: unknown): boolean {
-  if (findHandle(v) !== undefined) return false
   try {
     v8bytes(v)
     return true
@@ -798,8 +807,18 @@ function cloneable(v: unknown): boolean {
 }
 
 /**
+ * Whether a part of an error record stays in: not if it holds a handle (V8
+ * would copy it as a plain object), nor, when safe, if V8 cannot clone it.
+ */
+function keep(v: unknown, safe: boolean): boolean {
+  if (typeof v === 'object' && v !== null && findHandle(v) !== undefined) return false
+  return !safe || cloneable(v)
+}
+
+/**
  * Builds e's record. `met` lists the errors met so far in this record (slots
- * refer back to them); `safe` leaves out the parts V8 cannot clone.
+ * refer back to them); `safe` leaves out the parts V8 cannot clone. Parts
+ * that hold a handle are always left out.
  */
 function errorRecord(e: Error, met: Error[], safe: boolean): ErrorRecord {
   met.push(e)
@@ -808,17 +827,17 @@ function errorRecord(e: Error, met: Error[], safe: boolean): ErrorRecord {
   let message: unknown
   if (ctor === CTOR_DOMEXCEPTION || hasOwn(e, 'message')) {
     message = e.message
-    if (!safe || cloneable(message)) flags |= F_MESSAGE
+    if (keep(message, safe)) flags |= F_MESSAGE
     else message = undefined
   }
   let stack: unknown
   if (hasOwn(e, 'stack')) {
     stack = e.stack
-    if (!safe || cloneable(stack)) flags |= F_STACK
+    if (keep(stack, safe)) flags |= F_STACK
     else stack = undefined
   }
   let name: unknown = e.name
-  if (safe && !cloneable(name)) name = undefined
+  if (!keep(name, safe)) name = undefined
   const props: unknown[] = []
   const keys = Object.keys(e)
   if (!keys.includes('code') && hasOwn(e, 'code')) keys.push('code')
@@ -846,26 +865,24 @@ function errorRecord(e: Error, met: Error[], safe: boolean): ErrorRecord {
   return [ctor, name, message, stack, props, cause, errors, flags]
 }
 
-/** A slot for v, or undefined when safe and V8 cannot clone it. */
+/** A slot for v, or undefined when it is not kept (keep). */
 function slot(v: unknown, met: Error[], safe: boolean): unknown[] | undefined {
   if (typeof v === 'object' && v !== null && !types.isProxy(v) && isError(v)) {
     const i = met.indexOf(v as Error)
     if (i >= 0) return [SLOT_SEEN, i]
     if (met.length < ERROR_RECORDS) return [SLOT_ERROR, errorRecord(v as Error, met, safe)]
   }
-  if (safe && !cloneable(v)) return undefined
+  if (!keep(v, safe)) return undefined
   return [SLOT_VALUE, v]
 }
 
 function errorBytes(e: Error): Buffer {
   try {
-    const rec = errorRecord(e, [], false)
-    // V8 would copy a handle in it as a plain object: leave it out, as an uncloneable part.
-    if (findHandle(rec) === undefined) return v8bytes(rec)
+    return v8bytes(errorRecord(e, [], false))
   } catch (x) {
     if (!(x instanceof CloneFailure)) throw x
+    return v8bytes(errorRecord(e, [], true))
   }
-  return v8bytes(errorRecord(e, [], true))
 }
 
 const hidden = (value: unknown): PropertyDescriptor => ({ value, writable: true, enumerable: false, configurable: true })

@@ -47,7 +47,7 @@ import { lock, noteclear, notesleep, notetsleepAsync, notewakeup, unlock } from 
 import { FastRand, randomSeed } from './fastrand.js'
 import { OpKind, SchedOp } from './ops.js'
 import {
-  gfget, gfput, handoffp, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep,
+  gfget, gfput, handoffp, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
 import { funcById, funcKey, funcid, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
 import { globrunqget, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
@@ -329,8 +329,7 @@ function schedule(): number {
     if (pp < 0) return NOP
     // Take turns with an M waiting for a P (see the file comment). Checked
     // every 16th switch: a turn is 10 ms, and a switch costs ~100 ns.
-    if ((n & 15) === 0 && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - pslice >= TIME_SLICE_MS) {
-      yieldP()
+    if ((n & 15) === 0 && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - pslice >= TIME_SLICE_MS && yieldP()) {
       return NOP
     }
     const gp = findRunnable()
@@ -349,13 +348,24 @@ function schedule(): number {
 }
 
 /** Hands our P to the first M on sched.mwant, and waits our own turn if we have work. */
-function yieldP(): void {
+function yieldP(): boolean {
   lock(m, schedw(l, SCHED_LOCK))
+  // sched.nmwant was read without the lock: the waiter may have been served
+  // by another releaser since. Then keep the P (idling it here could strand
+  // its run queue, which pidleput rightly refuses).
+  const waiter = mwantget(h)
+  if (waiter < 0) {
+    unlock(m, schedw(l, SCHED_LOCK))
+    pslice = performance.now()
+    return false
+  }
   const p = releasep()
-  const waiter = releasepLocked(h, p)
+  Atomics.store(m, pbase(l, p) + P_STATUS, Pstatus.Pidle)
+  m[mbase(l, waiter) + M_NEXTP] = p + 1
   if (hasLocalWork()) mwantput(h, mid)
   unlock(m, schedw(l, SCHED_LOCK))
-  if (waiter >= 0) wakem(h, waiter)
+  wakem(h, waiter)
+  return true
 }
 
 /** Go's findRunnable, the part that does not block. Sets inheritTime. */

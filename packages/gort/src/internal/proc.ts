@@ -170,6 +170,9 @@ export function mwantremove(h: SharedHeap, mp: number): void {
 export function releasepLocked(h: SharedHeap, pp: number): number {
   const mp = mwantget(h)
   if (mp < 0) {
+    // Callers release a P whose queue they found empty; if a G got there
+    // since, keep it reachable on the global queue rather than strand it.
+    if (!runqempty(h, pp)) spillRunq(h, pp)
     pidleput(h, pp)
     return -1
   }
@@ -347,6 +350,7 @@ export function handoffp(h: SharedHeap, pp: number): boolean {
   const mp = releasepLocked(h, pp)
   unlock(m, schedw(l, SCHED_LOCK))
   if (mp >= 0) wakem(h, mp)
+  else if (globrunqsize(h) !== 0) wakep(h) // work reached the global queue meanwhile
   return true
 }
 
