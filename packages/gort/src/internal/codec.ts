@@ -99,7 +99,7 @@
 // over what V8 will read (findHandle: Map keys and values, Set members,
 // array elements, own enumerable properties, an error's cause) looks for
 // handles. It costs 100-170 ns an object (V8's copy and read back, 340-460
-// ns): 3-5% on a small Map's 5 µs, 30-50% on a graph of hundreds of objects,
+// ns): 3-10% on a small Map's 5 µs, 30-50% on a graph of hundreds of objects,
 // nothing to speak of on a long array of numbers. If it finds one, the fast
 // path tries again with its size limits lifted (more than FAST_ARRAY
 // elements, more than FAST_CONTAINERS objects: an array of 5000 channels is
