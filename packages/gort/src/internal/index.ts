@@ -17,4 +17,7 @@ export {
   runqput, runqputslow, runqget, runqgetInheritTime, runqempty, runqlen, runqgrab, runqsteal,
   globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize,
 } from './runq.js'
-export { encodeValue, decodeValue, encodeArgs, decodeArgs, freeValue, CodecTag } from './codec.js'
+export {
+  encodeValue, decodeValue, encodeArgs, decodeArgs, freeValue, CodecTag,
+  kHandle, registerHandleKind, type HandleRef, type HandleDecoder, type SharedHandle,
+} from './codec.js'
