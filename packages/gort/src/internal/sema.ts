@@ -26,9 +26,32 @@ export function newsema(h: SharedHeap, kind: number): number {
   return p
 }
 
-/** After wgwait returned PARKED: the sudog and the G parked on. */
+/** After an operation returned PARKED: the sudog and the G parked on. */
 export let semaSudog = 0
 export let semaG = 0
+
+/**
+ * Queues gp (a host waiter record on the host) on the record at p with a
+ * sudog whose slot holds `slot`, marks it waiting, and unlocks the record,
+ * whose lock the caller holds. Returns PARKED (semaSudog, semaG set).
+ */
+function semapark(h: SharedHeap, p: number, gp: number, reason: number, what: string, slot = 0): number {
+  const m = h.i32
+  const w = p >> 2
+  const wg = waiterG(h, gp)
+  if (wg < 0) {
+    unlock(m, w + SEMA_LOCK)
+    throw new RangeError(`${what}: no free G record for the host to wait on; raise the maxGoroutines option`)
+  }
+  const sg = acquireSudog(h, p, wg)
+  m[(sg >> 2) + SG_SLOT] = slot
+  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
+  parkG(h, wg, reason)
+  unlock(m, w + SEMA_LOCK)
+  semaSudog = sg
+  semaG = wg
+  return PARKED
+}
 
 /**
  * WaitGroup.Add: adds delta to the counter; at zero, releases every waiter.
@@ -67,18 +90,7 @@ export function wgwait(h: SharedHeap, p: number, gp: number): number {
     unlock(m, w + SEMA_LOCK)
     return DONE
   }
-  const wg = waiterG(h, gp)
-  if (wg < 0) {
-    unlock(m, w + SEMA_LOCK)
-    throw new RangeError('WaitGroup.wait: no free G record for the host to wait on; raise the maxGoroutines option')
-  }
-  const sg = acquireSudog(h, p, wg)
-  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
-  parkG(h, wg, WaitReason.SyncWaitGroupWait)
-  unlock(m, w + SEMA_LOCK)
-  semaSudog = sg
-  semaG = wg
-  return PARKED
+  return semapark(h, p, gp, WaitReason.SyncWaitGroupWait, 'WaitGroup.wait')
 }
 
 /** After a parked wait was woken. */
@@ -227,19 +239,7 @@ export function semacquire(h: SharedHeap, p: number, n: number, gp: number): num
     unlock(m, w + SEMA_LOCK)
     return DONE
   }
-  const wg = waiterG(h, gp)
-  if (wg < 0) {
-    unlock(m, w + SEMA_LOCK)
-    throw new RangeError('Semaphore.acquire: no free G record for the host to wait on; raise the maxGoroutines option')
-  }
-  const sg = acquireSudog(h, p, wg)
-  m[(sg >> 2) + SG_SLOT] = n
-  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
-  parkG(h, wg, WaitReason.SyncSemacquire)
-  unlock(m, w + SEMA_LOCK)
-  semaSudog = sg
-  semaG = wg
-  return PARKED
+  return semapark(h, p, gp, WaitReason.SyncSemacquire, 'Semaphore.acquire', n)
 }
 
 /** TryAcquire n: takes the permits only if they are free and nobody waits. */
@@ -302,17 +302,7 @@ export function oncebegin(h: SharedHeap, p: number, gp: number): 'run' | 'done' 
     unlock(m, w + SEMA_LOCK)
     return 'done'
   }
-  const wg = waiterG(h, gp)
-  if (wg < 0) {
-    unlock(m, w + SEMA_LOCK)
-    throw new RangeError('Once.do: no free G record for the host to wait on; raise the maxGoroutines option')
-  }
-  const sg = acquireSudog(h, p, wg)
-  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
-  parkG(h, wg, WaitReason.SyncOnce)
-  unlock(m, w + SEMA_LOCK)
-  semaSudog = sg
-  semaG = wg
+  semapark(h, p, gp, WaitReason.SyncOnce, 'Once.do')
   return 'parked'
 }
 
@@ -344,24 +334,6 @@ export function oncedone(h: SharedHeap, p: number): void {
 const RW_READER = 1
 const RW_WRITER = 2
 
-function rwqueue(h: SharedHeap, p: number, gp: number, kind: number, reason: number, what: string): number {
-  const m = h.i32
-  const w = p >> 2
-  const wg = waiterG(h, gp)
-  if (wg < 0) {
-    unlock(m, w + SEMA_LOCK)
-    throw new RangeError(`${what}: no free G record for the host to wait on; raise the maxGoroutines option`)
-  }
-  const sg = acquireSudog(h, p, wg)
-  m[(sg >> 2) + SG_SLOT] = kind
-  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
-  parkG(h, wg, reason)
-  unlock(m, w + SEMA_LOCK)
-  semaSudog = sg
-  semaG = wg
-  return PARKED
-}
-
 /** RLock: DONE or PARKED (the lock is handed over on wake). */
 export function rwrlock(h: SharedHeap, p: number, gp: number): number {
   const m = h.i32
@@ -372,7 +344,7 @@ export function rwrlock(h: SharedHeap, p: number, gp: number): number {
     unlock(m, w + SEMA_LOCK)
     return DONE
   }
-  return rwqueue(h, p, gp, RW_READER, WaitReason.SyncRWMutexRLock, 'RWMutex.rlock')
+  return semapark(h, p, gp, WaitReason.SyncRWMutexRLock, 'RWMutex.rlock', RW_READER)
 }
 
 /** Lock (writer): DONE or PARKED. */
@@ -385,7 +357,7 @@ export function rwlock(h: SharedHeap, p: number, gp: number): number {
     unlock(m, w + SEMA_LOCK)
     return DONE
   }
-  return rwqueue(h, p, gp, RW_WRITER, WaitReason.SyncRWMutexLock, 'RWMutex.lock')
+  return semapark(h, p, gp, WaitReason.SyncRWMutexLock, 'RWMutex.lock', RW_WRITER)
 }
 
 /** TryLock / TryRLock. */
@@ -461,17 +433,7 @@ export function condenqueue(h: SharedHeap, p: number, gp: number): void {
   const m = h.i32
   const w = p >> 2
   lock(m, w + SEMA_LOCK)
-  const wg = waiterG(h, gp)
-  if (wg < 0) {
-    unlock(m, w + SEMA_LOCK)
-    throw new RangeError('Cond.wait: no free G record for the host to wait on; raise the maxGoroutines option')
-  }
-  const sg = acquireSudog(h, p, wg)
-  enqueue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, sg)
-  parkG(h, wg, WaitReason.SyncCondWait)
-  unlock(m, w + SEMA_LOCK)
-  semaSudog = sg
-  semaG = wg
+  semapark(h, p, gp, WaitReason.SyncCondWait, 'Cond.wait')
 }
 
 /** Signal (all = false) or Broadcast (all = true). */
