@@ -160,6 +160,56 @@ export function parkG(h: SharedHeap, gp: number, reason: number): void {
   Atomics.store(h.i32, gb + G_STATUS, Gstatus.Gwaiting)
 }
 
+/**
+ * Completes the wait of sudog sg, taken off a queue under its record's lock:
+ * its outcome (success 1, or 0 for a close), and itself as its G's waker
+ * (G.param). Returns the G, to goready after unlocking.
+ */
+export function wakeSudog(h: SharedHeap, sg: number, success: number): number {
+  const m = h.i32
+  const s = sg >> 2
+  m[s + SG_SUCCESS] = success
+  const gp = m[s + SG_G]
+  m[gbase(h.layout, gp) + G_PARAM] = sg
+  return gp
+}
+
+/** Dequeues every waiter (or the first, with one) with wakeSudog and adds its G to wake. The lock held. */
+export function wakeQueue(h: SharedHeap, w: number, headOff: number, tailOff: number, wake: number[], one = false): void {
+  for (let sg; (sg = dequeue(h.i32, w, headOff, tailOff, h.layout)) !== 0; ) {
+    wake.push(wakeSudog(h, sg, 1))
+    if (one) return
+  }
+}
+
+/** Go's send to a waiting receiver: the value goes into its sudog. Returns the receiver's G. The lock held. */
+export function sendToReceiver(h: SharedHeap, sg: number, code: number, f: number): number {
+  storeSlot(h, (sg >> 2) + SG_SLOT, code, f)
+  return wakeSudog(h, sg, 1)
+}
+
+/** Appends a value at sendx of c's buffer (which has room). The lock held. */
+export function bufsend(h: SharedHeap, w: number, code: number, f: number): void {
+  const m = h.i32
+  const x = m[w + C_SENDX]
+  storeSlot(h, bufslot(m, w, x), code, f)
+  m[w + C_SENDX] = x + 1 === m[w + C_DATAQSIZ] ? 0 : x + 1
+  Atomics.store(m, w + C_QCOUNT, m[w + C_QCOUNT] + 1)
+}
+
+/** Takes the value at recvx of c's non-empty buffer: returns its code, the float64 in takenF. The lock held. */
+export function bufrecv(h: SharedHeap, w: number): number {
+  const m = h.i32
+  const x = m[w + C_RECVX]
+  const q = bufslot(m, w, x)
+  const code = m[q]
+  takenF = h.f64[(q + 2) >> 1]
+  m[q] = 0
+  m[w + C_RECVX] = x + 1 === m[w + C_DATAQSIZ] ? 0 : x + 1
+  Atomics.store(m, w + C_QCOUNT, m[w + C_QCOUNT] - 1)
+  return code
+}
+
 /** chansend and chanrecv outcomes. */
 export const DONE = 0
 export const WOULDBLOCK = 1
@@ -195,21 +245,13 @@ export function chansend(h: SharedHeap, c: number, v: unknown, block: boolean, g
   const sg = dequeue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL, h.layout)
   if (sg !== 0) {
     // A receiver is waiting: hand the value over directly.
-    const s = sg >> 2
-    storeSlot(h, s + SG_SLOT, code, f)
-    m[s + SG_SUCCESS] = 1
-    const rg = m[s + SG_G]
-    m[gbase(h.layout, rg) + G_PARAM] = sg
+    const rg = sendToReceiver(h, sg, code, f)
     unlock(m, w + C_LOCK)
     goready(h, rg)
     return DONE
   }
-  const size = m[w + C_DATAQSIZ]
-  if (m[w + C_QCOUNT] < size) {
-    const x = m[w + C_SENDX]
-    storeSlot(h, bufslot(m, w, x), code, f)
-    m[w + C_SENDX] = x + 1 === size ? 0 : x + 1
-    Atomics.store(m, w + C_QCOUNT, m[w + C_QCOUNT] + 1)
+  if (m[w + C_QCOUNT] < m[w + C_DATAQSIZ]) {
+    bufsend(h, w, code, f)
     unlock(m, w + C_LOCK)
     return DONE
   }
@@ -288,13 +330,8 @@ export function chanrecv(h: SharedHeap, c: number, block: boolean, gp: number): 
     return DONE
   }
   if (m[w + C_QCOUNT] > 0) {
-    const x = m[w + C_RECVX]
-    const q = bufslot(m, w, x)
-    const code = m[q]
-    const f = h.f64[(q + 2) >> 1]
-    m[q] = 0
-    m[w + C_RECVX] = x + 1 === m[w + C_DATAQSIZ] ? 0 : x + 1
-    Atomics.store(m, w + C_QCOUNT, m[w + C_QCOUNT] - 1)
+    const code = bufrecv(h, w)
+    const f = takenF
     unlock(m, w + C_LOCK)
     recvValue = decodeSlotCode(h, code, f)
     return DONE
@@ -346,9 +383,7 @@ export function recvFromSender(h: SharedHeap, w: number, sg: number): number {
     m[w + C_SENDX] = nx
   }
   m[s + SG_SLOT] = 0
-  m[s + SG_SUCCESS] = 1
-  takenSender = m[s + SG_G]
-  m[gbase(h.layout, takenSender) + G_PARAM] = sg
+  takenSender = wakeSudog(h, sg, 1)
   return code
 }
 
@@ -377,19 +412,13 @@ export function closechan(h: SharedHeap, c: number): void {
   }
   Atomics.store(m, w + C_CLOSED, 1)
   const wake: number[] = []
-  for (let sg; (sg = dequeue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL, h.layout)) !== 0; ) {
-    m[(sg >> 2) + SG_SUCCESS] = 0
-    m[gbase(h.layout, m[(sg >> 2) + SG_G]) + G_PARAM] = sg
-    wake.push(m[(sg >> 2) + SG_G])
-  }
+  for (let sg; (sg = dequeue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL, h.layout)) !== 0; ) wake.push(wakeSudog(h, sg, 0))
   const drop: number[] = []
   for (let sg; (sg = dequeue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL, h.layout)) !== 0; ) {
-    m[(sg >> 2) + SG_SUCCESS] = 0
     const code = m[(sg >> 2) + SG_SLOT]
     m[(sg >> 2) + SG_SLOT] = 0
     if (code > 0) drop.push(code)
-    m[gbase(h.layout, m[(sg >> 2) + SG_G]) + G_PARAM] = sg
-    wake.push(m[(sg >> 2) + SG_G])
+    wake.push(wakeSudog(h, sg, 0))
   }
   unlock(m, w + C_LOCK)
   for (const code of drop) freeValue(h, code)

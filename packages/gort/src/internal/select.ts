@@ -19,14 +19,15 @@
 
 import { freeValue } from './codec.js'
 import {
-  acquireSudog, bufslot, dequeue, enqueue, parkG, recvFromSender, releaseSudog, removeSudog, takenF, takenSender, waiterG,
+  acquireSudog, bufrecv, bufsend, dequeue, enqueue, parkG, recvFromSender, releaseSudog, removeSudog, sendToReceiver,
+  takenF, takenSender, waiterG,
   CLOSED, DONE, PARKED, WOULDBLOCK,
 } from './chan.js'
 import { decodeSlotCode, storeSlot, takeSlot } from './gvalue.js'
 import type { SharedHeap } from './heap.js'
 import {
-  gbase, C_CLOSED, C_DATAQSIZ, C_LOCK, C_QCOUNT, C_RECVQ_HEAD, C_RECVQ_TAIL, C_RECVX, C_SENDQ_HEAD, C_SENDQ_TAIL,
-  C_SENDX, G_PARAM, G_SELECTDONE, SG_G, SG_ISSELECT, SG_SLOT, SG_SUCCESS,
+  gbase, C_CLOSED, C_DATAQSIZ, C_LOCK, C_QCOUNT, C_RECVQ_HEAD, C_RECVQ_TAIL, C_SENDQ_HEAD, C_SENDQ_TAIL,
+  G_PARAM, G_SELECTDONE, SG_ISSELECT, SG_SLOT, SG_SUCCESS,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
 import { goready } from './proc.js'
@@ -106,13 +107,8 @@ export function selectgo(h: SharedHeap, cases: readonly Scase[], block: boolean,
       const sg = dequeue(m, w, C_SENDQ_HEAD, C_SENDQ_TAIL, h.layout)
       if (sg !== 0) return recvCaseFromSender(h, cases, order, i, w, sg)
       if (m[w + C_QCOUNT] > 0) {
-        const x = m[w + C_RECVX]
-        const q = bufslot(m, w, x)
-        const code = m[q]
-        const f = h.f64[(q + 2) >> 1]
-        m[q] = 0
-        m[w + C_RECVX] = x + 1 === m[w + C_DATAQSIZ] ? 0 : x + 1
-        Atomics.store(m, w + C_QCOUNT, m[w + C_QCOUNT] - 1)
+        const code = bufrecv(h, w)
+        const f = takenF
         selunlock(m, order)
         freeSendValues(h, cases, -1)
         return done(i, decodeSlotCode(h, code, f), true)
@@ -130,22 +126,14 @@ export function selectgo(h: SharedHeap, cases: readonly Scase[], block: boolean,
       }
       const sg = dequeue(m, w, C_RECVQ_HEAD, C_RECVQ_TAIL, h.layout)
       if (sg !== 0) {
-        const s = sg >> 2
-        storeSlot(h, s + SG_SLOT, k.code, k.f)
-        m[s + SG_SUCCESS] = 1
-        const rg = m[s + SG_G]
-        m[gbase(h.layout, rg) + G_PARAM] = sg
+        const rg = sendToReceiver(h, sg, k.code, k.f)
         selunlock(m, order)
         freeSendValues(h, cases, i)
         goready(h, rg)
         return done(i, undefined, false)
       }
-      const size = m[w + C_DATAQSIZ]
-      if (m[w + C_QCOUNT] < size) {
-        const x = m[w + C_SENDX]
-        storeSlot(h, bufslot(m, w, x), k.code, k.f)
-        m[w + C_SENDX] = x + 1 === size ? 0 : x + 1
-        Atomics.store(m, w + C_QCOUNT, m[w + C_QCOUNT] + 1)
+      if (m[w + C_QCOUNT] < m[w + C_DATAQSIZ]) {
+        bufsend(h, w, k.code, k.f)
         selunlock(m, order)
         freeSendValues(h, cases, i)
         return done(i, undefined, false)

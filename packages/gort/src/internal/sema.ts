@@ -3,10 +3,10 @@
 // waking as channels (chan.ts). WaitGroup is Go's: Add, Done, Wait, and
 // "sync: negative WaitGroup counter".
 
-import { acquireSudog, dequeue, enqueue, parkG, releaseSudog, waiterG, DONE, PARKED } from './chan.js'
+import { acquireSudog, dequeue, enqueue, parkG, releaseSudog, waiterG, wakeQueue, wakeSudog, DONE, PARKED } from './chan.js'
 import type { SharedHeap } from './heap.js'
 import {
-  gbase, G_PARAM, SEMA_BYTES, SEMA_COUNT, SEMA_KIND, SEMA_LOCK, SEMA_REFS, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL,
+  gbase, SEMA_BYTES, SEMA_COUNT, SEMA_KIND, SEMA_LOCK, SEMA_REFS, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL,
   SG_G, SG_NEXT, SG_PREV, SG_SLOT, SG_SUCCESS, G_WAITSINCE, SEMA_LIMIT,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
@@ -68,14 +68,7 @@ export function wgadd(h: SharedHeap, p: number, delta: number): void {
   }
   Atomics.store(m, w + SEMA_COUNT, c)
   const wake: number[] = []
-  if (c === 0) {
-    for (let sg; (sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)) !== 0; ) {
-      const s = sg >> 2
-      m[s + SG_SUCCESS] = 1
-      m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
-      wake.push(m[s + SG_G])
-    }
-  }
+  if (c === 0) wakeQueue(h, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, wake)
   unlock(m, w + SEMA_LOCK)
   for (const gp of wake) goready(h, gp)
 }
@@ -194,17 +187,13 @@ export function mutexunlock(h: SharedHeap, p: number): void {
     unlock(m, w + SEMA_LOCK)
     return
   }
-  const s = sg >> 2
-  const gp = m[s + SG_G]
-  const gb = gbase(h.layout, gp)
+  const gb = gbase(h.layout, m[(sg >> 2) + SG_G])
   const waited = performance.timeOrigin + performance.now() - h.f64[(gb + G_WAITSINCE) >> 1]
-  if (waited > STARVATION_MS) {
-    m[s + SG_SUCCESS] = 1 // handoff: count stays 1, the waiter owns the lock
-  } else {
-    m[s + SG_SUCCESS] = 0
-    Atomics.store(m, w + SEMA_COUNT, 0)
-  }
-  m[gb + G_PARAM] = sg
+  // Starving: hand over (the count stays 1 and the waiter owns the lock);
+  // else free the lock and let the waiter compete.
+  const handoff = waited > STARVATION_MS
+  if (!handoff) Atomics.store(m, w + SEMA_COUNT, 0)
+  const gp = wakeSudog(h, sg, handoff ? 1 : 0)
   unlock(m, w + SEMA_LOCK)
   goready(h, gp)
 }
@@ -269,12 +258,9 @@ export function semrelease(h: SharedHeap, p: number, n: number): void {
     const head = m[w + SEMA_WAITQ_HEAD]
     if (head === 0 || m[(head >> 2) + SG_SLOT] > free) break
     const sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)
-    const s = sg >> 2
-    free -= m[s + SG_SLOT]
-    m[s + SG_SLOT] = 0
-    m[s + SG_SUCCESS] = 1
-    m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
-    wake.push(m[s + SG_G])
+    free -= m[(sg >> 2) + SG_SLOT]
+    m[(sg >> 2) + SG_SLOT] = 0
+    wake.push(wakeSudog(h, sg, 1))
   }
   Atomics.store(m, w + SEMA_COUNT, free)
   unlock(m, w + SEMA_LOCK)
@@ -313,12 +299,7 @@ export function oncedone(h: SharedHeap, p: number): void {
   lock(m, w + SEMA_LOCK)
   Atomics.store(m, w + SEMA_COUNT, 2)
   const wake: number[] = []
-  for (let sg; (sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)) !== 0; ) {
-    const s = sg >> 2
-    m[s + SG_SUCCESS] = 1
-    m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
-    wake.push(m[s + SG_G])
-  }
+  wakeQueue(h, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, wake)
   unlock(m, w + SEMA_LOCK)
   for (const gp of wake) goready(h, gp)
 }
@@ -383,11 +364,8 @@ function rwhandoff(h: SharedHeap, w: number): number[] {
     const c = m[w + SEMA_COUNT]
     if (kind === RW_WRITER ? c !== 0 : c < 0) break
     const sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)
-    const s = sg >> 2
-    m[s + SG_SLOT] = 0
-    m[s + SG_SUCCESS] = 1
-    m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
-    wake.push(m[s + SG_G])
+    m[(sg >> 2) + SG_SLOT] = 0
+    wake.push(wakeSudog(h, sg, 1))
     Atomics.store(m, w + SEMA_COUNT, kind === RW_WRITER ? -1 : c + 1)
     if (kind === RW_WRITER) break
   }
@@ -443,13 +421,7 @@ export function condwake(h: SharedHeap, p: number, all: boolean): void {
   if (Atomics.load(m, w + SEMA_WAITQ_HEAD) === 0) return
   lock(m, w + SEMA_LOCK)
   const wake: number[] = []
-  for (let sg; (sg = dequeue(m, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, h.layout)) !== 0; ) {
-    const s = sg >> 2
-    m[s + SG_SUCCESS] = 1
-    m[gbase(h.layout, m[s + SG_G]) + G_PARAM] = sg
-    wake.push(m[s + SG_G])
-    if (!all) break
-  }
+  wakeQueue(h, w, SEMA_WAITQ_HEAD, SEMA_WAITQ_TAIL, wake, !all)
   unlock(m, w + SEMA_LOCK)
   for (const gp of wake) goready(h, gp)
 }
