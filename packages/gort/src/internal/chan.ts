@@ -38,7 +38,6 @@ import { free, malloc } from './malloc.js'
 import { gfget, goready } from './proc.js'
 import { Gflags, Gstatus, WaitReason } from './runtime2.js'
 import { decodeSlotCode, encodeSlotCode, slotCodeF64, storeSlot, takeSlot } from './gvalue.js'
-import { throwFatal } from './throw.js'
 
 /** The largest buffer: keeps the ring's byte size an int32. */
 export const MAX_CHAN_CAP = (1 << 26) - 1
@@ -433,9 +432,4 @@ export function chanlen(h: SharedHeap, c: number): number {
 /** Buffer capacity. Any thread. */
 export function chancap(h: SharedHeap, c: number): number {
   return h.i32[(c >> 2) + C_DATAQSIZ]
-}
-
-/** Checks that c looks like a live channel record; a FatalError otherwise. */
-export function checkchan(h: SharedHeap, c: number): void {
-  if (!Number.isInteger(c) || c <= 0 || c % 8 !== 0 || c >= h.layout.arenaEndBytes) throwFatal('chan', `${c} is not a channel`)
 }

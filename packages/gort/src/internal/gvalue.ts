@@ -115,11 +115,6 @@ export function takeResult(h: SharedHeap, gb: number): unknown {
 // Value slots (layout.ts VSLOT): 4 words at an even word offset w; the code
 // at w, the inline float64 at w + 2. Channel buffers and sudogs hold these.
 
-/** Stores v in the slot at word w. Throws DataCloneError (nothing allocated) if it cannot be copied. */
-export function putSlot(h: SharedHeap, w: number, v: unknown): void {
-  storeSlot(h, w, encodeSlotCode(h, v), slotCodeF64)
-}
-
 /** Reads the slot at word w, frees its block and empties it. */
 export function takeSlot(h: SharedHeap, w: number): unknown {
   const r = h.i32[w]
@@ -127,16 +122,3 @@ export function takeSlot(h: SharedHeap, w: number): unknown {
   return decodeSlotCode(h, r, h.f64[(w + 2) >> 1])
 }
 
-/** Moves the value in slot `from` to slot `to` (no copy of the encoded bytes); `from` is left empty. */
-export function moveSlot(h: SharedHeap, from: number, to: number): void {
-  h.i32[to] = h.i32[from]
-  h.f64[(to + 2) >> 1] = h.f64[(from + 2) >> 1]
-  h.i32[from] = 0
-}
-
-/** Frees the value in slot w unread. */
-export function dropSlot(h: SharedHeap, w: number): void {
-  const r = h.i32[w]
-  h.i32[w] = 0
-  if (r > 0) freeValue(h, r)
-}
