@@ -8,11 +8,13 @@
 
 import type { SharedHeap } from './internal/heap.js'
 import {
-  CLOSED, DONE, PARKED, chancap, chanlen, chanrecv, chansend, closechan, finishRecv, finishSend, makechan,
+  CLOSED, DONE, PARKED, chancap, freechan, chanlen, chanrecv, chansend, closechan, finishRecv, finishSend, makechan,
   parkG, parkedG, parkedSudog, recvValue,
 } from './internal/chan.js'
 import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
+import { C_REFS } from './internal/layout.js'
 import { PARK } from './internal/ops.js'
+import { defineRefKind, retain, track } from './internal/refs.js'
 import { WaitReason } from './internal/runtime2.js'
 import { getg, mheap } from './internal/proc.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
@@ -52,7 +54,11 @@ export class Chan<T> {
     /** @internal */ readonly heap: SharedHeap,
     /** @internal */ readonly ptr: number,
     private readonly rt: Runtime | undefined,
-  ) {}
+  ) {
+    // This object holds one reference on the record (a new channel's first,
+    // or one the caller took): released when the object is collected.
+    if (ptr !== 0) track(heap, this, HANDLE_CHAN, ptr)
+  }
 
   /** A channel crosses threads as a handle to its record (codec.ts). */
   [kHandle](): HandleRef {
@@ -141,10 +147,17 @@ export class Chan<T> {
 }
 
 /** The codec kind of channel handles. */
-const HANDLE_CHAN = 1
+export const HANDLE_CHAN = 1
 // Every thread that loads gort can decode channels (the runtime of the
 // receiving thread is found when the channel is used).
 registerHandleKind(HANDLE_CHAN, (h, ptr) => new Chan(h, ptr, undefined))
+defineRefKind(HANDLE_CHAN, { refsWord: C_REFS, free: freechan })
+
+/** A new Chan object for the channel at ptr, with a reference of its own (the caller holds one meanwhile). */
+export function chanHandle<T>(h: SharedHeap, ptr: number): Chan<T> {
+  retain(h, HANDLE_CHAN, ptr)
+  return new Chan<T>(h, ptr, undefined)
+}
 
 /** A nil channel's send or receive: park forever (goroutine) or never settle (app's thread). */
 function blockForever(op: string, reason: number): unknown {

@@ -7,11 +7,13 @@
 import { makechan, closechan } from './internal/chan.js'
 import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
 import type { SharedHeap } from './internal/heap.js'
-import { CTX_BYTES, CTX_CHILD, CTX_DEADLINE, CTX_DONE, CTX_ERR, CTX_LOCK, CTX_PARENT, CTX_SIBLING } from './internal/layout.js'
+import { CTX_BYTES, CTX_CHILD, CTX_DEADLINE, CTX_DONE, CTX_ERR, CTX_LOCK, CTX_PARENT, CTX_REFS, CTX_SIBLING } from './internal/layout.js'
+import { defineRefKind, release, retain, track } from './internal/refs.js'
+import { throwFatal } from './internal/throw.js'
 import { lock, unlock } from './internal/lock_futex.js'
-import { malloc } from './internal/malloc.js'
+import { free, malloc } from './internal/malloc.js'
 import { asyncPending, mheap } from './internal/proc.js'
-import { Chan, nilChan } from './chan.js'
+import { HANDLE_CHAN, chanHandle, nilChan, type Chan } from './chan.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 
 const HANDLE_CONTEXT = 6
@@ -31,7 +33,9 @@ export class Context {
   constructor(
     /** @internal */ readonly heap: SharedHeap | undefined,
     /** @internal */ readonly ptr: number,
-  ) {}
+  ) {
+    if (ptr !== 0) track(heap!, this, HANDLE_CONTEXT, ptr)
+  }
 
   [kHandle](): HandleRef {
     return { kind: HANDLE_CONTEXT, ptr: this.ptr }
@@ -40,7 +44,7 @@ export class Context {
   /** A channel closed when the context is cancelled (a nil channel for background()). */
   done(): Chan<never> {
     if (this.ptr === 0) return nilChan<never>()
-    return new Chan<never>(this.heap!, this.heap!.i32[(this.ptr >> 2) + CTX_DONE], undefined)
+    return chanHandle<never>(this.heap!, this.heap!.i32[(this.ptr >> 2) + CTX_DONE])
   }
 
   /** null while live, else Canceled or DeadlineExceeded. */
@@ -74,6 +78,16 @@ function heapFor(parent: Context, rt?: Runtime): SharedHeap {
   return hostOf(r).heap
 }
 
+// References (refs.ts): a context record is held by its handles, by its
+// parent's child list while linked there, and by each child linked under it
+// (the child's parent word). It holds its done channel. Cancelling unlinks
+// it from its parent and its children from it, dropping those references,
+// so a cancelled context is freed once its handles are gone; one never
+// cancelled under a parent never cancelled stays, as Go's does.
+
+/** This thread's pending deadline timers, by heap and context record: what stops each. */
+const deadlineTimers = new WeakMap<SharedHeap, Map<number, () => void>>()
+
 function cancel(h: SharedHeap, p: number, err: number): void {
   const m = h.i32
   const w = p >> 2
@@ -83,17 +97,29 @@ function cancel(h: SharedHeap, p: number, err: number): void {
     return
   }
   Atomics.store(m, w + CTX_ERR, err)
+  // Go's timerCtx.cancel stops its timer. A deadline timer lives on the
+  // thread that made the context; cancelled from another thread, it stays
+  // until the deadline (holding the context), then finds it cancelled.
+  deadlineTimers.get(h)?.get(p)?.()
   const children: number[] = []
   for (let c = m[w + CTX_CHILD]; c !== 0; c = m[(c >> 2) + CTX_SIBLING]) children.push(c)
   m[w + CTX_CHILD] = 0
+  const parent = m[w + CTX_PARENT]
+  m[w + CTX_PARENT] = 0
   unlock(m, w + CTX_LOCK)
   closechan(h, m[w + CTX_DONE])
-  for (const c of children) cancel(h, c, err)
-  const parent = m[w + CTX_PARENT]
-  if (parent !== 0) removeChild(h, parent, p)
+  for (const c of children) {
+    cancel(h, c, err)
+    release(h, HANDLE_CONTEXT, c) // the child list's reference
+  }
+  if (parent !== 0) {
+    if (removeChild(h, parent, p)) release(h, HANDLE_CONTEXT, p)
+    release(h, HANDLE_CONTEXT, parent) // p's reference on its parent
+  }
 }
 
-function removeChild(h: SharedHeap, parent: number, child: number): void {
+/** Unlinks child from parent's list; false if a cancel of the parent took the list first (and releases it). */
+function removeChild(h: SharedHeap, parent: number, child: number): boolean {
   const m = h.i32
   const pw = parent >> 2
   lock(m, pw + CTX_LOCK)
@@ -103,10 +129,22 @@ function removeChild(h: SharedHeap, parent: number, child: number): void {
       const next = m[(c >> 2) + CTX_SIBLING]
       if (prev === 0) m[pw + CTX_CHILD] = next
       else m[(prev >> 2) + CTX_SIBLING] = next
-      break
+      unlock(m, pw + CTX_LOCK)
+      return true
     }
   }
   unlock(m, pw + CTX_LOCK)
+  return false
+}
+
+/** Frees a context record whose last reference was dropped: cancelled or unlinked, with no children. */
+function freectx(h: SharedHeap, p: number): void {
+  const m = h.i32
+  const w = p >> 2
+  if (m[w + CTX_PARENT] !== 0 || m[w + CTX_CHILD] !== 0) throwFatal('freectx', `context ${p} freed while linked to a parent or children`)
+  const done = m[w + CTX_DONE]
+  free(h, p)
+  release(h, HANDLE_CHAN, done)
 }
 
 function newCtx(parent: Context, deadline: number, rt?: Runtime): Context {
@@ -117,11 +155,14 @@ function newCtx(parent: Context, deadline: number, rt?: Runtime): Context {
   const w = p >> 2
   m.fill(0, w, w + (CTX_BYTES >> 2))
   m[w + CTX_DONE] = makechan(h, 0)
+  Atomics.store(m, w + CTX_REFS, 1) // the handle returned
   m[w + CTX_PARENT] = parent.ptr
   const pd = parent.deadline()
   h.f64[(w + CTX_DEADLINE) >> 1] = pd !== undefined && (deadline === 0 || pd < deadline) ? pd : deadline
   if (parent.ptr !== 0) {
     const pw = parent.ptr >> 2
+    retain(h, HANDLE_CONTEXT, parent.ptr) // the child's parent word
+    Atomics.add(m, w + CTX_REFS, 1) // the parent's child list, if linked
     lock(m, pw + CTX_LOCK)
     const perr = m[pw + CTX_ERR]
     if (perr === 0) {
@@ -131,6 +172,8 @@ function newCtx(parent: Context, deadline: number, rt?: Runtime): Context {
     unlock(m, pw + CTX_LOCK)
     if (perr !== 0) {
       m[w + CTX_PARENT] = 0
+      Atomics.sub(m, w + CTX_REFS, 1)
+      release(h, HANDLE_CONTEXT, parent.ptr)
       cancel(h, p, perr)
     }
   }
@@ -154,20 +197,23 @@ export function withDeadline(parent: Context, deadline: number, opts: { runtime?
   const h = ctx.heap!
   const d = ctx.deadline()!
   let timer: ReturnType<typeof setTimeout> | undefined
+  let timers = deadlineTimers.get(h)
+  if (timers === undefined) deadlineTimers.set(h, timers = new Map())
   const stopTimer = (): void => {
     if (timer !== undefined) {
       clearTimeout(timer)
       timer = undefined
+      timers.delete(ctx.ptr)
       asyncPending(-1)
     }
   }
   if (ctx.err() === null) {
     asyncPending(1)
     timer = setTimeout(() => {
-      timer = undefined
-      asyncPending(-1)
+      stopTimer()
       cancel(h, ctx.ptr, ERR_DEADLINE)
     }, Math.max(0, d - Date.now()))
+    timers.set(ctx.ptr, stopTimer)
   }
   return [ctx, () => {
     stopTimer()
@@ -182,3 +228,4 @@ export function withTimeout(parent: Context, ms: number, opts: { runtime?: Runti
 }
 
 registerHandleKind(HANDLE_CONTEXT, (heap, ptr) => (ptr === 0 ? BACKGROUND : new Context(heap, ptr)))
+defineRefKind(HANDLE_CONTEXT, { refsWord: CTX_REFS, free: freectx })

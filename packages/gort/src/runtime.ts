@@ -4,6 +4,7 @@
 // into the global run queue without a message per goroutine, and collects
 // results from the completion stack in batches, with one wake-up per batch.
 
+import { watchCollections } from './internal/gc.js'
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
 import { Worker } from 'node:worker_threads'
@@ -85,6 +86,8 @@ export class Runtime extends EventEmitter {
   private flushQueued = false
   private closing = false
   private closed = false
+  /** Stops the host's watch for collection requests (gc.ts). */
+  private stopCollections: () => void = () => {}
   private keepAlive: ReturnType<typeof setInterval> | undefined
   readonly procs: number
 
@@ -133,6 +136,7 @@ export class Runtime extends EventEmitter {
     await Promise.all(Array.from({ length: procs + 1 }, () => rt.newm()))
     hosts.set(rt, { heap, park: (gp) => rt.hostPark(gp) })
     void rt.hostLoop()
+    rt.stopCollections = watchCollections(heap)
     defaultRuntime ??= rt
     return rt
   }
@@ -437,6 +441,8 @@ export class Runtime extends EventEmitter {
 
   private async shutdown(): Promise<void> {
     this.closed = true
+    this.heap.dead = true
+    this.stopCollections()
     this.unref()
     gfflush(this.heap)
     // Wake a host loop that waits on the completion stack, so it sees `closed`.

@@ -4,13 +4,14 @@
 import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
 import type { SharedHeap } from './internal/heap.js'
 import { PARK } from './internal/ops.js'
-import { SEMA_LIMIT } from './internal/layout.js'
+import { SEMA_LIMIT, SEMA_REFS } from './internal/layout.js'
+import { defineRefKind, release, retain, track } from './internal/refs.js'
 import { getg, mheap } from './internal/proc.js'
 import { PARKED } from './internal/chan.js'
 import {
   condenqueue, condwake, rwlock, rwrlock, rwrunlock, rwtrylock, rwunlock,
   newsemaphore, oncebegin, oncedone, semacquire, semrelease, semtryacquire,
-  SemaKind, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
+  SemaKind, freesema, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
   wgadd, wgcount, wgwait, wgwaitdone,
 } from './internal/sema.js'
 import type { ChanOp } from './chan.js'
@@ -52,6 +53,7 @@ export class WaitGroup {
       this.heap = heapHere('WaitGroup', opts.runtime)
       this.ptr = newsema(this.heap, SemaKind.WaitGroup)
     }
+    track(this.heap, this, HANDLE_WAITGROUP, this.ptr)
   }
 
   [kHandle](): HandleRef {
@@ -120,6 +122,7 @@ export class Mutex {
       this.heap = heapHere('Mutex', opts.runtime)
       this.ptr = newsema(this.heap, SemaKind.Mutex)
     }
+    track(this.heap, this, HANDLE_MUTEX, this.ptr)
   }
 
   [kHandle](): HandleRef {
@@ -203,11 +206,13 @@ export class Semaphore {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
+      track(this.heap, this, HANDLE_SEMAPHORE, this.ptr)
       return
     }
     if (!Number.isInteger(size) || size < 0 || size > 0x7fffffff) throw new RangeError(`Semaphore: size must be a non-negative integer, got ${String(size)}`)
     this.heap = heapHere('Semaphore', opts.runtime)
     this.ptr = newsemaphore(this.heap, size)
+    track(this.heap, this, HANDLE_SEMAPHORE, this.ptr)
   }
 
   [kHandle](): HandleRef {
@@ -262,6 +267,7 @@ export class Once {
       this.heap = heapHere('Once', opts.runtime)
       this.ptr = newsema(this.heap, SemaKind.Once)
     }
+    track(this.heap, this, HANDLE_ONCE, this.ptr)
   }
 
   [kHandle](): HandleRef {
@@ -346,6 +352,7 @@ export class RWMutex {
       this.heap = heapHere('RWMutex', opts.runtime)
       this.ptr = newsema(this.heap, SemaKind.RWMutex)
     }
+    track(this.heap, this, HANDLE_RWMUTEX, this.ptr)
   }
 
   [kHandle](): HandleRef {
@@ -399,9 +406,12 @@ export class Cond {
     } else {
       this.heap = L.heap
       this.ptr = newsema(this.heap, SemaKind.Cond)
-      // The Mutex travels with the Cond: its record is kept in the limit word.
+      // The Mutex travels with the Cond: its record is kept in the limit
+      // word, and the Cond's record holds a reference on it.
+      retain(this.heap, HANDLE_MUTEX, L.ptr)
       Atomics.store(this.heap.i32, (this.ptr >> 2) + SEMA_LIMIT, L.ptr)
     }
+    track(this.heap, this, HANDLE_COND, this.ptr)
   }
 
   [kHandle](): HandleRef {
@@ -445,4 +455,21 @@ function* condWaitG(c: Cond): Generator<unknown, void, unknown> {
 }
 
 registerHandleKind(HANDLE_RWMUTEX, (heap, ptr) => new RWMutex({}, { heap, ptr }))
-registerHandleKind(HANDLE_COND, (heap, ptr) => new Cond(new Mutex({}, { heap, ptr: Atomics.load(heap.i32, (ptr >> 2) + SEMA_LIMIT) }), { heap, ptr }))
+registerHandleKind(HANDLE_COND, (heap, ptr) => {
+  const mu = Atomics.load(heap.i32, (ptr >> 2) + SEMA_LIMIT)
+  retain(heap, HANDLE_MUTEX, mu)
+  return new Cond(new Mutex({}, { heap, ptr: mu }), { heap, ptr })
+})
+
+// Sync objects are freed when nothing references them any more (refs.ts).
+for (const kind of [HANDLE_WAITGROUP, HANDLE_MUTEX, HANDLE_SEMAPHORE, HANDLE_ONCE, HANDLE_RWMUTEX]) {
+  defineRefKind(kind, { refsWord: SEMA_REFS, free: freesema })
+}
+defineRefKind(HANDLE_COND, {
+  refsWord: SEMA_REFS,
+  free: (h, p) => {
+    const mu = h.i32[(p >> 2) + SEMA_LIMIT]
+    freesema(h, p)
+    release(h, HANDLE_MUTEX, mu)
+  },
+})

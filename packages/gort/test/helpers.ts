@@ -5,6 +5,7 @@
 import type { ExecutionContext } from 'ava'
 import { Worker } from 'node:worker_threads'
 import { FastRand, randomSeed } from 'gort/internal'
+import type { Runtime } from 'gort'
 
 /** A seed from GORT_SEED, or a fresh one; logged so a failure can be replayed. */
 export function seeded(t: ExecutionContext): FastRand {
@@ -65,5 +66,46 @@ export async function withWatchdog<T>(
     return await Promise.race([fn(), fired])
   } finally {
     clearTimeout(timer)
+  }
+}
+
+/**
+ * Starts a Runtime at procs, runs fn(rt, state) under withWatchdog, and
+ * closes the runtime, checking that no goroutine was left behind. The
+ * watchdog dumps rt.stats() plus whatever fn put in `state` (a name → getter
+ * map for the test's channels and locks); if fn fails or hangs, the runtime
+ * is destroyed (its Ms terminated) instead of being waited for.
+ *
+ * 'gort' is loaded here, on first use, not at the top of this module:
+ * loading it registers gort's shared-handle kinds, which tests that import
+ * these helpers and register kinds of their own (codec.test.ts) must not get.
+ */
+export async function withRuntime(
+  t: ExecutionContext,
+  procs: number,
+  ms: number,
+  fn: (rt: Runtime, state: Record<string, () => unknown>) => Promise<void>,
+): Promise<void> {
+  const { Runtime } = await import('gort')
+  const rt = await Runtime.start({ procs })
+  const state: Record<string, () => unknown> = {}
+  const dump = (): string => {
+    const extra: Record<string, unknown> = {}
+    for (const [k, get] of Object.entries(state)) {
+      try {
+        extra[k] = get()
+      } catch (e) {
+        extra[k] = `(${String(e)})`
+      }
+    }
+    return JSON.stringify({ stats: rt.stats(), ...extra })
+  }
+  let ok = false
+  try {
+    await withWatchdog(t, ms, dump, () => [], () => fn(rt, state))
+    ok = true
+  } finally {
+    if (ok) t.deepEqual(await rt.close(), { left: 0 }, 'no goroutine left behind')
+    else await rt.destroy()
   }
 }

@@ -37,6 +37,7 @@ import { lock, unlock } from './lock_futex.js'
 import { free, malloc } from './malloc.js'
 import { gfget, goready } from './proc.js'
 import { Gflags, Gstatus, WaitReason } from './runtime2.js'
+import { throwFatal } from './throw.js'
 import { decodeSlotCode, encodeSlotCode, slotCodeF64, storeSlot, takeSlot } from './gvalue.js'
 
 /** The largest buffer: keeps the ring's byte size an int32. */
@@ -65,6 +66,28 @@ export function makechan(h: SharedHeap, size: number): number {
   m[w + C_DATAQSIZ] = size
   Atomics.store(m, w + C_REFS, 1)
   return c
+}
+
+/**
+ * Frees a channel whose last reference was dropped (refs.ts), with the
+ * values still in its buffer. Nothing can be queued on it: a waiter holds a
+ * handle. Any thread; takes no channel lock (no other thread knows c).
+ */
+export function freechan(h: SharedHeap, c: number): void {
+  const m = h.i32
+  const w = c >> 2
+  if (m[w + C_RECVQ_HEAD] !== 0 || m[w + C_SENDQ_HEAD] !== 0) {
+    throwFatal('freechan', `channel ${c} freed with goroutines waiting on it`)
+  }
+  const size = m[w + C_DATAQSIZ]
+  const codes: number[] = []
+  for (let n = m[w + C_QCOUNT], i = m[w + C_RECVX]; n > 0; n--, i = i + 1 === size ? 0 : i + 1) {
+    const code = m[bufslot(m, w, i)]
+    if (code > 0) codes.push(code)
+  }
+  if (size > 0) free(h, m[w + C_BUF])
+  free(h, c)
+  for (const code of codes) freeValue(h, code)
 }
 
 /** Word offset of buffer slot i. */

@@ -164,6 +164,7 @@
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8'
 import { types } from 'node:util'
 import type { SharedHeap } from './heap.js'
+import { counted, release, retain } from './refs.js'
 import { free, malloc, MAX_ALLOC } from './malloc.js'
 import { throwFatal } from './throw.js'
 
@@ -186,12 +187,14 @@ const T_ARGS = 15
 const T_DATE = 16
 const T_VIEW = 17
 const T_HANDLE = 18
+/** A block's prefix, before its value: [T_HREFS, n, kind, ptr, ...], the counted handles in it (refs.ts). */
+const T_HREFS = 19
 
 /** The item tags, for tests and heap dumps. */
 export const CodecTag = {
   UNDEF: T_UNDEF, NULL: T_NULL, FALSE: T_FALSE, TRUE: T_TRUE, INT32: T_INT32, FLOAT64: T_FLOAT64,
   BIGINT64: T_BIGINT64, BIGPOS: T_BIGPOS, BIGNEG: T_BIGNEG, STRING: T_STRING, ARRAY: T_ARRAY,
-  OBJECT: T_OBJECT, V8: T_V8, ERROR: T_ERROR, ARGS: T_ARGS, DATE: T_DATE, VIEW: T_VIEW, HANDLE: T_HANDLE,
+  OBJECT: T_OBJECT, V8: T_V8, ERROR: T_ERROR, ARGS: T_ARGS, DATE: T_DATE, VIEW: T_VIEW, HANDLE: T_HANDLE, HREFS: T_HREFS,
 } as const
 
 /** Objects (arrays, plain objects, errors, views) the fast path takes in one value before handing it to V8. */
@@ -1005,20 +1008,50 @@ function writeTape(h: SharedHeap, t: Tape, p: number): void {
   }
 }
 
-/** Mallocs a block for the planned tape and writes it. */
+/**
+ * Mallocs a block for the planned tape and writes it. A value holding
+ * counted handles (refs.ts) starts with a T_HREFS prefix listing them, and
+ * the block takes a reference on each: a channel in flight is not freed
+ * while no handle object stands for it. freeValue drops them.
+ */
 function commit(h: SharedHeap, t: Tape): number {
-  if (t.bytes > MAX_ALLOC) {
-    throw new RangeError(`the value needs ${t.bytes} bytes in the shared heap, more than one block can hold (${MAX_ALLOC})`)
+  let nh = 0
+  for (let i = 0; i < t.n; i++) if (t.tag[i] === T_HANDLE && counted(t.aux[i])) nh++
+  const prefix = nh === 0 ? 0 : 8 + nh * 8
+  const bytes = t.bytes + prefix
+  if (bytes > MAX_ALLOC) {
+    throw new RangeError(`the value needs ${bytes} bytes in the shared heap, more than one block can hold (${MAX_ALLOC})`)
   }
-  const p = malloc(h, t.bytes)
+  const p = malloc(h, bytes)
   views(h)
   try {
-    writeTape(h, t, p)
+    writeTape(h, t, p + prefix)
   } catch (e) {
     free(h, p)
     throw e
   }
+  if (nh > 0) {
+    const i32 = h.i32
+    let w = p >> 2
+    i32[w] = T_HREFS
+    i32[w + 1] = nh
+    w += 2
+    for (let i = 0; i < t.n; i++) {
+      if (t.tag[i] !== T_HANDLE || !counted(t.aux[i])) continue
+      const ptr = t.val[i] as number
+      retain(h, t.aux[i], ptr)
+      i32[w] = t.aux[i]
+      i32[w + 1] = ptr
+      w += 2
+    }
+  }
   return p
+}
+
+/** Where the value of the block at p starts: after its T_HREFS prefix, if it has one. */
+function valueStart(h: SharedHeap, p: number): number {
+  const w = p >> 2
+  return h.i32[w] === T_HREFS ? p + 8 + h.i32[w + 1] * 8 : p
 }
 
 // ---------------------------------------------------------------------------
@@ -1105,6 +1138,8 @@ function readItem(h: SharedHeap): unknown {
       if (decode === undefined) {
         return throwFatal('decodeValue', `handle kind ${aux} at ${q} is not registered on this thread (registerHandleKind)`)
       }
+      // The new object holds a reference of its own (the block keeps its one).
+      retain(h, aux, i32[w + 2])
       const o = decode(h, i32[w + 2])
       // decode may have decoded values itself (rq), in another heap (views).
       rq = q + 16
@@ -1188,7 +1223,7 @@ export function encodeValue(h: SharedHeap, v: unknown): number {
 export function decodeValue(h: SharedHeap, p: number): unknown {
   if (p === 0) return undefined
   views(h)
-  rq = p
+  rq = valueStart(h, p)
   return readItem(h)
 }
 
@@ -1221,16 +1256,31 @@ export function encodeArgs(h: SharedHeap, args: readonly unknown[]): number {
 export function decodeArgs(h: SharedHeap, p: number): unknown[] {
   if (p === 0) return []
   views(h)
-  const w = p >> 2
+  const q = valueStart(h, p)
+  const w = q >> 2
   if (h.i32[w] !== T_ARGS) throwFatal('decodeArgs', `${p} is not an argument list (tag ${h.i32[w]})`)
   const n = h.i32[w + 1]
-  rq = p + 8
+  rq = q + 8
   const args: unknown[] = []
   for (let i = 0; i < n; i++) args.push(readItem(h))
   return args
 }
 
-/** Frees a block from encodeValue or encodeArgs; 0 is a no-op. Its last owner, once. */
+/**
+ * Frees a block from encodeValue or encodeArgs, and drops the references it
+ * held on shared records (which may free them); 0 is a no-op. Its last
+ * owner, once.
+ */
 export function freeValue(h: SharedHeap, p: number): void {
-  if (p !== 0) free(h, p)
+  if (p === 0) return
+  const i32 = h.i32
+  const w = p >> 2
+  if (i32[w] !== T_HREFS) {
+    free(h, p)
+    return
+  }
+  const n = i32[w + 1]
+  const held = i32.slice(w + 2, w + 2 + n * 2)
+  free(h, p)
+  for (let i = 0; i < n * 2; i += 2) release(h, held[i], held[i + 1])
 }

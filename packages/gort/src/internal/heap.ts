@@ -25,6 +25,12 @@ export class SharedHeap {
   /** This thread's cache of free sudog blocks (chan.ts), Go's per-P sudogcache. */
   readonly sudogCache: number[] = []
   /** This thread's view of the function table (registry.ts). */
+  /**
+   * Set on the thread that tears the runtime down (Runtime.close/destroy):
+   * from then on no reference is released (refs.ts), so a finalizer that
+   * runs late never takes a lock that a terminated M may have held.
+   */
+  dead = false
   readonly funcCache = {
     ids: new Map<string, number>(),
     keys: [] as Array<string | undefined>,

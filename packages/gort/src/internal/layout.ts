@@ -182,6 +182,9 @@ const heapSpec: RecordSpec = {
       freeBytes: i32('heap.lock', 'Bytes in free blocks.'),
       allocs: i32('heap.lock', 'Total allocations (wraps).'),
       frees: i32('heap.lock', 'Total frees (wraps).'),
+      gcTrigger: i32('heap.lock', 'Bytes in use at which malloc asks every thread to collect (gc.ts pacer).'),
+      gcLow: i32('heap.lock', 'The fewest bytes in use since the last request: an estimate of what is live.'),
+      gcGen: i32('heap.lock', 'Collection requests so far; each thread collects when it sees it move. Read with Atomics.load, waited on by the host.'),
     },
     Object.fromEntries(
       Array.from({ length: MALLOC_BINS }, (_, b) => [
@@ -297,7 +300,7 @@ const chanSpec: RecordSpec = {
       recvqTail: i32('c.lock', 'Tail of recvq.'),
       sendqHead: i32('c.lock', 'Waiting senders.'),
       sendqTail: i32('c.lock', 'Tail of sendq.'),
-      refs: i32('atomic-any', 'Handles alive on all threads (for freeing unreferenced channels).'),
+      refs: i32('atomic-any', 'References: handles on all threads, value blocks holding one, a context on its done channel (refs.ts).'),
     },
   ],
 }
@@ -333,7 +336,7 @@ const semaSpec: RecordSpec = {
       count: i32('c.lock', 'The counter (a WaitGroup\'s count). Read without the lock only as a hint.'),
       waitqHead: i32('c.lock', 'Waiting Gs: sudogs, as a channel\'s queues.'),
       waitqTail: i32('c.lock', 'Tail of waitq.'),
-      refs: i32('atomic-any', 'Handles alive on all threads (reserved for freeing).'),
+      refs: i32('atomic-any', 'References: handles on all threads, value blocks holding one, a Cond on its Mutex (refs.ts).'),
       kind: i32('c.lock', 'Which sync object this is (set once).'),
       limit: i32('c.lock', 'A Semaphore\'s size; a Cond\'s Mutex record (set once).'),
     },
@@ -353,6 +356,7 @@ const ctxSpec: RecordSpec = {
       parent: i32('c.lock', 'The parent context record, 0 for background.'),
       child: i32('c.lock', 'First child (a list through sibling), under this record\'s lock.'),
       sibling: i32('c.lock', 'Next sibling in the parent\'s child list, under the parent\'s lock.'),
+      refs: i32('atomic-any', 'References: handles on all threads, value blocks, its children, its parent\'s child list (refs.ts).'),
     },
     { deadline: f64('c.lock', 'Deadline in Date.now() ms, or 0 for none; set once.') },
   ],
@@ -403,6 +407,7 @@ export const SCHED_MWANT = S.mwant, SCHED_MWANTTAIL = S.mwanttail, SCHED_NFUNCS 
 export const HEAP_LOCK = HP.lock, HEAP_BINMAP = HP.binmap, HEAP_INUSE_BYTES = HP.inuseBytes
 export const HEAP_INUSE_BLOCKS = HP.inuseBlocks, HEAP_FREE_BYTES = HP.freeBytes
 export const HEAP_ALLOCS = HP.allocs, HEAP_FREES = HP.frees, HEAP_BIN0 = HP.bin0
+export const HEAP_GCTRIGGER = HP.gcTrigger, HEAP_GCLOW = HP.gcLow, HEAP_GCGEN = HP.gcGen
 
 export const P_ID = P.id, P_STATUS = P.status, P_LINK = P.link, P_SCHEDTICK = P.schedtick
 export const P_SYSCALLTICK = P.syscalltick, P_M = P.m, P_GFREE_HEAD = P.gFreeHead, P_GFREE_COUNT = P.gFreeCount
@@ -557,6 +562,6 @@ export const SEMA_REFS = SM.refs, SEMA_KIND = SM.kind, SEMA_LIMIT = SM.limit
 /** Bytes of a sema record. */
 export const SEMA_BYTES = SEMA.fixedWords * WORD_BYTES
 export const CTX_LOCK = CX.lock, CTX_ERR = CX.err, CTX_DONE = CX.done, CTX_PARENT = CX.parent, CTX_CHILD = CX.child
-export const CTX_SIBLING = CX.sibling, CTX_DEADLINE = CX.deadline
+export const CTX_SIBLING = CX.sibling, CTX_DEADLINE = CX.deadline, CTX_REFS = CX.refs
 /** Bytes of a context record. */
 export const CTX_BYTES = CTXREC.fixedWords * WORD_BYTES

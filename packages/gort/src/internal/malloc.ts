@@ -30,7 +30,7 @@
 import type { SharedHeap } from './heap.js'
 import {
   heapw, HEAP_ALLOCS, HEAP_BIN0, HEAP_BINMAP, HEAP_FREE_BYTES, HEAP_FREES, HEAP_INUSE_BLOCKS,
-  HEAP_INUSE_BYTES, HEAP_LOCK, MALLOC_BINS,
+  HEAP_INUSE_BYTES, HEAP_LOCK, MALLOC_BINS, HEAP_GCGEN, HEAP_GCLOW, HEAP_GCTRIGGER,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
 import { throwFatal } from './throw.js'
@@ -57,6 +57,45 @@ export function mallocinit(h: SharedHeap): void {
   setFree(m, a + 8, size)
   binInsert(h, a + 8, size)
   m[heapw(h.layout, HEAP_FREE_BYTES)] = size
+  m[heapw(h.layout, HEAP_GCTRIGGER)] = gcMinTrigger(h)
+}
+
+/**
+ * The pacer's floor: no collection is asked for below this many bytes in
+ * use. A quarter of the arena, at most 4 MiB.
+ */
+function gcMinTrigger(h: SharedHeap): number {
+  return Math.min(4 << 20, (h.layout.arenaEndBytes - h.layout.arenaStartBytes) >> 2)
+}
+
+/**
+ * The collection pacer (Go's GOGC=100, roughly). Handle objects that die on
+ * some thread free their shared records only when that thread's collector
+ * runs, and V8 does not see the shared heap fill. So when the bytes in use
+ * pass the trigger, malloc asks every thread to collect (gcGen). The
+ * trigger is twice the fewest bytes in use since the last request (gcLow,
+ * lowered by free as the collections free records): twice what survived.
+ * heap.lock is held.
+ */
+function gcRequest(h: SharedHeap, inuse: number): void {
+  const m = h.i32
+  const l = h.layout
+  m[heapw(l, HEAP_GCLOW)] = inuse
+  m[heapw(l, HEAP_GCTRIGGER)] = gcTriggerFor(h, inuse)
+  Atomics.add(m, heapw(l, HEAP_GCGEN), 1)
+  Atomics.notify(m, heapw(l, HEAP_GCGEN))
+}
+
+/** Asks every thread to collect now (Go's runtime.GC, without waiting for it). Any thread. */
+export function requestCollection(h: SharedHeap): void {
+  const m = h.i32
+  lock(m, heapw(h.layout, HEAP_LOCK))
+  gcRequest(h, m[heapw(h.layout, HEAP_INUSE_BYTES)])
+  unlock(m, heapw(h.layout, HEAP_LOCK))
+}
+
+function gcTriggerFor(h: SharedHeap, live: number): number {
+  return Math.min(2 ** 31 - 1, Math.max(gcMinTrigger(h), 2 * live))
 }
 
 function setFree(m: Int32Array, b: number, size: number): void {
@@ -130,6 +169,7 @@ export function malloc(h: SharedHeap, n: number): number {
   const b = findFit(h, need)
   if (b === 0) {
     const inuse = m[heapw(l, HEAP_INUSE_BYTES)]
+    gcRequest(h, inuse) // garbage may be holding it: the next try may fit
     unlock(m, heapw(l, HEAP_LOCK))
     throw new RangeError(
       `malloc: the shared heap cannot fit ${n} more bytes (heapSize is ${l.arenaBytes} bytes, ${inuse} in use); raise the heapSize option`,
@@ -148,6 +188,8 @@ export function malloc(h: SharedHeap, n: number): number {
   m[heapw(l, HEAP_INUSE_BLOCKS)] += 1
   m[heapw(l, HEAP_FREE_BYTES)] -= size
   m[heapw(l, HEAP_ALLOCS)] += 1
+  const inuse = m[heapw(l, HEAP_INUSE_BYTES)]
+  if (inuse > m[heapw(l, HEAP_GCTRIGGER)]) gcRequest(h, inuse)
   unlock(m, heapw(l, HEAP_LOCK))
   return b + HEADER_BYTES
 }
@@ -171,6 +213,11 @@ export function free(h: SharedHeap, p: number): void {
   m[heapw(l, HEAP_INUSE_BLOCKS)] -= 1
   m[heapw(l, HEAP_FREE_BYTES)] += size
   m[heapw(l, HEAP_FREES)] += 1
+  const inuse = m[heapw(l, HEAP_INUSE_BYTES)]
+  if (inuse < m[heapw(l, HEAP_GCLOW)]) {
+    m[heapw(l, HEAP_GCLOW)] = inuse
+    m[heapw(l, HEAP_GCTRIGGER)] = gcTriggerFor(h, inuse)
+  }
   // Drop the block's own INUSE tag first. When it merges with both
   // neighbours, setFree below rewrites only the merged block's ends, and a
   // header still saying "in use" (with its matching footer) inside the free

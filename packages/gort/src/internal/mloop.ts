@@ -43,7 +43,7 @@ import {
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   type Layout,
 } from './layout.js'
-import { lock, noteclear, notesleep, notetsleepAsync, notewakeup, unlock } from './lock_futex.js'
+import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, unlock } from './lock_futex.js'
 import { FastRand, randomSeed } from './fastrand.js'
 import { OpKind, SchedOp } from './ops.js'
 import {
@@ -54,11 +54,25 @@ import { globrunqget, globrunqsize, runqempty, runqget, runqput, runqsteal, runq
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, WaitReason } from './runtime2.js'
 import { setSpawnHook, type SpawnHook } from './spawn.js'
 import { throwFatal } from './throw.js'
+import { collectIfAsked } from './gc.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
 /** With promises pending, let the event loop run at least this often. */
 const EVENT_LOOP_MS = 2
+/**
+ * Without, still this often: the loop runs the finalizers that release this
+ * thread's references to shared records (refs.ts), and messages to the M.
+ */
+const HOUSEKEEPING_MS = 10
+
+/** How often a parked M wakes to see whether the heap asked for a collection (gc.ts). */
+const IDLE_GC_MS = 250
+
+/** Safe points (plain yields) passed on this M; every 16th reads the clock. */
+let safepoints = 0
+/** Set by a safe point that found the burst too long: schedule() lets the event loop run next. */
+let loopDue = false
 
 // What schedule() tells mloop().
 const IDLE = 0
@@ -144,8 +158,13 @@ async function mloop(): Promise<void> {
       continue
     }
     const why = schedule()
-    if (why === YIELD) await yieldToEventLoop()
-    else if (why === IDLE) await idle()
+    if (why === YIELD) {
+      collectIfAsked(h)
+      await yieldToEventLoop()
+    } else if (why === IDLE) {
+      if (collectIfAsked(h)) await yieldToEventLoop()
+      await idle()
+    }
   }
 }
 
@@ -238,8 +257,16 @@ async function park(): Promise<void> {
       notewakeup(m, mb + M_PARK)
     }
   }
-  if (pendingAsync > 0) await notetsleepAsync(m, mb + M_PARK, -1)
-  else notesleep(m, mb + M_PARK)
+  // Asleep, still look up every IDLE_GC_MS: when the heap asked for a
+  // collection, collect and let the finalizers run (they free the shared
+  // records this thread's dead handles held).
+  for (;;) {
+    const woken = pendingAsync > 0
+      ? await notetsleepAsync(m, mb + M_PARK, IDLE_GC_MS * 1e6)
+      : notetsleep(m, mb + M_PARK, IDLE_GC_MS * 1e6)
+    if (woken) break
+    if (collectIfAsked(h)) await yieldToEventLoop()
+  }
   noteclear(m, mb + M_PARK)
   Atomics.store(m, mb + M_SLEEP, Msleep.Mawake)
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
@@ -342,7 +369,10 @@ function schedule(): number {
       if (pp >= 0) handoffp(h, releasep())
       return NOP
     }
-    if (pendingAsync > 0 && (n & 63) === 63 && performance.now() - burstStart >= EVENT_LOOP_MS) return YIELD
+    if (loopDue || ((n & 63) === 63 && performance.now() - burstStart >= (pendingAsync > 0 ? EVENT_LOOP_MS : HOUSEKEEPING_MS))) {
+      loopDue = false
+      return YIELD
+    }
     n++
   }
 }
@@ -546,8 +576,11 @@ function execute(gp: number, inherit: boolean): void {
         continue
       }
     }
-    // A safe point: give up the M only if preemption was requested.
-    if (Atomics.load(m, gb + G_PREEMPT) !== 0) {
+    // A safe point: give up the M only if preemption was requested, or if
+    // the burst has kept the event loop waiting too long (every 16th safe
+    // point reads the clock).
+    if (Atomics.load(m, gb + G_PREEMPT) !== 0 ||
+      ((++safepoints & 15) === 0 && performance.now() - burstStart >= HOUSEKEEPING_MS && (loopDue = true))) {
       Atomics.store(m, gb + G_PREEMPT, 0)
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
       localq.push(gp)

@@ -10,7 +10,8 @@ import {
   SG_G, SG_NEXT, SG_PREV, SG_SLOT, SG_SUCCESS, G_WAITSINCE, SEMA_LIMIT,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
-import { malloc } from './malloc.js'
+import { free, malloc } from './malloc.js'
+import { throwFatal } from './throw.js'
 import { goready } from './proc.js'
 import { WaitReason } from './runtime2.js'
 
@@ -24,6 +25,12 @@ export function newsema(h: SharedHeap, kind: number): number {
   h.i32[w + SEMA_KIND] = kind
   Atomics.store(h.i32, w + SEMA_REFS, 1)
   return p
+}
+
+/** Frees a sync record whose last reference was dropped (refs.ts). Nothing can wait on it: a waiter holds a handle. */
+export function freesema(h: SharedHeap, p: number): void {
+  if (h.i32[(p >> 2) + SEMA_WAITQ_HEAD] !== 0) throwFatal('freesema', `sync record ${p} freed with goroutines waiting on it`)
+  free(h, p)
 }
 
 /** After an operation returned PARKED: the sudog and the G parked on. */

@@ -1,0 +1,132 @@
+// Channels, sync objects and contexts that nothing references any more are
+// freed from the shared heap (internal/refs.ts): handles on every thread,
+// handles in flight in value blocks, records holding records.
+
+import test from 'ava'
+import { setImmediate as tick } from 'node:timers/promises'
+import { Cond, Mutex, WaitGroup, background, chan, withCancel, withTimeout, type Chan, type Runtime } from 'gort'
+import { heapStats, requestCollection, type SharedHeap } from 'gort/internal'
+import { refs, gc } from './fixtures/refs.js'
+import { seeded, withRuntime } from './helpers.js'
+
+const heapOf = (o: object): SharedHeap => (o as { heap: SharedHeap }).heap
+
+/** Collects on every thread until the arena's bytes in use come back to `want`, or `ms` pass; returns the last figure. */
+async function settleTo(rt: Runtime, h: SharedHeap, want: number, ms: number): Promise<number> {
+  const end = Date.now() + ms
+  let inuse = heapStats(h).inuseBytes
+  while (inuse !== want && Date.now() < end) {
+    requestCollection(h) // every thread, idle Ms too, collects
+    gc()
+    await Promise.all(Array.from({ length: 4 }, () => rt.run(refs.settle)))
+    await tick()
+    inuse = heapStats(h).inuseBytes
+  }
+  return inuse
+}
+
+/** The bytes in use once collections on every thread stop changing it (two rounds alike). */
+async function settled(rt: Runtime, h: SharedHeap): Promise<number> {
+  let last = -1
+  for (let i = 0; i < 50; i++) {
+    const now = await settleTo(rt, h, -1, 100)
+    if (now === last) return now
+    last = now
+  }
+  return last
+}
+
+async function warmUp(rt: Runtime, seed1: number, seed2: number): Promise<void> {
+  await hostChurn(2_000)
+  await Promise.all([rt.run(refs.churn, 2_000, seed1), rt.run(refs.churn, 2_000, seed2)])
+  const wg = new WaitGroup()
+  wg.add(1)
+  await rt.run(refs.pick, chan<number>(1), [], wg)
+  await wg.wait()
+}
+
+/** The app's share of the churn: n channels (some holding values and other channels) and sync objects, dropped. */
+async function hostChurn(n: number): Promise<number> {
+  let made = 0
+  for (let i = 0; i < n; i++) {
+    const c = chan<unknown>(i % 3)
+    made++
+    if (i % 3 === 1) await c.send(i)
+    else if (i % 3 === 2) {
+      const inner = chan<string>(1)
+      await inner.send('x')
+      await c.send([inner, { deep: chan(0) }])
+      made += 2
+    }
+    if (i % 64 === 0) {
+      const mu = new Mutex()
+      void new Cond(mu)
+      const [ctx, cancel] = withCancel(background())
+      const [child] = withTimeout(ctx, 60_000)
+      void child.done()
+      cancel() // cancels the child and its timer too
+      made += 4
+    }
+    if (i % 10_000 === 0) await tick()
+  }
+  return made
+}
+
+test.serial('a million channels and sync objects made and dropped on the app\'s thread and the Ms: the heap\'s accounting returns to its start', async (t) => {
+  const rand = seeded(t)
+  await withRuntime(t, 2, 120_000, async (rt, state) => {
+    const h = heapOf(chan(0))
+    state.heap = () => heapStats(h)
+    // Warm up every path once (function table entries, per-thread caches),
+    // in a function of its own, so that nothing it made is still in scope.
+    await warmUp(rt, rand.next(), rand.next())
+    const start = await settled(rt, h)
+    t.log(`in use at start: ${start} bytes`)
+
+    let peak = 0
+    const sample = setInterval(() => { peak = Math.max(peak, heapStats(h).inuseBytes) }, 5)
+    const [hostMade, ...mMade] = await Promise.all([
+      hostChurn(600_000),
+      rt.run(refs.churn, 250_000, rand.next()),
+      rt.run(refs.churn, 250_000, rand.next()),
+    ])
+    // Handles in flight: as goroutine arguments and results.
+    for (let i = 0; i < 2_000; i++) {
+      const wg = new WaitGroup()
+      wg.add(1)
+      const back: Chan<number> = await rt.run(refs.pick, chan<number>(1), [chan<number>(0), chan<number>(2)], wg)
+      await back.send(i)
+      await wg.wait()
+    }
+    clearInterval(sample)
+    const made = hostMade + (mMade as number[]).reduce((a, b) => a + b, 0) + 2_000 * 4
+    t.true(made >= 1_000_000, `made ${made}`)
+    const end = await settleTo(rt, h, start, 20_000)
+    t.log(`made ${made} records; peak in use ${peak} bytes (a 64 MiB heap); at the end ${end}`)
+    t.is(end, start, 'every record made was freed')
+  })
+})
+
+test.serial('a channel sent over a channel outlives the sender\'s handle; a context lives while its children do', async (t) => {
+  await withRuntime(t, 2, 30_000, async (rt) => {
+    const h = heapOf(chan(0))
+    const start = await settled(rt, h)
+    const outer = chan<Chan<string>>(1)
+    {
+      const inner = chan<string>(1)
+      await inner.send('kept')
+      await outer.send(inner)
+    } // the only handle to inner is gone: the block in outer's buffer holds it
+    await settleTo(rt, h, start, 300) // collects; inner must survive
+    const got = (await outer.recv())!
+    t.is(await got.recv(), 'kept')
+    const [parent, cancelParent] = withCancel(background())
+    const [child, cancelChild] = withCancel(parent)
+    const done = child.done()
+    cancelParent()
+    t.deepEqual(await done.recvOk(), [undefined, false], 'the child was cancelled through its parent')
+    cancelChild()
+    t.is(child.err()?.message, 'context canceled')
+  })
+  t.pass()
+})
