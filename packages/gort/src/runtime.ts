@@ -10,16 +10,20 @@ import os from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { putArgs, takeResult } from './internal/gvalue.js'
 import { SharedHeap } from './internal/heap.js'
+import { lock, notewakeup, unlock } from './internal/lock_futex.js'
 import {
   gbase, mbase, pbase, schedw,
   G_FLAGS, G_GOID, G_SCHEDLINK,
   M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
-  SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NMIDLE, SCHED_NPIDLE, SCHED_NPENDINGIO,
+  SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NMIDLE, SCHED_NPIDLE, SCHED_NPENDINGIO, SCHED_LOCK, SCHED_MNEXT,
+  SCHED_GNEXT, SCHED_NPREEMPT, SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_SYSMONSLEEPUS, SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_SYSMONNOTE,
+  G_STATUS, G_WAITREASON, G_WAITSINCE, G_M, G_FN,
 } from './internal/layout.js'
 import { gcount, gfflush, gfget, gfput, injectglist, newproc1, pidleput, setNeedM } from './internal/proc.js'
-import { describeFn, funcid, goroutineMeta } from './internal/registry.js'
+import { describeFn, funcid, funcKey, goroutineMeta } from './internal/registry.js'
+import { schedtrace } from './internal/sysmon.js'
 import { globrunqsize, runqempty, runqlen } from './internal/runq.js'
-import { Gflags, Mstate, Pstatus, waitReasonStrings } from './internal/runtime2.js'
+import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './internal/runtime2.js'
 
 export interface RuntimeOptions {
   /** GOMAXPROCS: Ps, and so goroutines running at once. Default: env GOMAXPROCS, else os.availableParallelism(). */
@@ -32,6 +36,20 @@ export interface RuntimeOptions {
   modules?: Array<string | URL>
   /** The most Ms (worker threads) the runtime may start (Go's SetMaxThreads). Default procs + 16. */
   maxThreads?: number
+  /** A goroutine step (the code between two yields) that runs longer than this loses its P to another M (sysmon's retake). Default 20 ms. */
+  runawayMs?: number
+  /**
+   * Go's GODEBUG settings: `schedtrace=1000` prints a SCHED line every
+   * second, `scheddetail=1` adds P, M and G lines. Default: env GODEBUG.
+   */
+  godebug?: string
+  /**
+   * Run as a program's main (Go's semantics; the gort CLI sets it): when
+   * every goroutine is asleep and nothing can wake them, print Go's
+   * "fatal error: all goroutines are asleep - deadlock!" with the dump and
+   * exit with status 2. Embedded (the default), emit 'deadlock' instead.
+   */
+  main?: boolean
   /** Passed to every M's Worker. */
   resourceLimits?: ConstructorParameters<typeof Worker>[1] extends infer O ? O extends { resourceLimits?: infer R } ? R : never : never
 }
@@ -98,6 +116,95 @@ export class Runtime extends EventEmitter {
     this.maxThreads = opts.maxThreads ?? procs + 16
     this.workerOptions = opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}
     this.modules = modules
+    this.main = opts.main === true
+  }
+
+  private readonly main: boolean
+  private deadlockTimer: ReturnType<typeof setInterval> | undefined
+  private deadlockReported = false
+
+  /**
+   * Go's checkdead, from the app's thread: every 100 ms, if goroutines are
+   * alive but none is runnable or running and nothing pending (a timer,
+   * I/O, a promise) could ready one, twice in a row, they are deadlocked.
+   */
+  private startDeadlockCheck(): void {
+    let suspect = 0
+    this.deadlockTimer = setInterval(() => {
+      if (this.closing || gcount(this.heap) === 0 || !this.nothingCanRun()) {
+        suspect = 0
+        this.deadlockReported = false
+        return
+      }
+      if (++suspect < 2 || this.deadlockReported) return
+      this.deadlockReported = true
+      const dump = this.dump()
+      if (this.main) {
+        process.stderr.write(`fatal error: all goroutines are asleep - deadlock!\n\n${dump}`)
+        process.exit(2)
+      }
+      this.emit('deadlock', dump)
+    }, 100)
+    this.deadlockTimer.unref()
+  }
+
+  /**
+   * A goroutine dump in Go's shape, one paragraph per goroutine:
+   *
+   *     goroutine 7 [chan receive, 2 minutes]:
+   *     worker(...)
+   *     	file:///app/tasks.js on M1
+   *
+   * The wait reason is Go's; the minutes are shown after one minute of
+   * waiting, as Go does. V8 keeps no stack for a suspended generator, so
+   * where a goroutine is comes as its function and module (a closure
+   * started with go(function* ...) shows as a local closure).
+   */
+  dump(opts: { print?: boolean } = {}): string {
+    const h = this.heap
+    const m = h.i32
+    const l = h.layout
+    const n = Math.min(Atomics.load(m, schedw(l, SCHED_GNEXT)), l.maxGs)
+    const now = performance.timeOrigin + performance.now()
+    const parts: string[] = []
+    for (let gp = 1; gp < n; gp++) {
+      const b = gbase(l, gp)
+      const st = Atomics.load(m, b + G_STATUS)
+      if (st === Gstatus.Gidle || st === Gstatus.Gdead) continue
+      const flags = Atomics.load(m, b + G_FLAGS)
+      if ((flags & Gflags.Ghostwait) !== 0) continue
+      let state: string
+      if (st === Gstatus.Gwaiting) {
+        state = waitReasonStrings[Atomics.load(m, b + G_WAITREASON)] ?? 'waiting'
+        const since = h.f64[(b + G_WAITSINCE) >> 1]
+        const minutes = since > 0 ? Math.floor((now - since) / 60_000) : 0
+        if (minutes >= 1) state += `, ${minutes} minutes`
+      } else state = st === Gstatus.Grunnable ? 'runnable' : st === Gstatus.Gsyscall ? 'syscall' : 'running'
+      const mp = Atomics.load(m, b + G_M) - 1
+      let where: string
+      if ((flags & Gflags.Glocal) !== 0) where = `(a local closure started with go())\n\ton M${mp}`
+      else {
+        let fn = '?'
+        let url = '?'
+        try {
+          const k = funcKey(h, Atomics.load(m, b + G_FN))
+          fn = k.name
+          url = k.url
+        } catch {
+          // a function table entry being written: leave it out
+        }
+        where = `${fn}(...)\n\t${url}${mp >= 0 ? ` on M${mp}` : ' (not started)'}`
+      }
+      parts.push(`goroutine ${Atomics.load(m, b + G_GOID)} [${state}]:\n${where}\n`)
+    }
+    const out = parts.join('\n')
+    if (opts.print === true) process.stderr.write(out)
+    return out
+  }
+
+  /** Go's schedtrace line (GODEBUG=schedtrace), now; with detail, its P, M and G lines. */
+  schedtrace(opts: { detail?: boolean } = {}): string {
+    return schedtrace(this.heap, { scheddetail: opts.detail === true, startTime: this.startTime })
   }
 
   /**
@@ -134,11 +241,58 @@ export class Runtime extends EventEmitter {
     const rt = new Runtime(heap, procs, { ...opts, maxThreads }, modules)
     setNeedM(heap, () => rt.needm())
     await Promise.all(Array.from({ length: procs + 1 }, () => rt.newm()))
+    const runawayMs = opts.runawayMs ?? 20
+    if (typeof runawayMs !== 'number' || !(runawayMs >= 1)) {
+      throw new RangeError(`Runtime.start: runawayMs must be a number of at least 1, got ${String(runawayMs)}`)
+    }
+    rt.startSysmon(runawayMs, parseGodebug(opts.godebug ?? process.env.GODEBUG ?? ''))
+    rt.startDeadlockCheck()
     hosts.set(rt, { heap, park: (gp) => rt.hostPark(gp) })
     void rt.hostLoop()
     rt.stopCollections = watchCollections(heap)
     defaultRuntime ??= rt
     return rt
+  }
+
+  private sysmonWorker: Worker | undefined
+  private readonly startTime = Date.now()
+
+  /**
+   * Lets sysmon see sched.closing and leave its loop, so that what it
+   * printed reaches stdout (terminating a worker drops its pending
+   * output); terminates it if it does not go within 200 ms.
+   */
+  private async stopSysmon(): Promise<void> {
+    const w = this.sysmonWorker
+    if (w === undefined) return
+    const h = this.heap
+    const m = h.i32
+    Atomics.store(m, schedw(h.layout, SCHED_CLOSING), 1)
+    const exited = new Promise<boolean>((r) => w.once('exit', () => r(true)))
+    Atomics.notify(m, schedw(h.layout, SCHED_SYSMONTICK))
+    if (Atomics.compareExchange(m, schedw(h.layout, SCHED_SYSMONWAIT), 1, 0) === 1) notewakeup(m, schedw(h.layout, SCHED_SYSMONNOTE))
+    const gone = await Promise.race([exited, new Promise<boolean>((r) => setTimeout(() => r(false), 200))])
+    if (!gone) await w.terminate()
+  }
+
+  /** Starts sysmon's thread (internal/sysmon.ts). */
+  private startSysmon(runawayMs: number, godebug: Map<string, string>): void {
+    const schedtrace = Number(godebug.get('schedtrace') ?? 0) || 0
+    const w = new Worker(new URL('./internal/sysmon.js', import.meta.url), {
+      workerData: {
+        sysmon: true,
+        sab: this.heap.sab,
+        opts: { runawayMs, schedtrace, scheddetail: godebug.get('scheddetail') === '1', startTime: this.startTime },
+      },
+    })
+    w.unref()
+    w.on('message', (msg: { type: string }) => {
+      if (msg.type === 'needm') this.needm()
+    })
+    w.once('error', (e) => {
+      if (!this.closed) this.report(Object.assign(new Error(`gort: sysmon died: ${(e as Error).message}`), { cause: e }))
+    })
+    this.sysmonWorker = w
   }
 
   private starting = 0
@@ -181,6 +335,9 @@ export class Runtime extends EventEmitter {
       ...this.workerOptions,
     })
     this.ms.push(w)
+    lock(this.heap.i32, schedw(this.heap.layout, SCHED_LOCK))
+    this.heap.i32[schedw(this.heap.layout, SCHED_MNEXT)] = this.ms.length
+    unlock(this.heap.i32, schedw(this.heap.layout, SCHED_LOCK))
     w.unref()
     this.starting++
     return new Promise<void>((resolve, reject) => {
@@ -443,10 +600,12 @@ export class Runtime extends EventEmitter {
     this.closed = true
     this.heap.dead = true
     this.stopCollections()
+    clearInterval(this.deadlockTimer)
     this.unref()
     gfflush(this.heap)
     // Wake a host loop that waits on the completion stack, so it sees `closed`.
     Atomics.notify(this.heap.i32, schedw(this.heap.layout, SCHED_DONEHEAD))
+    await this.stopSysmon()
     await Promise.all(this.ms.map((w) => w.terminate()))
     if (defaultRuntime === this) defaultRuntime = undefined
     this.emit('close')
@@ -461,7 +620,7 @@ export class Runtime extends EventEmitter {
       const b = pbase(l, p)
       return {
         id: p,
-        status: (['idle', 'running', 'syscall', 'gcstop', 'dead'] as const)[Atomics.load(m, b + P_STATUS)],
+        status: (['idle', 'running', 'syscall', 'gcstop', 'dead', 'exec'] as const)[Atomics.load(m, b + P_STATUS)],
         schedtick: Atomics.load(m, b + P_SCHEDTICK) >>> 0,
         syscalltick: Atomics.load(m, b + P_SYSCALLTICK) >>> 0,
         runqueue: runqlen(h, p),
@@ -474,7 +633,26 @@ export class Runtime extends EventEmitter {
       goroutines: Atomics.load(m, mbase(l, i) + M_NGS),
       started: Atomics.load(m, mbase(l, i) + M_NSTARTED) >>> 0,
     }))
-    return { gomaxprocs: this.procs, goroutines: gcount(h), globalRunqueue: globrunqsize(h), ps, ms }
+    const byStatus = { runnable: 0, running: 0, syscall: 0, waiting: 0 }
+    const n = Math.min(Atomics.load(m, schedw(l, SCHED_GNEXT)), l.maxGs)
+    for (let gp = 1; gp < n; gp++) {
+      const b = gbase(l, gp)
+      if ((Atomics.load(m, b + G_FLAGS) & Gflags.Ghostwait) !== 0) continue
+      const st = Atomics.load(m, b + G_STATUS)
+      if (st === Gstatus.Grunnable) byStatus.runnable++
+      else if (st === Gstatus.Grunning) byStatus.running++
+      else if (st === Gstatus.Gsyscall) byStatus.syscall++
+      else if (st === Gstatus.Gwaiting) byStatus.waiting++
+    }
+    const sysmon = {
+      preemptions: Atomics.load(m, schedw(l, SCHED_NPREEMPT)) >>> 0,
+      retakesSyscall: Atomics.load(m, schedw(l, SCHED_NRETAKESYSCALL)) >>> 0,
+      retakesRunaway: Atomics.load(m, schedw(l, SCHED_NRETAKEEXEC)) >>> 0,
+      loops: Atomics.load(m, schedw(l, SCHED_SYSMONTICK)) >>> 0,
+      sleepMicros: Atomics.load(m, schedw(l, SCHED_SYSMONSLEEPUS)),
+      waitingOnNote: Atomics.load(m, schedw(l, SCHED_SYSMONWAIT)) === 1,
+    }
+    return { gomaxprocs: this.procs, goroutines: gcount(h), globalRunqueue: globrunqsize(h), ps, ms, byStatus, sysmon }
   }
 
   /** Wait reason names, for dumps (the sysmon issue builds rt.dump on them). */
@@ -487,10 +665,24 @@ export interface RuntimeStats {
   globalRunqueue: number
   ps: Array<{ id: number; status: string; schedtick: number; syscalltick: number; runqueue: number }>
   ms: Array<{ id: number; threadId: number; state: string; goroutines: number; started: number }>
+  /** Goroutines by status (G records; the app's own waits are not goroutines). */
+  byStatus: { runnable: number; running: number; syscall: number; waiting: number }
+  /** Sysmon's counts: preemption requests, Ps taken from syscalls and from runaway steps, its loop and sleep. */
+  sysmon: { preemptions: number; retakesSyscall: number; retakesRunaway: number; loops: number; sleepMicros: number; waitingOnNote: boolean }
 }
 
 
 /** The runtime started first and not yet closed, if any. */
 export function currentRuntime(): Runtime | undefined {
   return defaultRuntime
+}
+
+/** GODEBUG's comma-separated name=value pairs. */
+function parseGodebug(s: string): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const kv of s.split(',')) {
+    const i = kv.indexOf('=')
+    if (i > 0) out.set(kv.slice(0, i).trim(), kv.slice(i + 1).trim())
+  }
+  return out
 }

@@ -5,7 +5,7 @@
 import type { ExecutionContext } from 'ava'
 import { Worker } from 'node:worker_threads'
 import { FastRand, randomSeed } from 'gort/internal'
-import type { Runtime } from 'gort'
+import type { Runtime, RuntimeOptions } from 'gort'
 
 /** A seed from GORT_SEED, or a fresh one; logged so a failure can be replayed. */
 export function seeded(t: ExecutionContext): FastRand {
@@ -85,9 +85,10 @@ export async function withRuntime(
   procs: number,
   ms: number,
   fn: (rt: Runtime, state: Record<string, () => unknown>) => Promise<void>,
+  opts: Omit<RuntimeOptions, 'procs'> = {},
 ): Promise<void> {
   const { Runtime } = await import('gort')
-  const rt = await Runtime.start({ procs })
+  const rt = await Runtime.start({ ...opts, procs })
   const state: Record<string, () => unknown> = {}
   const dump = (): string => {
     const extra: Record<string, unknown> = {}

@@ -31,7 +31,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, C_BUF, C_CLOSED, C_DATAQSIZ, C_LOCK, C_QCOUNT, C_RECVQ_HEAD, C_RECVQ_TAIL, C_RECVX, C_REFS, C_SENDQ_HEAD,
   C_SENDQ_TAIL, C_SENDX, CHAN_BYTES, G_FLAGS, G_STATUS, G_WAITREASON, SG_C, SG_G, SG_ISSELECT, SG_NEXT, SG_PREV,
-  SG_SLOT, SG_SUCCESS, SUDOG_BYTES, VSLOT_WORDS, G_PARAM, G_SELECTDONE, type Layout,
+  SG_SLOT, SG_SUCCESS, SUDOG_BYTES, VSLOT_WORDS, G_PARAM, G_SELECTDONE, G_WAITSINCE, type Layout,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
 import { free, malloc } from './malloc.js'
@@ -178,6 +178,9 @@ export function waiterG(h: SharedHeap, gp: number): number {
 export function parkG(h: SharedHeap, gp: number, reason: number): void {
   const gb = gbase(h.layout, gp)
   h.i32[gb + G_WAITREASON] = reason
+  // For dumps' "N minutes" (the sync objects set it themselves: Mutex
+  // starvation reads it, and a requeued waiter keeps its first time).
+  if (reason <= WaitReason.Select) h.f64[(gb + G_WAITSINCE) >> 1] = performance.timeOrigin + performance.now()
   // Published to wakers by the unlock of the channel that follows.
   Atomics.store(h.i32, gb + G_STATUS, Gstatus.Gwaiting)
 }

@@ -44,6 +44,7 @@ export type Writer =
   | 'm-self' // the M itself
   | 'g-owner' // whoever owns the G by its status (packed record)
   | 'c.lock' // written only while holding the channel's own lock (arena records)
+  | 'sysmon' // the sysmon thread only; others read with Atomics.load
 
 export interface FieldSpec {
   /** 1 for an int32 word, 2 for a float64 (8-byte aligned). */
@@ -165,6 +166,17 @@ const schedSpec: RecordSpec = {
       nfuncs: i32('sched.lock', 'Entries used in the function table.'),
       closing: i32('sched.lock', '1 once the host called close(): spawns fail. Read with Atomics.load.'),
     },
+    { sysmonnote: i32('lock-key', 'The note sysmon sleeps on while every P is idle (Go\'s sched.sysmonnote).') },
+    {
+      sysmonwait: i32('atomic-any', '1 while sysmon sleeps on sysmonnote; the M that next takes a P CASes it to 0 and wakes sysmon (Go\'s sched.sysmonwait).'),
+    },
+    {
+      npreempt: i32('sysmon', 'Preemption requests sysmon made (G.preempt set on a goroutine that ran 10 ms).'),
+      nretakesyscall: i32('sysmon', 'Ps sysmon took from Ms in a syscall.'),
+      nretakeexec: i32('sysmon', 'Ps sysmon took from Ms stuck in goroutine code (runaway goroutines).'),
+      sysmontick: i32('sysmon', 'Sysmon loop iterations (wraps).'),
+      sysmonsleepus: i32('sysmon', 'Sysmon\'s current sleep between looks, in microseconds; 0 while it waits on sysmonnote.'),
+    },
   ],
 }
 
@@ -211,6 +223,7 @@ const pSpec: RecordSpec = {
       m: i32('p-owner', 'The M that holds the P (M index + 1, 0 = none).'),
       gFreeHead: i32('p-owner', 'Per-P free G list (gfput/gfget), owner only.'),
       gFreeCount: i32('p-owner', 'Length of the per-P free G list, owner only.'),
+      steptick: i32('p-owner', 'Incremented before every goroutine step (each resumption of a generator); sysmon reads it to find runaway goroutines.'),
     },
     { runqhead: i32('p-runqhead', 'Ring head (uint32, wraps). CAS by the owner (runqget) and thieves (runqgrab); pairs with their Atomics.load.') },
     { runqtail: i32('p-runqtail', 'Ring tail (uint32, wraps). Atomics.store by the owner after writing a slot; thieves Atomics.load it first.') },
@@ -403,6 +416,8 @@ export const SCHED_GFREE = S.gfree, SCHED_NGFREE = S.ngfree, SCHED_GNEXT = S.gne
 export const SCHED_GCOUNT = S.gcount, SCHED_NMWANT = S.nmwant, SCHED_NPENDINGIO = S.npendingio
 export const SCHED_DONEHEAD = S.donehead, SCHED_HOSTWAITING = S.hostwaiting
 export const SCHED_MWANT = S.mwant, SCHED_MWANTTAIL = S.mwanttail, SCHED_NFUNCS = S.nfuncs, SCHED_CLOSING = S.closing
+export const SCHED_SYSMONNOTE = S.sysmonnote, SCHED_SYSMONWAIT = S.sysmonwait, SCHED_NPREEMPT = S.npreempt
+export const SCHED_NRETAKESYSCALL = S.nretakesyscall, SCHED_NRETAKEEXEC = S.nretakeexec, SCHED_SYSMONTICK = S.sysmontick, SCHED_SYSMONSLEEPUS = S.sysmonsleepus
 
 export const HEAP_LOCK = HP.lock, HEAP_BINMAP = HP.binmap, HEAP_INUSE_BYTES = HP.inuseBytes
 export const HEAP_INUSE_BLOCKS = HP.inuseBlocks, HEAP_FREE_BYTES = HP.freeBytes
@@ -410,6 +425,7 @@ export const HEAP_ALLOCS = HP.allocs, HEAP_FREES = HP.frees, HEAP_BIN0 = HP.bin0
 export const HEAP_GCTRIGGER = HP.gcTrigger, HEAP_GCLOW = HP.gcLow, HEAP_GCGEN = HP.gcGen
 
 export const P_ID = P.id, P_STATUS = P.status, P_LINK = P.link, P_SCHEDTICK = P.schedtick
+export const P_STEPTICK = P.steptick
 export const P_SYSCALLTICK = P.syscalltick, P_M = P.m, P_GFREE_HEAD = P.gFreeHead, P_GFREE_COUNT = P.gFreeCount
 export const P_RUNQHEAD = P.runqhead, P_RUNQTAIL = P.runqtail, P_RUNNEXT = P.runnext
 /** Word offset of the ring within a P record. */

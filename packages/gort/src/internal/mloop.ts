@@ -38,9 +38,9 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS,
+  M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
-  SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
+  SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE, SCHED_SYSMONNOTE, SCHED_SYSMONWAIT,
   type Layout,
 } from './layout.js'
 import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, unlock } from './lock_futex.js'
@@ -50,7 +50,7 @@ import {
   gfget, gfput, handoffp, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
 import { funcById, funcKey, funcid, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
-import { globrunqget, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
+import { globrunqget, globrunqput, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, WaitReason } from './runtime2.js'
 import { setSpawnHook, type SpawnHook } from './spawn.js'
 import { throwFatal } from './throw.js'
@@ -71,6 +71,8 @@ const IDLE_GC_MS = 250
 
 /** Safe points (plain yields) passed on this M; every 16th reads the clock. */
 let safepoints = 0
+/** Set by a preemption: findRunnable looks at the global queue first (where Go would have put the preempted G). */
+let globalFirst = false
 /** Set by a safe point that found the burst too long: schedule() lets the event loop run next. */
 let loopDue = false
 
@@ -231,6 +233,34 @@ function acquirep(p: number): void {
   Atomics.store(m, pb + P_STATUS, Pstatus.Prunning)
   Atomics.store(m, mb + M_STATE, spinning ? Mstate.Mspinning : Mstate.Mrunning)
   pslice = performance.now()
+  // Go's sysmonwait: sysmon sleeps while every P is idle; a P in use wakes it.
+  if (Atomics.load(m, schedw(l, SCHED_SYSMONWAIT)) !== 0 &&
+    Atomics.compareExchange(m, schedw(l, SCHED_SYSMONWAIT), 1, 0) === 1) {
+    notewakeup(m, schedw(l, SCHED_SYSMONNOTE))
+  }
+}
+
+/**
+ * Ends a goroutine step: takes the P back from Pexec. False if sysmon took
+ * it meanwhile (retake); then this M no longer has a P and must not touch
+ * the P's record (its new owner does).
+ */
+function endStep(): boolean {
+  if (Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Pexec, Pstatus.Prunning) === Pstatus.Pexec) {
+    // Lent means anyone may take it: if sysmon had handed it on and its
+    // new M lent it in turn, our CAS took it back (as Go's exitsyscallfast
+    // may), and that M will find it gone. Either way it is ours now.
+    m[pb + P_M] = mid + 1
+    return true
+  }
+  dropp()
+  return false
+}
+
+/** Forgets our P without touching its record: someone else took it (retake). */
+function dropp(): void {
+  m[mb + M_P] = 0
+  pp = -1
 }
 
 /** Go's releasep, without putting the P anywhere: the caller does. */
@@ -403,7 +433,8 @@ function findRunnable(): number {
   const tick = m[pb + P_SCHEDTICK]
   // Check the global queue once in a while, so its Gs are not starved by
   // Ps that keep readying each other.
-  if (tick % 61 === 0 && globrunqsize(h) > 0) {
+  if ((tick % 61 === 0 || globalFirst) && globrunqsize(h) > 0) {
+    globalFirst = false
     lock(m, schedw(l, SCHED_LOCK))
     const gp = globrunqget(h, pp, 1)
     unlock(m, schedw(l, SCHED_LOCK))
@@ -520,12 +551,18 @@ function execute(gp: number, inherit: boolean): void {
   if (isErr) resumeErr[s] = false
   for (;;) {
     let r: IteratorResult<unknown, unknown>
+    // A step: lend the P while goroutine code runs (Pexec), so that sysmon
+    // can hand it on if the step never ends (retake); take it back after.
+    m[pb + P_STEPTICK]++
+    Atomics.store(m, pb + P_STATUS, Pstatus.Pexec)
     try {
       r = isErr ? gen.throw(v) : gen.next(v)
     } catch (e) {
+      endStep()
       goexit(gp, gb, e, true)
       return
     }
+    const kept = endStep()
     if (r.done === true) {
       goexit(gp, gb, r.value, false)
       return
@@ -533,6 +570,33 @@ function execute(gp: number, inherit: boolean): void {
     const y = r.value
     v = undefined
     isErr = false
+    if (!kept) {
+      // Sysmon took our P while the step ran: gp stays runnable on this M,
+      // which waits for a P (mloop, sched.mwant) like a syscall's return.
+      if (y instanceof SchedOp && y.kind !== OpKind.Gosched) {
+        if (y.kind === OpKind.Park) break
+        if (y.kind === OpKind.Sleep) {
+          parkOnTimer(gp, gb, y.arg as number)
+          break
+        }
+        if (y.kind === OpKind.Until) {
+          parkOnPromise(gp, gb, y.arg)
+          break
+        }
+        if (y.kind === OpKind.Syscall) {
+          // No P to lend: just make the call.
+          try {
+            resumeVal[s] = (y.arg as () => unknown)()
+          } catch (e) {
+            resumeVal[s] = e
+            resumeErr[s] = true
+          }
+        }
+      }
+      m[gb + G_STATUS] = Gstatus.Grunnable
+      localq.push(gp)
+      break
+    }
     if (y instanceof SchedOp) {
       if (y.kind === OpKind.Gosched) {
         m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
@@ -583,7 +647,11 @@ function execute(gp: number, inherit: boolean): void {
       ((++safepoints & 15) === 0 && performance.now() - burstStart >= HOUSEKEEPING_MS && (loopDue = true))) {
       Atomics.store(m, gb + G_PREEMPT, 0)
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
+      // Go puts a preempted G on the global queue, behind the work there;
+      // ours must stay on this M, so it goes behind our own queue and the
+      // next findRunnable looks at the global queue first.
       localq.push(gp)
+      globalFirst = true
       break
     }
   }
@@ -715,11 +783,9 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
 function entersyscall(gp: number, gb: number): void {
   Atomics.store(m, gb + G_STATUS, Gstatus.Gsyscall)
   m[pb + P_SYSCALLTICK]++
+  // Lend the P: sysmon hands it on if the call blocks long enough to matter
+  // (retake, Go's rule), and exitsyscall takes it back if nobody did.
   Atomics.store(m, pb + P_STATUS, Pstatus.Psyscall)
-  // Take the P out of syscall state ourselves (sysmon may race us), then hand it off.
-  if (Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Psyscall, Pstatus.Pidle) === Pstatus.Psyscall) {
-    handoffp(h, releasep())
-  }
 }
 
 /**
@@ -732,7 +798,7 @@ function exitsyscall(gp: number, gb: number): boolean {
     Atomics.store(m, gb + G_STATUS, Gstatus.Grunning)
     return true
   }
-  if (pp >= 0) releasep() // sysmon retook it
+  if (pp >= 0) dropp() // sysmon retook it: not ours to touch
   lock(m, schedw(l, SCHED_LOCK))
   const p = pidleget(h)
   unlock(m, schedw(l, SCHED_LOCK))
@@ -810,7 +876,16 @@ const spawnHook: SpawnHook = (fn, args) => {
   }
   const goid = newproc1(h, gb, id, 0)
   // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
-  runqput(h, pp, gp, true)
+  // We are inside a step, our P lent (Pexec): take it back to touch its
+  // run queue, and lend it again. If sysmon took it, the global queue.
+  if (pp >= 0 && Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Pexec, Pstatus.Prunning) === Pstatus.Pexec) {
+    runqput(h, pp, gp, true)
+    Atomics.store(m, pb + P_STATUS, Pstatus.Pexec)
+  } else {
+    lock(m, schedw(l, SCHED_LOCK))
+    globrunqput(h, gp)
+    unlock(m, schedw(l, SCHED_LOCK))
+  }
   if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0) wakep(h)
   return goid
 }

@@ -16,6 +16,13 @@ export const Pstatus = {
   Pgcstop: 3,
   /** Above GOMAXPROCS; unused until procresize brings it back. */
   Pdead: 4,
+  /**
+   * Its M is running goroutine code (a generator step), which JavaScript
+   * cannot interrupt. Like Psyscall, the P is lent: the M takes it back by
+   * CAS to Prunning after the step (or to touch it during one), and sysmon
+   * may take it by CAS from a step that ran too long (retake).
+   */
+  Pexec: 5,
 } as const
 export type Pstatus = (typeof Pstatus)[keyof typeof Pstatus]
 

@@ -1,0 +1,215 @@
+// sysmon: Go's system monitor (proc.go sysmon, retake, preemptone,
+// schedtrace), on a worker thread of its own that holds no P.
+//
+// JavaScript cannot interrupt a running generator, so sysmon matters more
+// here than in Go. It watches every P:
+//   - a P whose goroutine has run 10 ms without a switch (schedtick and
+//     steptick unchanged) gets that goroutine's preempt flag set: it gives up
+//     the M at its next plain `yield` (preemptone);
+//   - a P lent to a syscall (Psyscall) is taken and handed on by Go's rule
+//     (retake): unless its run queue is empty, some P is idle or an M spins,
+//     and the call is younger than 10 ms;
+//   - a P lent to goroutine code (Pexec, mloop.ts execute) whose step has
+//     not ended for runawayMs (20 ms) is taken and handed on the same way:
+//     the stuck M cannot run anything else anyway, and the P's unstarted
+//     goroutines can run on another M. When the step ends, its M finds the
+//     P gone and waits for one (sched.mwant), as after a syscall.
+//
+// It sleeps 20 µs at first and doubles its sleep after 1 ms without work,
+// up to 10 ms; while every P is idle it sleeps on sched.sysmonnote, woken
+// by the M that next takes a P (acquirep).
+
+import { parentPort, workerData } from 'node:worker_threads'
+import { SharedHeap } from './heap.js'
+import {
+  gbase, mbase, pbase, schedw,
+  G_PREEMPT, M_CURG, M_STATE, P_M, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
+  SCHED_GOMAXPROCS, SCHED_MNEXT, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NPIDLE, SCHED_NPREEMPT,
+  SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_RUNQSIZE, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
+  SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
+} from './layout.js'
+import { noteclear, notetsleep } from './lock_futex.js'
+import { handoffp, setNeedM } from './proc.js'
+import { runqlen } from './runq.js'
+import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
+
+export interface SysmonOptions {
+  /** A goroutine step longer than this loses its P (ms). */
+  runawayMs: number
+  /** Go's schedtrace: print a SCHED line every this many ms (0: never). */
+  schedtrace: number
+  /** Go's scheddetail: add P, M and G lines. */
+  scheddetail: boolean
+  /** Date.now() when the runtime started, for SCHED lines. */
+  startTime: number
+}
+
+/** Go's forcePreemptNS: a goroutine that runs this long is asked to yield. */
+const FORCE_PREEMPT_MS = 10
+/** A syscall younger than this keeps its P if nothing else needs it (Go: 10 ms, sysmon's retake). */
+const SYSCALL_GRACE_MS = 10
+
+/** Sysmon's memory of each P (Go's sysmontick). */
+interface PTick {
+  schedtick: number
+  steptick: number
+  schedwhen: number
+  syscalltick: number
+  syscallwhen: number
+}
+
+export function sysmon(h: SharedHeap, opts: SysmonOptions): void {
+  const m = h.i32
+  const l = h.layout
+  const ticks: PTick[] = []
+  let idle = 0
+  let delay = 20
+  let nextTrace = opts.schedtrace > 0 ? performance.now() + opts.schedtrace : Infinity
+  for (;;) {
+    if (Atomics.load(m, schedw(l, SCHED_CLOSING)) !== 0 && (h.dead || Atomics.load(m, schedw(l, SCHED_GCOUNT)) === 0)) return
+    if (idle === 0) delay = 20
+    else if (idle > 50) delay = Math.min(delay * 2, 10_000)
+    m[schedw(l, SCHED_SYSMONSLEEPUS)] = delay
+    Atomics.wait(m, schedw(l, SCHED_SYSMONTICK), m[schedw(l, SCHED_SYSMONTICK)], delay / 1000)
+    m[schedw(l, SCHED_SYSMONTICK)]++
+    const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
+    // Every P idle: nothing to watch. Sleep until an M takes a P (Go's
+    // sysmonwait), waking for schedtrace if it is on.
+    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && nextTrace === Infinity) {
+      noteclear(m, schedw(l, SCHED_SYSMONNOTE))
+      Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 1)
+      if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && Atomics.load(m, schedw(l, SCHED_CLOSING)) === 0) {
+        m[schedw(l, SCHED_SYSMONSLEEPUS)] = 0
+        // Look again now and then: close() may be waiting for us to go.
+        notetsleep(m, schedw(l, SCHED_SYSMONNOTE), 1e9)
+      }
+      Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 0)
+      idle = 0
+      continue
+    }
+    const now = performance.now()
+    if (retake(h, ticks, procs, now, opts.runawayMs) > 0) idle = 0
+    else idle++
+    if (now >= nextTrace) {
+      process.stdout.write(schedtrace(h, opts, now))
+      nextTrace = now + opts.schedtrace
+    }
+  }
+}
+
+/** Go's retake: preempts long-running goroutines and takes Ps from syscalls and runaway steps. Returns Ps taken. */
+function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runawayMs: number): number {
+  const m = h.i32
+  const l = h.layout
+  let n = 0
+  for (let p = 0; p < procs; p++) {
+    const b = pbase(l, p)
+    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now })
+    const s = Atomics.load(m, b + P_STATUS)
+    if (s === Pstatus.Prunning || s === Pstatus.Pexec || s === Pstatus.Psyscall) {
+      const t = Atomics.load(m, b + P_SCHEDTICK)
+      const st = Atomics.load(m, b + P_STEPTICK)
+      if (pd.schedtick !== t) {
+        pd.schedtick = t
+        pd.schedwhen = now
+      } else if (pd.schedwhen + FORCE_PREEMPT_MS <= now && s !== Pstatus.Psyscall) {
+        preemptone(h, p)
+        pd.schedwhen = now // ask again only after another slice
+      }
+      if (s === Pstatus.Pexec) {
+        // Runaway: the same step for runawayMs.
+        if (pd.steptick !== st) {
+          pd.steptick = st
+          pd.syscallwhen = now
+        } else if (pd.syscallwhen + runawayMs <= now &&
+          Atomics.compareExchange(m, b + P_STATUS, Pstatus.Pexec, Pstatus.Pidle) === Pstatus.Pexec) {
+          m[schedw(l, SCHED_NRETAKEEXEC)]++
+          n++
+          handoffp(h, p)
+        }
+        continue
+      }
+      pd.steptick = st
+    }
+    if (s === Pstatus.Psyscall) {
+      const t = Atomics.load(m, b + P_SYSCALLTICK)
+      if (pd.syscalltick !== t) {
+        pd.syscalltick = t
+        pd.syscallwhen = now
+        continue
+      }
+      // Go: leave it if there is no other work, someone spins or idles to
+      // take new work, and the call is young.
+      if (runqlen(h, p) === 0 &&
+        Atomics.load(m, schedw(l, SCHED_NMSPINNING)) + Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0 &&
+        pd.syscallwhen + SYSCALL_GRACE_MS > now) continue
+      if (Atomics.compareExchange(m, b + P_STATUS, Pstatus.Psyscall, Pstatus.Pidle) === Pstatus.Psyscall) {
+        m[schedw(l, SCHED_NRETAKESYSCALL)]++
+        n++
+        handoffp(h, p)
+      }
+    }
+  }
+  return n
+}
+
+/** Go's preemptone: asks the goroutine running on P p to yield at its next safe point. */
+function preemptone(h: SharedHeap, p: number): void {
+  const m = h.i32
+  const l = h.layout
+  const mp = Atomics.load(m, pbase(l, p) + P_M) - 1
+  if (mp < 0) return
+  const gp = Atomics.load(m, mbase(l, mp) + M_CURG)
+  if (gp === 0) return
+  Atomics.store(m, gbase(l, gp) + G_PREEMPT, 1)
+  m[schedw(l, SCHED_NPREEMPT)]++
+}
+
+/** Go's schedtrace line (and, with scheddetail, its P, M and G lines). */
+export function schedtrace(h: SharedHeap, opts: Pick<SysmonOptions, 'scheddetail' | 'startTime'>, _now?: number): string {
+  const m = h.i32
+  const l = h.layout
+  const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
+  const nms = Atomics.load(m, schedw(l, SCHED_MNEXT))
+  const ms = Date.now() - opts.startTime
+  const runqs: number[] = []
+  for (let p = 0; p < procs; p++) runqs.push(runqlen(h, p))
+  // threads: the Ms plus sysmon's thread, as Go counts sysmon's M.
+  let out = `SCHED ${ms}ms: gomaxprocs=${procs} idleprocs=${Atomics.load(m, schedw(l, SCHED_NPIDLE))} threads=${nms + 1}` +
+    ` spinningthreads=${Atomics.load(m, schedw(l, SCHED_NMSPINNING))} idlethreads=${Atomics.load(m, schedw(l, SCHED_NMIDLE))}` +
+    ` runqueue=${Atomics.load(m, schedw(l, SCHED_RUNQSIZE))}`
+  if (!opts.scheddetail) return `${out} [${runqs.join(' ')}]\n`
+  out += '\n'
+  for (let p = 0; p < procs; p++) {
+    const b = pbase(l, p)
+    const mp = Atomics.load(m, b + P_M) - 1
+    out += `  P${p}: status=${Atomics.load(m, b + P_STATUS)} schedtick=${Atomics.load(m, b + P_SCHEDTICK) >>> 0}` +
+      ` syscalltick=${Atomics.load(m, b + P_SYSCALLTICK) >>> 0} m=${mp} runqsize=${runqs[p]} gfreecnt=0 timerslen=0\n`
+  }
+  for (let i = 0; i < nms; i++) {
+    const b = mbase(l, i)
+    let p = -1
+    for (let q = 0; q < procs; q++) if (Atomics.load(m, pbase(l, q) + P_M) - 1 === i) p = q
+    const curg = Atomics.load(m, b + M_CURG)
+    const state = Atomics.load(m, b + M_STATE)
+    out += `  M${i}: p=${p} curg=${curg === 0 ? -1 : Atomics.load(m, gbase(l, curg) + G_GOID)} mallocing=0 throwing=0 preemptoff= locks=0` +
+      ` dying=${state === Mstate.Mdead ? 1 : 0} spinning=${state === Mstate.Mspinning} blocked=${state === Mstate.Midle} lockedg=-1\n`
+  }
+  for (let gp = 1; gp < l.maxGs; gp++) {
+    const b = gbase(l, gp)
+    const st = Atomics.load(m, b + G_STATUS)
+    if (st === Gstatus.Gidle || st === Gstatus.Gdead || (m[b + G_FLAGS] & Gflags.Ghostwait) !== 0) continue
+    out += `  G${Atomics.load(m, b + G_GOID)}: status=${st}(${waitReasonStrings[Atomics.load(m, b + G_WAITREASON)] ?? ''}) m=${Atomics.load(m, b + G_M) - 1} lockedm=-1\n`
+  }
+  return out
+}
+
+
+// The worker's entry.
+if (parentPort !== null && (workerData as { sysmon?: unknown } | null)?.sysmon === true) {
+  const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOptions }
+  const h = SharedHeap.attach(sab)
+  setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
+  sysmon(h, opts)
+  parentPort.postMessage({ type: 'exit' })
+}
