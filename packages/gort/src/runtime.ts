@@ -14,12 +14,12 @@ import { lock, notewakeup, unlock } from './internal/lock_futex.js'
 import {
   gbase, mbase, pbase, schedw,
   G_FLAGS, G_GOID, G_SCHEDLINK,
-  M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
+  M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, M_LOCKS, M_NPENDING, M_P, M_NEXTP, P_M, SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_GCOUNT, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
   SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NMIDLE, SCHED_NPIDLE, SCHED_NPENDINGIO, SCHED_LOCK, SCHED_MNEXT,
   SCHED_GNEXT, SCHED_NPREEMPT, SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_SYSMONSLEEPUS, SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_SYSMONNOTE,
   G_STATUS, G_WAITREASON, G_WAITSINCE, G_M, G_FN,
 } from './internal/layout.js'
-import { gcount, gfflush, gfget, gfput, injectglist, newproc1, pidleput, setNeedM } from './internal/proc.js'
+import { gcount, gfflush, gfget, gfput, handoffp, injectglist, mremove, mwantremove, newproc1, pidleput, setNeedM } from './internal/proc.js'
 import { describeFn, funcid, funcKey, goroutineMeta } from './internal/registry.js'
 import { schedtrace } from './internal/sysmon.js'
 import { globrunqsize, runqempty, runqlen } from './internal/runq.js'
@@ -344,14 +344,114 @@ export class Runtime extends EventEmitter {
       w.on('message', (msg: { type: string }) => {
         if (msg.type === 'ready') {
           this.starting--
+          this.startDeaths = 0
           resolve()
         } else if (msg.type === 'needm') this.needm()
       })
+      let cause: Error | undefined
       w.once('error', (e) => {
-        reject(e)
-        if (!this.closed) this.report(Object.assign(new Error(`gort: M${mid} died: ${(e as Error).message}`), { cause: e }))
+        cause = e instanceof Error ? e : new Error(String(e))
+      })
+      w.once('exit', (code) => {
+        if (this.closed) return
+        const why = cause ?? new Error(`the thread exited with code ${code}`)
+        this.report(Object.assign(new Error(`gort: M${mid} died: ${why.message}`), { cause: why }))
+        const wasStarting = this.mdied(mid, why)
+        if (wasStarting) {
+          this.starting--
+          reject(why)
+        }
       })
     })
+  }
+
+  /** Ms that died, by index. */
+  private readonly deadMs = new Set<number>()
+  /** Ms that died in a row before reaching their scheduler loop. */
+  private startDeaths = 0
+  /** Set when Ms keep dying while starting: new work is refused with it. */
+  private broken: Error | undefined
+
+  /**
+   * An M's thread ended (an exception outside any goroutine, process.exit()
+   * in a goroutine, out of memory under resourceLimits). Recovers what can
+   * be: releases the runtime locks it held (its M.locks bits), takes its P
+   * and hands it on (its unstarted goroutines run elsewhere), fails the
+   * goroutines that lived on it (their awaited results reject; their
+   * channel and sync waits are withdrawn: dequeue skips Gorphan sudogs),
+   * and starts a new M. If Ms keep dying while starting, stops replacing
+   * them and refuses new work with the cause (a circuit breaker). Returns
+   * whether the M died while starting.
+   */
+  private mdied(mid: number, cause: Error): boolean {
+    if (this.deadMs.has(mid)) return false
+    this.deadMs.add(mid)
+    const h = this.heap
+    const m = h.i32
+    const l = h.layout
+    const mb = mbase(l, mid)
+    const wasStarting = Atomics.load(m, mb + M_STATE) === Mstate.Mstarting
+    Atomics.store(m, mb + M_STATE, Mstate.Mdead)
+    // Its thread is gone: what it held, nobody will release.
+    const held = m[mb + M_LOCKS]
+    const words = [schedw(l, SCHED_LOCK), heapw(l, HEAP_LOCK), schedw(l, SCHED_GFLOCK)]
+    for (let i = 0; i < words.length; i++) {
+      if ((held & (1 << i)) !== 0) {
+        Atomics.store(m, words[i], 0)
+        Atomics.notify(m, words[i])
+      }
+    }
+    m[mb + M_LOCKS] = 0
+    const pending = m[mb + M_NPENDING]
+    if (pending !== 0) Atomics.sub(m, schedw(l, SCHED_NPENDINGIO), pending)
+    m[mb + M_NPENDING] = 0
+    lock(m, schedw(l, SCHED_LOCK))
+    mremove(h, mid)
+    mwantremove(h, mid)
+    const ps: number[] = []
+    const p = m[mb + M_P] - 1
+    if (p >= 0 && m[pbase(l, p) + P_M] === mid + 1) ps.push(p)
+    const np = m[mb + M_NEXTP] - 1
+    if (np >= 0) ps.push(np)
+    m[mb + M_P] = 0
+    m[mb + M_NEXTP] = 0
+    unlock(m, schedw(l, SCHED_LOCK))
+    for (const pp of ps) {
+      const b = pbase(l, pp)
+      const st = Atomics.load(m, b + P_STATUS)
+      // A lent P (in a step or a syscall) may be taken by sysmon meanwhile: CAS.
+      if ((st === Pstatus.Pexec || st === Pstatus.Psyscall) && Atomics.compareExchange(m, b + P_STATUS, st, Pstatus.Prunning) !== st) continue
+      Atomics.store(m, b + P_STATUS, Pstatus.Prunning)
+      m[b + P_M] = 0
+      handoffp(h, pp)
+    }
+    // The goroutines that lived on it.
+    const n = Math.min(Atomics.load(m, schedw(l, SCHED_GNEXT)), l.maxGs)
+    let lost = 0
+    for (let gp = 1; gp < n; gp++) {
+      const b = gbase(l, gp)
+      if (Atomics.load(m, b + G_M) !== mid + 1) continue
+      const st = Atomics.load(m, b + G_STATUS)
+      if (st === Gstatus.Gidle || st === Gstatus.Gdead) continue
+      if ((Atomics.or(m, b + G_FLAGS, Gflags.Gorphan) & Gflags.Gorphan) !== 0) continue
+      lost++
+      const w = this.waiters[gp]
+      if (w !== undefined) {
+        this.waiters[gp] = undefined
+        if (--this.nwaiters === 0) this.unref()
+        w.reject(Object.assign(new Error(`gort: goroutine ${Atomics.load(m, b + G_GOID)} was lost: M${mid}, the thread it lived on, died: ${cause.message}`), { cause }))
+      }
+    }
+    if (lost > 0) Atomics.sub(m, schedw(l, SCHED_GCOUNT), lost)
+    if (wasStarting) {
+      if (++this.startDeaths >= 3) {
+        this.broken = new Error(`gort: Ms keep dying while they start (${this.startDeaths} in a row); the last: ${cause.message}`, { cause })
+        this.report(this.broken)
+        return true
+      }
+    }
+    if (!this.closing) void this.newm().catch(() => {})
+    return wasStarting
   }
 
   /**
@@ -378,6 +478,7 @@ export class Runtime extends EventEmitter {
 
   private spawn(fn: unknown, args: unknown[], waiter: Waiter): number {
     if (this.closing) throw new Error('go: the runtime is closing (close() was called); no new goroutines can start')
+    if (this.broken !== undefined) throw this.broken
     const meta = goroutineMeta(fn)
     if (meta === undefined) {
       throw new TypeError(
@@ -576,7 +677,8 @@ export class Runtime extends EventEmitter {
     for (let i = 0; i < this.ms.length; i++) {
       const b = mbase(l, i)
       if (Atomics.load(m, b + M_READYQ) !== 0 || Atomics.load(m, b + M_WANTP) !== 0) return false
-      if (Atomics.load(m, b + M_STATE) !== Mstate.Midle) return false
+      const st = Atomics.load(m, b + M_STATE)
+      if (st !== Mstate.Midle && st !== Mstate.Mdead) return false
     }
     return true
   }

@@ -124,6 +124,9 @@ export function dequeue(m: Int32Array, w: number, headOff: number, tailOff: numb
     m[s + SG_NEXT] = 0
     m[s + SG_PREV] = 0
     if (m[s + SG_ISSELECT] !== 0 && Atomics.compareExchange(m, gbase(l, m[s + SG_G]) + G_SELECTDONE, 0, 1) !== 0) continue
+    // The waiter lived on an M that died (Runtime's mdied): withdraw it. Its
+    // sudog (and a value it was sending) is left unfreed: a dead M is rare.
+    if ((m[gbase(l, m[s + SG_G]) + G_FLAGS] & Gflags.Gorphan) !== 0) continue
     return sg
   }
 }

@@ -252,6 +252,8 @@ const mSpec: RecordSpec = {
       wantp: i32('m-self', '1 while on sched.mwant; written under sched.lock.'),
       ngs: i32('m-self', 'Started goroutines living on this M; read with Atomics.load for stats and dumps.'),
       nstarted: i32('m-self', 'Goroutines started on this M so far (wraps); read with Atomics.load for stats.'),
+      npending: i32('m-self', 'Timers, promises and I/O this M waits on (its share of sched.npendingio); read by the host when the M dies.'),
+      locks: i32('m-self', 'Runtime locks held (bits: 1 sched.lock, 2 heap.lock, 4 sched.gflock); read by the host when the M dies, to release them.'),
     },
     { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by the one waker that won the sleep word.') },
     {
@@ -433,6 +435,7 @@ export const P_RUNQ = Math.ceil(PREC.fixedWords / LINE_WORDS) * LINE_WORDS
 
 export const M_ID = M.id, M_STATE = M.state, M_P = M.p, M_CURG = M.curg, M_SPINNING = M.spinning
 export const M_SCHEDLINK = M.schedlink, M_NEXTP = M.nextp, M_PARK = M.park
+export const M_NPENDING = M.npending, M_LOCKS = M.locks
 export const M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m

@@ -54,8 +54,27 @@ export function lock(mem: Int32Array, l: number): void {
   // Speculative grab for the uncontended case. Synchronizes with the
   // exchange in unlock.
   const v = Atomics.exchange(mem, l, MUTEX_LOCKED)
-  if (v === MUTEX_UNLOCKED) return
-  lockSlow(mem, l, v)
+  if (v !== MUTEX_UNLOCKED) lockSlow(mem, l, v)
+  if (heldW >= 0) held(mem, l, true)
+}
+
+// An M records the runtime locks it holds (sched.lock, heap.lock,
+// sched.gflock) as bits of a word of its M record, so that the host can
+// release them if the M dies holding one. A plain store: only the M writes
+// it, and the host reads it after the M's thread has ended.
+let heldW = -1
+let tracked: readonly number[] = []
+
+/** On an M: record holding the locks at these words in mem[maskWord] (bit i for words[i]). */
+export function trackLocks(maskWord: number, words: readonly number[]): void {
+  heldW = maskWord
+  tracked = words
+}
+
+function held(mem: Int32Array, l: number, on: boolean): void {
+  const i = tracked.indexOf(l)
+  if (i < 0) return
+  mem[heldW] = on ? mem[heldW] | (1 << i) : mem[heldW] & ~(1 << i)
 }
 
 function lockSlow(mem: Int32Array, l: number, v: number): void {
@@ -109,6 +128,7 @@ export async function lockAsync(mem: Int32Array, l: number): Promise<void> {
 
 /** Go's unlock2. Releases the lock at mem[l]; a fatal error if it is not held. */
 export function unlock(mem: Int32Array, l: number): void {
+  if (heldW >= 0) held(mem, l, false)
   // Synchronizes with the exchange or CAS that took the lock.
   const v = Atomics.exchange(mem, l, MUTEX_UNLOCKED)
   if (v === MUTEX_UNLOCKED) throwFatal('unlock', 'lock is not locked')

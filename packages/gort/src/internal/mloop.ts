@@ -38,12 +38,13 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, P_M, P_SCHEDTICK, P_STATUS, P_STEPTICK,
+  M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE, SCHED_SYSMONNOTE, SCHED_SYSMONWAIT,
+  SCHED_GFLOCK, HEAP_LOCK, heapw,
   type Layout,
 } from './layout.js'
-import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, unlock } from './lock_futex.js'
+import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, trackLocks, unlock } from './lock_futex.js'
 import { FastRand, randomSeed } from './fastrand.js'
 import { OpKind, SchedOp } from './ops.js'
 import {
@@ -139,6 +140,9 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
   setSpawnHook(spawnHook)
   setThreadM(h, mid, readyHere, () => curg, asyncPending)
+  // Record which runtime locks this M holds, so that if it dies holding one
+  // the host can release it (Runtime's mdied).
+  trackLocks(mb + M_LOCKS, [schedw(l, SCHED_LOCK), heapw(l, HEAP_LOCK), schedw(l, SCHED_GFLOCK)])
   setSelectRand((n) => rnd.n(n))
   for (const url of modules) {
     try {
@@ -679,6 +683,7 @@ function startg(gp: number, gb: number): number {
       if (!loading.has(url)) {
         loading.add(url)
         pendingAsync++
+        m[mb + M_NPENDING] = pendingAsync
         importModule(url).then(
           () => moduleLoaded(url, undefined),
           (e: unknown) => moduleLoaded(url, e),
@@ -710,6 +715,7 @@ function startg(gp: number, gb: number): number {
 function moduleLoaded(url: string, err: unknown): void {
   loading.delete(url)
   pendingAsync--
+  m[mb + M_NPENDING] = pendingAsync
   if (err === undefined) loaded.add(url)
   else loadErrors.set(url, err)
   wakem(h, mid)
@@ -721,6 +727,7 @@ function parkOnPromise(gp: number, gb: number, p: unknown): void {
   m[gb + G_WAITREASON] = WaitReason.IOWait
   h.f64[(gb + G_WAITSINCE) >> 1] = performance.timeOrigin + performance.now()
   pendingAsync++
+  m[mb + M_NPENDING] = pendingAsync
   Atomics.add(m, schedw(l, SCHED_NPENDINGIO), 1)
   Promise.resolve(p).then(
     (val) => readyLocal(gp, val, false),
@@ -734,6 +741,7 @@ function parkOnTimer(gp: number, gb: number, ms: number): void {
   m[gb + G_WAITREASON] = WaitReason.Sleep
   h.f64[(gb + G_WAITSINCE) >> 1] = performance.timeOrigin + performance.now()
   pendingAsync++
+  m[mb + M_NPENDING] = pendingAsync
   Atomics.add(m, schedw(l, SCHED_NPENDINGIO), 1)
   setTimeout(() => readyLocal(gp, undefined, false), ms)
 }
@@ -745,6 +753,7 @@ function parkOnTimer(gp: number, gb: number, ms: number): void {
  */
 function asyncPending(delta: number): void {
   pendingAsync += delta
+  m[mb + M_NPENDING] = pendingAsync
   Atomics.add(m, schedw(l, SCHED_NPENDINGIO), delta)
 }
 
@@ -762,6 +771,7 @@ function readyHere(gp: number): void {
 /** A promise of gp's settled (on this thread): gp runs next, with the value. */
 function readyLocal(gp: number, v: unknown, isErr: boolean): void {
   pendingAsync--
+  m[mb + M_NPENDING] = pendingAsync
   Atomics.sub(m, schedw(l, SCHED_NPENDINGIO), 1)
   const gb = gbase(l, gp)
   const s = m[gb + G_LSLOT]

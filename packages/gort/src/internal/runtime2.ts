@@ -85,6 +85,8 @@ export const Gflags = {
   Ghost: 8,
   /** Not a goroutine: a record the host parks a promise on (a channel operation of the app's thread). Readied to the completion stack. */
   Ghostwait: 16,
+  /** Lived on an M that died: its waits are withdrawn (dequeue skips its sudogs), it never runs again. */
+  Gorphan: 32,
 } as const
 
 /** Go's waitReason strings, for dumps. */
