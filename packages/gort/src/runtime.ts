@@ -288,6 +288,10 @@ export class Runtime extends EventEmitter {
     w.unref()
     w.on('message', (msg: { type: string }) => {
       if (msg.type === 'needm') this.needm()
+      else if (msg.type === 'spare' && this.starting === 0 && !this.closing && this.broken === undefined &&
+        this.ms.length < this.maxThreads && Atomics.load(this.heap.i32, schedw(this.heap.layout, SCHED_NMIDLE)) === 0) {
+        void this.newm().catch(() => {})
+      }
     })
     w.once('error', (e) => {
       if (!this.closed) this.report(Object.assign(new Error(`gort: sysmon died: ${(e as Error).message}`), { cause: e }))

@@ -64,6 +64,7 @@ export function sysmon(h: SharedHeap, opts: SysmonOptions): void {
   const ticks: PTick[] = []
   let idle = 0
   let delay = 20
+  let nextSpare = 0
   let nextTrace = opts.schedtrace > 0 ? performance.now() + opts.schedtrace : Infinity
   for (;;) {
     if (Atomics.load(m, schedw(l, SCHED_CLOSING)) !== 0 && (h.dead || Atomics.load(m, schedw(l, SCHED_GCOUNT)) === 0)) return
@@ -90,6 +91,13 @@ export function sysmon(h: SharedHeap, opts: SysmonOptions): void {
     const now = performance.now()
     if (retake(h, ticks, procs, now, opts.runawayMs) > 0) idle = 0
     else idle++
+    // Spare Ms: a worker takes ~16 ms to start, so keep one started and
+    // idle ahead of the next handoff (Go's mget before newm). The host
+    // starts it if none is starting and the cap allows.
+    if (Atomics.load(m, schedw(l, SCHED_NMIDLE)) === 0 && now >= nextSpare) {
+      nextSpare = now + 50
+      parentPort?.postMessage({ type: 'spare' })
+    }
     if (now >= nextTrace) {
       process.stdout.write(schedtrace(h, opts, now))
       nextTrace = now + opts.schedtrace
