@@ -38,6 +38,8 @@ export interface Row {
 export interface SuiteResult {
   suite: string
   rows: Row[]
+  /** Tables a suite formats itself (markdown lines), printed before the rows' tables. */
+  tables?: string[][]
   /** Lines printed under the tables: what one operation is, how it was timed. */
   notes?: string[]
 }
@@ -186,6 +188,7 @@ export function formatResult(r: SuiteResult): string {
   // Suites of plain batched rows (runq) keep the original table exactly.
   const extras = r.rows.some((x) => x.p99 !== undefined || x.range !== undefined)
   const lines = [`## ${r.suite}`]
+  for (const t of r.tables ?? []) lines.push('', ...t)
   if (timeRows.length > 0) {
     const withP99 = timeRows.some((x) => x.p99 !== undefined)
     lines.push(
