@@ -25,12 +25,13 @@ async function settleTo(rt: Runtime, h: SharedHeap, want: number, ms: number): P
   return inuse
 }
 
-/** The bytes in use once collections on every thread stop changing it (two rounds alike). */
+/** The bytes in use once collections on every thread stop changing it (three rounds alike). */
 async function settled(rt: Runtime, h: SharedHeap): Promise<number> {
   let last = -1
-  for (let i = 0; i < 50; i++) {
-    const now = await settleTo(rt, h, -1, 100)
-    if (now === last) return now
+  let same = 0
+  for (let i = 0; i < 50 && same < 2; i++) {
+    const now = await settleTo(rt, h, -1, 150)
+    same = now === last ? same + 1 : 0
     last = now
   }
   return last
@@ -101,9 +102,12 @@ test.serial('a million channels and sync objects made and dropped on the app\'s 
     clearInterval(sample)
     const made = hostMade + (mMade as number[]).reduce((a, b) => a + b, 0) + 2_000 * 4
     t.true(made >= 1_000_000, `made ${made}`)
-    const end = await settleTo(rt, h, start, 20_000)
+    // Down to the start, or below it: garbage of the warm-up a busy machine
+    // had not collected yet when the start was read is freed by now too.
+    let end = await settleTo(rt, h, start, 20_000)
+    if (end < start) end = await settled(rt, h)
     t.log(`made ${made} records; peak in use ${peak} bytes (a 64 MiB heap); at the end ${end}`)
-    t.is(end, start, 'every record made was freed')
+    t.true(end <= start, `every record made was freed: ${end} bytes in use at the end, ${start} at the start`)
   })
 })
 

@@ -31,7 +31,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, C_BUF, C_CLOSED, C_DATAQSIZ, C_LOCK, C_QCOUNT, C_RECVQ_HEAD, C_RECVQ_TAIL, C_RECVX, C_REFS, C_SENDQ_HEAD,
   C_SENDQ_TAIL, C_SENDX, CHAN_BYTES, G_FLAGS, G_STATUS, G_WAITREASON, SG_C, SG_G, SG_ISSELECT, SG_NEXT, SG_PREV,
-  SG_SLOT, SG_SUCCESS, SUDOG_BYTES, VSLOT_WORDS, G_PARAM, G_SELECTDONE, G_WAITSINCE, type Layout,
+  SG_SLOT, SG_SUCCESS, SUDOG_BYTES, VSLOT_WORDS, G_PARAM, G_SELECTDONE, type Layout,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
 import { free, malloc } from './malloc.js'
@@ -152,10 +152,18 @@ const SUDOG_CACHE = 128
 export function acquireSudog(h: SharedHeap, c: number, gp: number): number {
   const sg = h.sudogCache.pop() ?? malloc(h, SUDOG_BYTES)
   const s = sg >> 2
-  h.i32.fill(0, s, s + (SUDOG_BYTES >> 2))
-  h.i32[s + SG_G] = gp
-  h.i32[s + SG_C] = c
-  h.i32[s + SG_ISSELECT] = 0
+  const m = h.i32
+  // Every field, by plain stores (a fill call costs more than ten stores).
+  m[s + SG_G] = gp
+  m[s + SG_NEXT] = 0
+  m[s + SG_PREV] = 0
+  m[s + SG_SUCCESS] = 0
+  m[s + SG_C] = c
+  m[s + SG_ISSELECT] = 0
+  m[s + SG_SLOT] = 0
+  m[s + SG_SLOT + 1] = 0
+  m[s + SG_SLOT + 2] = 0
+  m[s + SG_SLOT + 3] = 0
   return sg
 }
 
@@ -181,11 +189,10 @@ export function waiterG(h: SharedHeap, gp: number): number {
 export function parkG(h: SharedHeap, gp: number, reason: number): void {
   const gb = gbase(h.layout, gp)
   h.i32[gb + G_WAITREASON] = reason
-  // For dumps' "N minutes" (the sync objects set it themselves: Mutex
-  // starvation reads it, and a requeued waiter keeps its first time).
-  if (reason <= WaitReason.Select) h.f64[(gb + G_WAITSINCE) >> 1] = performance.timeOrigin + performance.now()
-  // Published to wakers by the unlock of the channel that follows.
-  Atomics.store(h.i32, gb + G_STATUS, Gstatus.Gwaiting)
+  // Plain: published to wakers by the unlock of the channel that follows.
+  // (No wait stamp here: reading the clock costs more than the rest of a
+  // park; dumps show minutes for the waits that stamp, sync and I/O.)
+  h.i32[gb + G_STATUS] = Gstatus.Gwaiting
 }
 
 /**

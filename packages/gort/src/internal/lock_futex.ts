@@ -63,18 +63,19 @@ export function lock(mem: Int32Array, l: number): void {
 // release them if the M dies holding one. A plain store: only the M writes
 // it, and the host reads it after the M's thread has ended.
 let heldW = -1
-let tracked: readonly number[] = []
+let tracked0 = -1
+let tracked1 = -1
+let tracked2 = -1
 
-/** On an M: record holding the locks at these words in mem[maskWord] (bit i for words[i]). */
-export function trackLocks(maskWord: number, words: readonly number[]): void {
+/** On an M: record holding the locks at these three words in mem[maskWord] (bits 1, 2, 4). */
+export function trackLocks(maskWord: number, words: readonly [number, number, number]): void {
   heldW = maskWord
-  tracked = words
+  ;[tracked0, tracked1, tracked2] = words
 }
 
 function held(mem: Int32Array, l: number, on: boolean): void {
-  const i = tracked.indexOf(l)
-  if (i < 0) return
-  mem[heldW] = on ? mem[heldW] | (1 << i) : mem[heldW] & ~(1 << i)
+  const bit = l === tracked0 ? 1 : l === tracked1 ? 2 : l === tracked2 ? 4 : 0
+  if (bit !== 0) mem[heldW] = on ? mem[heldW] | bit : mem[heldW] & ~bit
 }
 
 function lockSlow(mem: Int32Array, l: number, v: number): void {

@@ -765,7 +765,9 @@ function asyncPending(delta: number): void {
 function readyHere(gp: number): void {
   if (localnext !== 0) localq.push(localnext)
   localnext = gp
-  wakem(h, mid)
+  // From a goroutine, this M is awake; from a callback (a timer, a settled
+  // promise) it may be parked on its note.
+  if (curg === 0) wakem(h, mid)
 }
 
 /** A promise of gp's settled (on this thread): gp runs next, with the value. */

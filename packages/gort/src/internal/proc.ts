@@ -529,13 +529,15 @@ export function pushDone(h: SharedHeap, gp: number): void {
 export function goready(h: SharedHeap, gp: number): void {
   const m = h.i32
   const gb = gbase(h.layout, gp)
+  // Plain status stores: published by the CAS that queues gp (pushDone,
+  // readyOnM), or read on this thread (readyHere).
   if ((m[gb + G_FLAGS] & Gflags.Ghostwait) !== 0) {
-    Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+    m[gb + G_STATUS] = Gstatus.Grunnable
     pushDone(h, gp)
     return
   }
   m[gb + G_WAITREASON] = 0
-  Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+  m[gb + G_STATUS] = Gstatus.Grunnable
   const mp = m[gb + G_M] - 1
   if (mp === threadM && threadHeap === h) threadReady!(gp)
   else readyOnM(h, gp, mp)
