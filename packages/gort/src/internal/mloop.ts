@@ -46,7 +46,7 @@ import {
 } from './layout.js'
 import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, trackLocks, unlock } from './lock_futex.js'
 import { FastRand, randomSeed } from './fastrand.js'
-import { OpKind, SchedOp } from './ops.js'
+import { OpKind, RESUMED, SchedOp } from './ops.js'
 import {
   gfget, gfput, handoffp, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
@@ -577,7 +577,8 @@ function execute(gp: number, inherit: boolean): void {
     if (!kept) {
       // Sysmon took our P while the step ran: gp stays runnable on this M,
       // which waits for a P (mloop, sched.mwant) like a syscall's return.
-      if (y instanceof SchedOp && y.kind !== OpKind.Gosched) {
+      if (y instanceof SchedOp && y.kind === OpKind.Gosched) resumeVal[s] = RESUMED
+      else if (y instanceof SchedOp) {
         if (y.kind === OpKind.Park) break
         if (y.kind === OpKind.Sleep) {
           parkOnTimer(gp, gb, y.arg as number)
@@ -604,6 +605,7 @@ function execute(gp: number, inherit: boolean): void {
     if (y instanceof SchedOp) {
       if (y.kind === OpKind.Gosched) {
         m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
+        resumeVal[s] = RESUMED // ends gosched()'s shared iterator
         localq.push(gp)
         break
       }

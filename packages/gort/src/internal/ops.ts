@@ -32,9 +32,33 @@ export const PARK = new SchedOp(OpKind.Park, undefined)
  * @example
  * for (let i = 0; i < n; i++) { work(i); yield* gosched() }
  */
-export function* gosched(): Generator<unknown, void, unknown> {
-  yield GOSCHED
+export function gosched(): Generator<unknown, void, unknown> {
+  return goschedOp
 }
+
+/**
+ * What the M sends back into a goroutine it resumes after a Gosched. It lets
+ * gosched() return one shared, stateless iterator instead of a new
+ * generator per call (a busy loop of gosched() calls allocated one each):
+ * its first next() yields the request, and the M's resumption value ends it.
+ */
+export const RESUMED: unique symbol = Symbol('gort.resumed')
+const yieldGosched: IteratorResult<unknown, void> = { value: GOSCHED, done: false }
+const doneGosched: IteratorResult<unknown, void> = { value: undefined, done: true }
+const goschedOp = {
+  next(v?: unknown): IteratorResult<unknown, void> {
+    return v === RESUMED ? doneGosched : yieldGosched
+  },
+  return(v?: unknown): IteratorResult<unknown, void> {
+    return { value: v as void, done: true }
+  },
+  throw(e?: unknown): IteratorResult<unknown, void> {
+    throw e
+  },
+  [Symbol.iterator]() {
+    return this
+  },
+} as unknown as Generator<unknown, void, unknown>
 
 /**
  * Parks the goroutine until the promise settles and returns its value (or
