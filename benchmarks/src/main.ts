@@ -7,11 +7,12 @@ import { spawnSuite } from './suites/spawn.js'
 import { createSuite } from './suites/create.js'
 import { goschedSuite } from './suites/gosched.js'
 import { latencySuite } from './suites/latency.js'
+import { parallelSuite } from './suites/parallel.js'
 import { chanSuite } from './suites/chan.js'
 import { selectSuite } from './suites/select.js'
 import { mutexSuite } from './suites/mutex.js'
 
-const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite]
+const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite]
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => a !== '--')

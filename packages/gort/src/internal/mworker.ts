@@ -8,6 +8,7 @@ import { setNeedM } from './proc.js'
 import '../chan.js'
 import '../sync.js'
 import '../context.js'
+import '../bench.js'
 
 const { sab, mid, modules } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[] }
 const h = SharedHeap.attach(sab)

@@ -1,0 +1,118 @@
+// gort/bench: Go's b.RunParallel for tinybench.
+//
+// Go's RunParallel runs a benchmark body in GOMAXPROCS goroutines that share
+// b.N iterations: each body loops `for pb.Next() { ... }`, and pb hands out
+// the iterations in grains from one atomic counter. Here the body is a
+// registered goroutine that takes a PB first; parallel() returns the async
+// function tinybench times: one call runs `iterations` iterations of the
+// body across every P and resolves when they are all done.
+//
+// @example
+// // tasks.ts
+// export const tasks = goroutines(import.meta.url, {
+//   *hash(pb: PB, size: number) { while (pb.next()) sha256(size) },
+// })
+// // bench.ts
+// for (const procs of [1, 2, 4]) {
+//   const rt = await Runtime.start({ procs })
+//   bench.add(`hash procs=${procs}`, parallel(rt, tasks.hash, { iterations: 10_000, args: [64] }))
+// }
+// await bench.run()  // per-iteration time: a task's mean latency / 10,000
+
+import type { Runtime } from './runtime.js'
+import type { SharedHeap } from './internal/heap.js'
+import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
+import { free, malloc } from './internal/malloc.js'
+import { defineRefKind, track } from './internal/refs.js'
+import { hostOf } from './runtime.js'
+
+const HANDLE_PB = 9
+/** The counter record in the shared heap: [refs, iterations left, grain]. */
+const PB_REFS = 0
+const PB_LEFT = 1
+const PB_GRAIN = 2
+const PB_BYTES = 12
+
+/**
+ * Go's testing.PB: the iterations a parallel body runs. Call next() before
+ * each iteration; it returns false when the shared count is used up.
+ */
+export class PB {
+  /** Iterations taken from the shared count and not yet run by this goroutine. */
+  private cache = 0
+
+  /** @internal */
+  constructor(
+    /** @internal */ readonly heap: SharedHeap,
+    /** @internal */ readonly ptr: number,
+    /** @internal */ readonly grain: number,
+  ) {
+    track(heap, this, HANDLE_PB, ptr)
+  }
+
+  [kHandle](): HandleRef {
+    return { kind: HANDLE_PB, ptr: this.ptr }
+  }
+
+  /** Whether there is another iteration to run (Go's pb.Next). */
+  next(): boolean {
+    if (this.cache > 0) {
+      this.cache--
+      return true
+    }
+    // Take a grain; Atomics.sub returns what was left before.
+    const left = Atomics.sub(this.heap.i32, (this.ptr >> 2) + PB_LEFT, this.grain)
+    if (left <= 0) return false
+    this.cache = Math.min(this.grain, left) - 1
+    return true
+  }
+}
+
+// Every M decodes PBs (internal/mworker.ts imports this module).
+registerHandleKind(HANDLE_PB, (h, ptr) => new PB(h, ptr, h.i32[(ptr >> 2) + PB_GRAIN]))
+defineRefKind(HANDLE_PB, { refsWord: PB_REFS, free })
+
+export interface ParallelOptions<A extends unknown[]> {
+  /** Iterations per call (one tinybench iteration of the task). */
+  iterations: number
+  /** Arguments after the PB. */
+  args?: A
+  /** Goroutines per P (Go's b.SetParallelism); default 1. */
+  parallelism?: number
+}
+
+type Body<A extends unknown[]> = (pb: PB, ...args: A) => Generator<unknown, unknown, any>
+
+/**
+ * Go's b.RunParallel for a tinybench task: returns an async function that
+ * runs opts.iterations iterations of body spread over every P of rt (procs ×
+ * parallelism goroutines sharing one count, in grains) and resolves when
+ * all have returned. body must be a registered goroutine taking a PB first.
+ */
+export function parallel<A extends unknown[]>(rt: Runtime, body: Body<A>, opts: ParallelOptions<A>): () => Promise<void> {
+  const { iterations } = opts
+  if (!Number.isInteger(iterations) || iterations < 1 || iterations > 0x7fffffff) {
+    throw new RangeError(`parallel: iterations must be an integer from 1 to ${0x7fffffff}, got ${String(iterations)}`)
+  }
+  const parallelism = opts.parallelism ?? 1
+  if (!Number.isInteger(parallelism) || parallelism < 1) {
+    throw new RangeError(`parallel: parallelism must be a positive integer, got ${String(parallelism)}`)
+  }
+  const args = (opts.args ?? []) as A
+  const n = rt.stats().gomaxprocs * parallelism
+  // Go's grain: enough iterations per grab that the shared count is not a
+  // bottleneck, few enough that the goroutines finish together.
+  const grain = Math.max(1, Math.min(10_000, Math.floor(iterations / (100 * n))))
+  const h = hostOf(rt).heap
+  return async () => {
+    const ptr = malloc(h, PB_BYTES)
+    const w = ptr >> 2
+    h.i32[w + PB_GRAIN] = grain
+    Atomics.store(h.i32, w + PB_LEFT, iterations)
+    Atomics.store(h.i32, w + PB_REFS, 1)
+    const pb = new PB(h, ptr, grain)
+    const runs: Array<Promise<unknown>> = []
+    for (let i = 0; i < n; i++) runs.push(rt.run(body, pb, ...args))
+    await Promise.all(runs)
+  }
+}
