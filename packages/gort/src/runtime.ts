@@ -50,6 +50,12 @@ export interface RuntimeOptions {
    * exit with status 2. Embedded (the default), emit 'deadlock' instead.
    */
   main?: boolean
+  /**
+   * An M idle this long ends its thread, if nothing lives on it and another
+   * idle M stays as the spare (sysmon starts a new one ahead of need).
+   * Default 60,000 ms; 0 keeps every M.
+   */
+  mIdleTimeoutMs?: number
   /** Passed to every M's Worker. */
   resourceLimits?: ConstructorParameters<typeof Worker>[1] extends infer O ? O extends { resourceLimits?: infer R } ? R : never : never
 }
@@ -117,7 +123,12 @@ export class Runtime extends EventEmitter {
     this.workerOptions = opts.resourceLimits ? { resourceLimits: opts.resourceLimits } : {}
     this.modules = modules
     this.main = opts.main === true
+    this.mIdleTimeoutMs = opts.mIdleTimeoutMs ?? 60_000
   }
+
+  private readonly mIdleTimeoutMs: number
+  /** M records whose thread retired: reused by newm. */
+  private readonly freeMids: number[] = []
 
   private readonly main: boolean
   private deadlockTimer: ReturnType<typeof setInterval> | undefined
@@ -289,7 +300,7 @@ export class Runtime extends EventEmitter {
     w.on('message', (msg: { type: string }) => {
       if (msg.type === 'needm') this.needm()
       else if (msg.type === 'spare' && this.starting === 0 && !this.closing && this.broken === undefined &&
-        this.ms.length < this.maxThreads && Atomics.load(this.heap.i32, schedw(this.heap.layout, SCHED_NMIDLE)) === 0) {
+        (this.freeMids.length > 0 || this.ms.length < this.maxThreads) && Atomics.load(this.heap.i32, schedw(this.heap.layout, SCHED_NMIDLE)) === 0) {
         void this.newm().catch(() => {})
       }
     })
@@ -325,7 +336,8 @@ export class Runtime extends EventEmitter {
 
   /** Starts one more M (Go's newm); resolves when it is in its scheduler loop. */
   private newm(): Promise<void> {
-    const mid = this.ms.length
+    const reuse = this.freeMids.pop()
+    const mid = reuse ?? this.ms.length
     if (mid >= this.maxThreads) {
       // Not fatal here (Go's is): the queued work runs when an M frees up.
       if (!this.warnedThreads) {
@@ -334,11 +346,17 @@ export class Runtime extends EventEmitter {
       }
       return Promise.resolve()
     }
+    if (reuse !== undefined) {
+      // A retired M's record: clear it (its id stays) for the new thread.
+      const l = this.heap.layout
+      const b = mbase(l, mid)
+      this.heap.i32.fill(0, b + 1, mbase(l, mid + 1))
+    }
     const w = new Worker(new URL('./internal/mworker.js', import.meta.url), {
-      workerData: { sab: this.heap.sab, mid, modules: this.modules },
+      workerData: { sab: this.heap.sab, mid, modules: this.modules, idleTimeoutMs: this.mIdleTimeoutMs },
       ...this.workerOptions,
     })
-    this.ms.push(w)
+    this.ms[mid] = w
     lock(this.heap.i32, schedw(this.heap.layout, SCHED_LOCK))
     this.heap.i32[schedw(this.heap.layout, SCHED_MNEXT)] = this.ms.length
     unlock(this.heap.i32, schedw(this.heap.layout, SCHED_LOCK))
@@ -358,6 +376,10 @@ export class Runtime extends EventEmitter {
       })
       w.once('exit', (code) => {
         if (this.closed) return
+        if (Atomics.load(this.heap.i32, mbase(this.heap.layout, mid) + M_STATE) === Mstate.Mretired) {
+          this.freeMids.push(mid)
+          return
+        }
         const why = cause ?? new Error(`the thread exited with code ${code}`)
         this.report(Object.assign(new Error(`gort: M${mid} died: ${why.message}`), { cause: why }))
         const wasStarting = this.mdied(mid, why)
@@ -682,7 +704,7 @@ export class Runtime extends EventEmitter {
       const b = mbase(l, i)
       if (Atomics.load(m, b + M_READYQ) !== 0 || Atomics.load(m, b + M_WANTP) !== 0) return false
       const st = Atomics.load(m, b + M_STATE)
-      if (st !== Mstate.Midle && st !== Mstate.Mdead) return false
+      if (st !== Mstate.Midle && st !== Mstate.Mdead && st !== Mstate.Mretired) return false
     }
     return true
   }
@@ -735,7 +757,7 @@ export class Runtime extends EventEmitter {
     const ms = this.ms.map((w, i) => ({
       id: i,
       threadId: w.threadId,
-      state: (['starting', 'running', 'spinning', 'idle', 'dead'] as const)[Atomics.load(m, mbase(l, i) + M_STATE)],
+      state: (['starting', 'running', 'spinning', 'idle', 'dead', 'retired'] as const)[Atomics.load(m, mbase(l, i) + M_STATE)],
       goroutines: Atomics.load(m, mbase(l, i) + M_NGS),
       started: Atomics.load(m, mbase(l, i) + M_NSTARTED) >>> 0,
     }))

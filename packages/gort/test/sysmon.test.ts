@@ -101,3 +101,24 @@ test.serial('sysmon sleeps on its note while the runtime idles', async (t) => {
 })
 
 void Runtime
+
+test.serial('idle Ms beyond the spare retire after the idle timeout; their records are reused when work returns', async (t) => {
+  await withRuntime(t, 2, 30_000, async (rt) => {
+    await Promise.all(Array.from({ length: 20 }, () => rt.run(hogs.stamp)))
+    const started = rt.stats().ms.length
+    let retired = 0
+    for (let i = 0; i < 100 && retired === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      retired = rt.stats().ms.filter((m) => m.state === 'retired').length
+    }
+    const states = rt.stats().ms.map((m) => m.state)
+    t.log(`after idling: ${states.join(' ')}`)
+    t.true(retired >= 1, 'an idle M retired')
+    t.true(states.includes('idle'), 'a spare stays')
+    // Work again: everything runs; new Ms take the retired records before new ones.
+    const stamps = await Promise.all(Array.from({ length: 200 }, () => rt.run(hogs.work, 1)))
+    t.is(stamps.length, 200)
+    await new Promise((r) => setTimeout(r, 200))
+    t.true(rt.stats().ms.length <= started + 1, `M records: ${rt.stats().ms.length}, ${started} before`)
+  }, { mIdleTimeoutMs: 300 })
+})

@@ -41,7 +41,7 @@ import {
   M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE, SCHED_SYSMONNOTE, SCHED_SYSMONWAIT,
-  SCHED_GFLOCK, HEAP_LOCK, heapw,
+  SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE,
   type Layout,
 } from './layout.js'
 import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, trackLocks, unlock } from './lock_futex.js'
@@ -67,6 +67,8 @@ const EVENT_LOOP_MS = 2
  */
 const HOUSEKEEPING_MS = 10
 
+/** An M idle this long retires (0: never); Runtime.start's mIdleTimeoutMs. */
+let idleTimeoutMs = 0
 /** How often a parked M wakes to see whether the heap asked for a collection (gc.ts). */
 const IDLE_GC_MS = 250
 
@@ -131,7 +133,8 @@ let burstStart = 0
  * The M's entry point (mstart): attaches to the heap and runs the scheduler
  * loop until the worker is terminated.
  */
-export async function mstart(heap: SharedHeap, id: number, modules: readonly string[]): Promise<void> {
+export async function mstart(heap: SharedHeap, id: number, modules: readonly string[], idleTimeout = 0): Promise<void> {
+  idleTimeoutMs = idleTimeout
   h = heap
   m = h.i32
   l = h.layout
@@ -160,7 +163,7 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
 async function mloop(): Promise<void> {
   for (;;) {
     if (pp < 0 && !getp()) {
-      await park()
+      if (await park()) return // retired
       continue
     }
     const why = schedule()
@@ -282,8 +285,9 @@ function releasep(): number {
  * loop, asynchronous when something can. On waking, leaves the idle M list
  * if a waker readied one of our goroutines without giving us a P.
  */
-async function park(): Promise<void> {
+async function park(): Promise<boolean> {
   Atomics.store(m, mb + M_STATE, Mstate.Midle)
+  const parkedAt = performance.now()
   // Announce the sleep, then look for work once more (Dekker pair with readyOnM).
   Atomics.store(m, mb + M_SLEEP, Msleep.Mparked)
   if (hasLocalWork() || Atomics.load(m, mb + M_NEXTP) !== 0) {
@@ -300,6 +304,7 @@ async function park(): Promise<void> {
       : notetsleep(m, mb + M_PARK, IDLE_GC_MS * 1e6)
     if (woken) break
     if (collectIfAsked(h)) await yieldToEventLoop()
+    if (idleTimeoutMs > 0 && performance.now() - parkedAt >= idleTimeoutMs && retire()) return true
   }
   noteclear(m, mb + M_PARK)
   Atomics.store(m, mb + M_SLEEP, Msleep.Mawake)
@@ -307,6 +312,26 @@ async function park(): Promise<void> {
   lock(m, schedw(l, SCHED_LOCK))
   if (!takeNextp() && m[mb + M_WANTP] === 0) mremove(h, mid)
   unlock(m, schedw(l, SCHED_LOCK))
+  return false
+}
+
+/**
+ * An M idle past the idle timeout leaves, if nothing lives on it and
+ * another idle M stays as the spare: it takes itself off sched.midle under
+ * sched.lock (so no startm can pick it any more; if one already did, it
+ * stays), marks itself Mretired, and its thread ends. The host may reuse
+ * its record for a new M.
+ */
+function retire(): boolean {
+  if (pendingAsync > 0 || hasLocalWork() || Atomics.load(m, mb + M_NGS) !== 0) return false
+  lock(m, schedw(l, SCHED_LOCK))
+  if (m[schedw(l, SCHED_NMIDLE)] < 2 || m[mb + M_NEXTP] !== 0 || !mremove(h, mid)) {
+    unlock(m, schedw(l, SCHED_LOCK))
+    return false
+  }
+  Atomics.store(m, mb + M_STATE, Mstate.Mretired)
+  unlock(m, schedw(l, SCHED_LOCK))
+  return true
 }
 
 /**

@@ -10,7 +10,9 @@ import '../sync.js'
 import '../context.js'
 import '../bench.js'
 
-const { sab, mid, modules } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[] }
+const { sab, mid, modules, idleTimeoutMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number }
 const h = SharedHeap.attach(sab)
 setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
-await mstart(h, mid, modules)
+await mstart(h, mid, modules, idleTimeoutMs)
+// Retired: end the thread (nothing of ours is pending).
+process.exit(0)

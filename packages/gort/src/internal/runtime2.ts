@@ -60,6 +60,8 @@ export const Mstate = {
   Midle: 3,
   /** Exited. */
   Mdead: 4,
+  /** Left after idling past the idle timeout (its thread ended; the record may be reused). */
+  Mretired: 5,
 } as const
 export type Mstate = (typeof Mstate)[keyof typeof Mstate]
 
