@@ -7,7 +7,9 @@
 import { watchCollections } from './internal/gc.js'
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
+import { wrap, type Remote } from 'comlink'
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import { putArgs, takeResult } from './internal/gvalue.js'
 import { SharedHeap } from './internal/heap.js'
 import { lock, notewakeup, unlock } from './internal/lock_futex.js'
@@ -21,7 +23,7 @@ import {
 } from './internal/layout.js'
 import { gcount, gfflush, gfget, gfput, handoffp, injectglist, mremove, mwantremove, newproc1, pidleput, setNeedM } from './internal/proc.js'
 import { describeFn, funcid, funcKey, goroutineMeta } from './internal/registry.js'
-import { schedtrace } from './internal/sysmon.js'
+import { schedtrace, type SysmonControl, type SysmonView } from './internal/sysmon.js'
 import { globrunqsize, runqempty, runqlen } from './internal/runq.js'
 import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './internal/runtime2.js'
 
@@ -286,15 +288,56 @@ export class Runtime extends EventEmitter {
     if (!gone) await w.terminate()
   }
 
+  private sysmonControl: Remote<SysmonControl> | undefined
+  private sysmonPort: MessagePort | undefined
+
+  /** Wakes sysmon if it sleeps on its note, so that it reads a control request now. */
+  private pokeSysmon(): void {
+    const h = this.heap
+    Atomics.notify(h.i32, schedw(h.layout, SCHED_SYSMONTICK))
+    if (Atomics.compareExchange(h.i32, schedw(h.layout, SCHED_SYSMONWAIT), 1, 0) === 1) notewakeup(h.i32, schedw(h.layout, SCHED_SYSMONNOTE))
+  }
+
+  /**
+   * sysmon's own view, through the control plane (comlink; sysmon answers
+   * between its looks): its pace, and how long each P's schedtick and
+   * current step or syscall have gone unchanged as it last saw them.
+   */
+  async sysmonView(): Promise<SysmonView> {
+    if (this.sysmonControl === undefined || this.closed) throw new Error('sysmonView: the runtime is closed')
+    const r = this.sysmonControl.view()
+    this.pokeSysmon()
+    return await r
+  }
+
+  /**
+   * Changes GODEBUG settings at run time (schedtrace=N, scheddetail=1), as
+   * the environment variable does at start. Resolves once sysmon has them.
+   */
+  async setGodebug(godebug: string): Promise<void> {
+    if (this.sysmonControl === undefined || this.closed) throw new Error('setGodebug: the runtime is closed')
+    const g = parseGodebug(godebug)
+    const r = this.sysmonControl.setSchedtrace(Number(g.get('schedtrace') ?? 0) || 0, g.get('scheddetail') === '1')
+    this.pokeSysmon()
+    await r
+  }
+
   /** Starts sysmon's thread (internal/sysmon.ts). */
   private startSysmon(runawayMs: number, godebug: Map<string, string>): void {
     const schedtrace = Number(godebug.get('schedtrace') ?? 0) || 0
+    // The control plane: comlink over a port of its own (sysmon polls it).
+    const { port1, port2 } = new MessageChannel()
+    port1.unref()
+    this.sysmonControl = wrap<SysmonControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]))
+    this.sysmonPort = port1
     const w = new Worker(new URL('./internal/sysmon.js', import.meta.url), {
       workerData: {
         sysmon: true,
         sab: this.heap.sab,
+        control: port2,
         opts: { runawayMs, schedtrace, scheddetail: godebug.get('scheddetail') === '1', startTime: this.startTime },
       },
+      transferList: [port2],
     })
     w.unref()
     w.on('message', (msg: { type: string }) => {
@@ -734,6 +777,7 @@ export class Runtime extends EventEmitter {
     // Wake a host loop that waits on the completion stack, so it sees `closed`.
     Atomics.notify(this.heap.i32, schedw(this.heap.layout, SCHED_DONEHEAD))
     await this.stopSysmon()
+    this.sysmonPort?.close()
     await Promise.all(this.ms.map((w) => w.terminate()))
     if (defaultRuntime === this) defaultRuntime = undefined
     this.emit('close')

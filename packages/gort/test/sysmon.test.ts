@@ -122,3 +122,20 @@ test.serial('idle Ms beyond the spare retire after the idle timeout; their recor
     t.true(rt.stats().ms.length <= started + 1, `M records: ${rt.stats().ms.length}, ${started} before`)
   }, { mIdleTimeoutMs: 300 })
 })
+
+test.serial('the control plane (comlink to sysmon): sysmonView() while a goroutine runs long, setGodebug() at run time', async (t) => {
+  await withRuntime(t, 1, 30_000, async (rt) => {
+    const hog = rt.run(hogs.yielder, 300)
+    await new Promise((r) => setTimeout(r, 100))
+    const v = await rt.sysmonView()
+    t.log(JSON.stringify(v))
+    t.is(v.ps.length, 1)
+    t.true(v.delayMicros <= 10_000, `sysmon sleeps ${v.delayMicros} µs between looks`)
+    t.true(v.ps[0].sinceSchedtickMs >= 0 && v.ps[0].sinceSchedtickMs < 100, 'the yielder is preempted: schedtick keeps moving')
+    await hog
+    await rt.setGodebug('schedtrace=50')
+    t.is((await rt.sysmonView()).schedtrace, 50)
+    await rt.setGodebug('')
+    t.is((await rt.sysmonView()).schedtrace, 0)
+  })
+})

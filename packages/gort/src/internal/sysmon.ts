@@ -19,7 +19,8 @@
 // up to 10 ms; while every P is idle it sleeps on sched.sysmonnote, woken
 // by the M that next takes a P (acquirep).
 
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
+import { expose, type Endpoint } from 'comlink'
 import { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
@@ -58,15 +59,64 @@ interface PTick {
   syscallwhen: number
 }
 
-export function sysmon(h: SharedHeap, opts: SysmonOptions): void {
+/** What sysmon knows that is not in the shared heap: its memory of each P and its pace (Runtime.sysmonView). */
+export interface SysmonView {
+  /** Its sleep between looks now, in microseconds (0: waiting on sched.sysmonnote). */
+  delayMicros: number
+  /** Looks in a row that found nothing to do (after 50, the sleep doubles). */
+  idleLooks: number
+  /** schedtrace period in ms, 0 when off. */
+  schedtrace: number
+  ps: Array<{
+    id: number
+    /** How long its schedtick has not moved, as sysmon last saw it (ms). */
+    sinceSchedtickMs: number
+    /** How long its current syscall or goroutine step has lasted, as sysmon last saw it (ms). */
+    sinceStepOrSyscallMs: number
+  }>
+  /** Ms since sysmon last took a P (retake), or -1. */
+  sinceLastRetakeMs: number
+}
+
+/** The control plane sysmon serves over comlink (Runtime.sysmonView, Runtime.setGodebug). */
+export interface SysmonControl {
+  view(): SysmonView
+  setSchedtrace(ms: number, detail: boolean): void
+}
+
+export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => void = () => {}, serve?: (c: SysmonControl) => void): Promise<void> {
   const m = h.i32
   const l = h.layout
   const ticks: PTick[] = []
   let idle = 0
   let delay = 20
   let nextSpare = 0
+  let lastRetake = -1
+  let awakeUntil = 0
   let nextTrace = opts.schedtrace > 0 ? performance.now() + opts.schedtrace : Infinity
+  serve?.({
+    view: () => {
+      const now = performance.now()
+      return {
+        delayMicros: m[schedw(l, SCHED_SYSMONSLEEPUS)],
+        idleLooks: idle,
+        schedtrace: opts.schedtrace,
+        ps: ticks.map((pd, id) => ({ id, sinceSchedtickMs: now - pd.schedwhen, sinceStepOrSyscallMs: now - pd.syscallwhen })),
+        sinceLastRetakeMs: lastRetake < 0 ? -1 : now - lastRetake,
+      }
+    },
+    setSchedtrace: (ms, detail) => {
+      opts.schedtrace = ms > 0 ? ms : 0
+      opts.scheddetail = detail
+      nextTrace = ms > 0 ? performance.now() + ms : Infinity
+    },
+  })
   for (;;) {
+    // The control plane: requests arrive on a port sysmon polls (its loop
+    // never returns to the event loop between looks); await lets comlink's
+    // replies, posted from promise callbacks, go out.
+    poll()
+    await null
     if (Atomics.load(m, schedw(l, SCHED_CLOSING)) !== 0 && (h.dead || Atomics.load(m, schedw(l, SCHED_GCOUNT)) === 0)) return
     if (idle === 0) delay = 20
     else if (idle > 50) delay = Math.min(delay * 2, 10_000)
@@ -76,21 +126,26 @@ export function sysmon(h: SharedHeap, opts: SysmonOptions): void {
     const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
     // Every P idle: nothing to watch. Sleep until an M takes a P (Go's
     // sysmonwait), waking for schedtrace if it is on.
-    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && nextTrace === Infinity) {
+    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && nextTrace === Infinity && performance.now() >= awakeUntil) {
       noteclear(m, schedw(l, SCHED_SYSMONNOTE))
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 1)
       if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && Atomics.load(m, schedw(l, SCHED_CLOSING)) === 0) {
         m[schedw(l, SCHED_SYSMONSLEEPUS)] = 0
-        // Look again now and then: close() may be waiting for us to go.
-        notetsleep(m, schedw(l, SCHED_SYSMONNOTE), 1e9)
+        // Look again now and then: close() may be waiting for us to go. The
+        // host wakes us (notewakeup) when it sends a control request.
+        // Woken (not timed out): stay up a few ms, polling, so that a
+        // control request posted with the wake-up is read.
+        if (notetsleep(m, schedw(l, SCHED_SYSMONNOTE), 1e9)) awakeUntil = performance.now() + 5
       }
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 0)
       idle = 0
       continue
     }
     const now = performance.now()
-    if (retake(h, ticks, procs, now, opts.runawayMs) > 0) idle = 0
-    else idle++
+    if (retake(h, ticks, procs, now, opts.runawayMs) > 0) {
+      idle = 0
+      lastRetake = now
+    } else idle++
     // Spare Ms: a worker takes ~16 ms to start, so keep one started and
     // idle ahead of the next handoff (Go's mget before newm). The host
     // starts it if none is starting and the cap allows.
@@ -102,6 +157,33 @@ export function sysmon(h: SharedHeap, opts: SysmonOptions): void {
       process.stdout.write(schedtrace(h, opts, now))
       nextTrace = now + opts.schedtrace
     }
+  }
+}
+
+/**
+ * A comlink endpoint over a MessagePort that is read by polling
+ * (receiveMessageOnPort) rather than by the event loop, which sysmon's
+ * loop does not return to.
+ */
+function pollingEndpoint(port: MessagePort): { endpoint: Endpoint; poll: () => void } {
+  type Ev = { data: unknown }
+  type Listener = ((ev: Ev) => void) | { handleEvent(ev: Ev): void }
+  const listeners = new Set<Listener>()
+  return {
+    endpoint: {
+      postMessage: (msg: unknown, transfer?: unknown[]) => port.postMessage(msg, transfer as never),
+      addEventListener: (_type: string, l: Listener) => listeners.add(l),
+      removeEventListener: (_type: string, l: Listener) => listeners.delete(l),
+    } as unknown as Endpoint,
+    poll: () => {
+      for (let r; (r = receiveMessageOnPort(port)) !== undefined; ) {
+        const ev: Ev = { data: r.message }
+        for (const l of listeners) {
+          if (typeof l === 'function') l(ev)
+          else l.handleEvent(ev)
+        }
+      }
+    },
   }
 }
 
@@ -218,6 +300,9 @@ if (parentPort !== null && (workerData as { sysmon?: unknown } | null)?.sysmon =
   const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOptions }
   const h = SharedHeap.attach(sab)
   setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
-  sysmon(h, opts)
+  const { control } = workerData as { control: MessagePort }
+  const { endpoint, poll } = pollingEndpoint(control)
+  await sysmon(h, opts, poll, (c) => expose(c, endpoint))
   parentPort.postMessage({ type: 'exit' })
+  control.close()
 }
