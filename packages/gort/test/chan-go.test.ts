@@ -25,6 +25,24 @@ test.serial('TestNonblockRecvRace: a receive from a closed or non-empty channel 
   t.is(ok.filter((x) => !x).length, 0, 'chan is not ready')
 })
 
+test.serial('TestNonblockSelectRace: a select over a full channel and one being filled never takes its default', async (t) => {
+  // Go's loop, with the main goroutine's part on an M too (nonblockSelectMain)
+  // so that the two race on two threads.
+  let notReady = 0
+  for (let batch = 0; batch < 20; batch++) {
+    const runs: Array<Promise<boolean>> = []
+    for (let i = 0; i < 100; i++) {
+      const c1 = chan<number>(1)
+      const c2 = chan<number>(1)
+      await c1.send(1)
+      runs.push(rt.run(gotests.nonblockSelect, c1, c2))
+      runs.push(rt.run(gotests.nonblockSelectMain, c1, c2).then(() => true))
+    }
+    notReady += (await Promise.all(runs)).filter((ok) => !ok).length
+  }
+  t.is(notReady, 0, 'no chan is ready')
+})
+
 test.serial('TestSelfSelect: a goroutine never receives its own send on an unbuffered channel', async (t) => {
   for (const chanCap of [0, 10]) {
     const c = chan<number>(chanCap)
