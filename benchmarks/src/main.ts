@@ -11,8 +11,9 @@ import { parallelSuite } from './suites/parallel.js'
 import { chanSuite } from './suites/chan.js'
 import { selectSuite } from './suites/select.js'
 import { mutexSuite } from './suites/mutex.js'
+import { sysmonSuite } from './suites/sysmon.js'
 
-const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite]
+const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite]
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => a !== '--')

@@ -34,6 +34,12 @@ export interface VsGoOptions {
   /** Untimed samples of each task first (default 2). */
   warmup?: number
   notes?: string[]
+  /** Goroutine modules every M imports at start (default: changoroutines.ts). */
+  modules?: URL[]
+  /** The Go file the Go figures come from, for the report (default benchmarks/go/chan_test.go). */
+  goSource?: string
+  /** `go test -count` (default: env GO_COUNT, else 3). */
+  goCount?: number
 }
 
 /** Runs the workloads on gort (one runtime per procs value) and Go, and builds the report. */
@@ -42,8 +48,8 @@ export async function runVsGo(all: Workload[], opts: VsGoOptions): Promise<Suite
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined
   const workloads = only ? all.filter((w) => only.test(w.name)) : all
   // Go first and alone, so that neither side disturbs the other.
-  await runGo(workloads.flatMap((w) => (w.go ? [{ name: w.go.name, cpu: w.go.cpu }] : [])))
-  const modules = [new URL('./changoroutines.js', import.meta.url)]
+  await runGo(workloads.flatMap((w) => (w.go ? [{ name: w.go.name, cpu: w.go.cpu }] : [])), opts.goCount)
+  const modules = opts.modules ?? [new URL('./changoroutines.js', import.meta.url)]
   const runtimes = new Map<number, Runtime>()
   try {
     for (const procs of new Set(workloads.map((w) => w.procs))) runtimes.set(procs, await Runtime.start({ procs, modules }))
@@ -84,7 +90,7 @@ export async function runVsGo(all: Workload[], opts: VsGoOptions): Promise<Suite
           'rounds = the fastest and slowest round median',
         goAvailable() === null
           ? `Go: ${GO_NOT_INSTALLED}; the gort side ran alone`
-          : `Go: ${goAvailable()}; median ns/op of \`go test -bench\` runs (benchmarks/go/chan_test.go)`,
+          : `Go: ${goAvailable()}; median ns/op of \`go test -bench\` runs (${opts.goSource ?? 'benchmarks/go/chan_test.go'})`,
         ...(spread.length > 0 ? [`Ms that ran a sample's goroutines (samples × M count): ${spread.join('; ')}`] : []),
         `Ms (worker threads) at the end: ${ms}`,
         ...(opts.notes ?? []),
