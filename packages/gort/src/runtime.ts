@@ -258,7 +258,9 @@ export class Runtime extends EventEmitter {
     if (typeof runawayMs !== 'number' || !(runawayMs >= 1)) {
       throw new RangeError(`Runtime.start: runawayMs must be a number of at least 1, got ${String(runawayMs)}`)
     }
-    rt.startSysmon(runawayMs, parseGodebug(opts.godebug ?? process.env.GODEBUG ?? ''))
+    // Resolve once sysmon watches: a goroutine that runs away right after
+    // start() must not find it still loading (~45 ms here).
+    await rt.startSysmon(runawayMs, parseGodebug(opts.godebug ?? process.env.GODEBUG ?? ''))
     rt.startDeadlockCheck()
     hosts.set(rt, { heap, park: (gp) => rt.hostPark(gp) })
     void rt.hostLoop()
@@ -323,7 +325,7 @@ export class Runtime extends EventEmitter {
   }
 
   /** Starts sysmon's thread (internal/sysmon.ts). */
-  private startSysmon(runawayMs: number, godebug: Map<string, string>): void {
+  private startSysmon(runawayMs: number, godebug: Map<string, string>): Promise<void> {
     const schedtrace = Number(godebug.get('schedtrace') ?? 0) || 0
     // The control plane: comlink over a port of its own (sysmon polls it).
     const { port1, port2 } = new MessageChannel()
@@ -340,8 +342,12 @@ export class Runtime extends EventEmitter {
       transferList: [port2],
     })
     w.unref()
+    let ready!: () => void
+    const started = new Promise<void>((r) => { ready = r })
+    w.once('exit', () => ready())
     w.on('message', (msg: { type: string }) => {
-      if (msg.type === 'needm') this.needm()
+      if (msg.type === 'ready') ready()
+      else if (msg.type === 'needm') this.needm()
       else if (msg.type === 'spare' && this.starting === 0 && !this.closing && this.broken === undefined &&
         (this.freeMids.length > 0 || this.ms.length < this.maxThreads) && Atomics.load(this.heap.i32, schedw(this.heap.layout, SCHED_NMIDLE)) === 0) {
         void this.newm().catch(() => {})
@@ -351,6 +357,7 @@ export class Runtime extends EventEmitter {
       if (!this.closed) this.report(Object.assign(new Error(`gort: sysmon died: ${(e as Error).message}`), { cause: e }))
     })
     this.sysmonWorker = w
+    return started
   }
 
   private starting = 0

@@ -638,6 +638,19 @@ function execute(gp: number, inherit: boolean): void {
         // gopark: the operation (chan.ts) already made gp Gwaiting and put
         // it where a waker will find it; a waker may even have readied it
         // already (it is then on localnext or M.readyq). Just switch away.
+        // But if sysmon asked gp to yield, the time slice it shares with the
+        // partner it readied (localnext inherits it) is over: Go would
+        // preempt the pair; here the partner goes behind the M's queue and
+        // the global queue is looked at first, so that goroutines that only
+        // hand off to each other cannot starve the rest.
+        if (Atomics.load(m, gb + G_PREEMPT) !== 0) {
+          Atomics.store(m, gb + G_PREEMPT, 0)
+          if (localnext !== 0) {
+            localq.push(localnext)
+            localnext = 0
+          }
+          globalFirst = true
+        }
         break
       }
       if (y.kind === OpKind.Sleep) {

@@ -93,6 +93,8 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => voi
   let nextSpare = 0
   let lastRetake = -1
   let awakeUntil = 0
+  /** The next sleep's cap (µs): until the nearest runaway deadline. */
+  let capUs = Infinity
   let nextTrace = opts.schedtrace > 0 ? performance.now() + opts.schedtrace : Infinity
   serve?.({
     view: () => {
@@ -120,6 +122,8 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => voi
     if (Atomics.load(m, schedw(l, SCHED_CLOSING)) !== 0 && (h.dead || Atomics.load(m, schedw(l, SCHED_GCOUNT)) === 0)) return
     if (idle === 0) delay = 20
     else if (idle > 50) delay = Math.min(delay * 2, 10_000)
+    delay = Math.min(delay, capUs)
+    capUs = Infinity
     m[schedw(l, SCHED_SYSMONSLEEPUS)] = delay
     Atomics.wait(m, schedw(l, SCHED_SYSMONTICK), m[schedw(l, SCHED_SYSMONTICK)], delay / 1000)
     m[schedw(l, SCHED_SYSMONTICK)]++
@@ -146,6 +150,13 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => voi
       idle = 0
       lastRetake = now
     } else idle++
+    // While a P is lent (a step or a syscall runs), look at least every
+    // 2 ms, and at the nearest runaway deadline: the retake is promised
+    // within runawayMs plus a few ms, not plus sysmon's 10 ms sleep (the
+    // M does not read the clock per step, so sysmon learns of a step only
+    // when it first sees it). About 500 looks a second while busy.
+    if (anyLent) capUs = 2000
+    if (deadline < Infinity) capUs = Math.min(capUs, Math.max(20, Math.ceil((deadline - now) * 1000)))
     // Spare Ms: a worker takes ~16 ms to start, so keep one started and
     // idle ahead of the next handoff (Go's mget before newm). The host
     // starts it if none is starting and the cap allows.
@@ -187,15 +198,23 @@ function pollingEndpoint(port: MessagePort): { endpoint: Endpoint; poll: () => v
   }
 }
 
+/** Set by retake: when the oldest step still running would be a runaway (performance.now() ms), or Infinity. */
+let deadline = Infinity
+/** Set by retake: some P was lent (Pexec or Psyscall) at this look. */
+let anyLent = false
+
 /** Go's retake: preempts long-running goroutines and takes Ps from syscalls and runaway steps. Returns Ps taken. */
 function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runawayMs: number): number {
   const m = h.i32
   const l = h.layout
   let n = 0
+  deadline = Infinity
+  anyLent = false
   for (let p = 0; p < procs; p++) {
     const b = pbase(l, p)
     const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now })
     const s = Atomics.load(m, b + P_STATUS)
+    if (s === Pstatus.Pexec || s === Pstatus.Psyscall) anyLent = true
     if (s === Pstatus.Prunning || s === Pstatus.Pexec || s === Pstatus.Psyscall) {
       const t = Atomics.load(m, b + P_SCHEDTICK)
       const st = Atomics.load(m, b + P_STEPTICK)
@@ -216,7 +235,10 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
           m[schedw(l, SCHED_NRETAKEEXEC)]++
           n++
           handoffp(h, p)
+          continue
         }
+        // Only a step seen twice (older than one look) is a candidate.
+        if (pd.steptick === st && now - pd.syscallwhen >= 1) deadline = Math.min(deadline, pd.syscallwhen + runawayMs)
         continue
       }
       pd.steptick = st
@@ -302,7 +324,10 @@ if (parentPort !== null && (workerData as { sysmon?: unknown } | null)?.sysmon =
   setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
   const { control } = workerData as { control: MessagePort }
   const { endpoint, poll } = pollingEndpoint(control)
-  await sysmon(h, opts, poll, (c) => expose(c, endpoint))
+  await sysmon(h, opts, poll, (c) => {
+    expose(c, endpoint)
+    parentPort?.postMessage({ type: 'ready' })
+  })
   parentPort.postMessage({ type: 'exit' })
   control.close()
 }

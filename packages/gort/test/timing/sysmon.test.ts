@@ -64,3 +64,21 @@ test.serial('a syscall that blocks its thread for 200 ms on procs = 1 does not s
     t.true(rt.stats().sysmon.retakesSyscall >= 1, 'sysmon took the P from the syscall')
   }, { modules })
 })
+
+test.serial('two goroutines that only hand off to each other on procs = 1 do not starve the others (sysmon\'s preemption ends their shared time slice)', async (t) => {
+  await withRuntime(t, 1, 30_000, async (rt) => {
+    const pair = rt.run(hogs.pingPong, 1000)
+    await new Promise((r) => setTimeout(r, 50))
+    const lags: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const at = performance.timeOrigin + performance.now()
+      lags.push((await rt.run(hogs.stamp)) - at)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const rounds = await pair
+    lags.sort((a, b) => a - b)
+    t.log(`${rounds} round trips; spawn-to-start lags: median ${lags[10].toFixed(1)} ms, max ${lags[19].toFixed(1)} ms`)
+    t.true(lags[19] < 50, 'every goroutine spawned during the ping-pong started within 50 ms')
+    t.true(rounds > 1000, 'the ping-pong went on meanwhile')
+  }, { modules })
+})
