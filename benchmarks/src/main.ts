@@ -17,8 +17,9 @@ import { chanSuite } from './suites/chan.js'
 import { selectSuite } from './suites/select.js'
 import { mutexSuite } from './suites/mutex.js'
 import { sysmonSuite } from './suites/sysmon.js'
+import { scaleSuite } from './suites/scale.js'
 
-const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite]
+const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite, scaleSuite]
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => a !== '--')

@@ -252,7 +252,9 @@ export class Runtime extends EventEmitter {
     // Every P starts idle, P0 first: Ms find them when work arrives (wakep, startm).
     for (let i = procs - 1; i >= 0; i--) pidleput(heap, i)
     const rt = new Runtime(heap, procs, { ...opts, maxThreads }, modules)
-    setNeedM(heap, () => rt.needm())
+    // startm calls this hook holding sched.lock; newm takes sched.lock too
+    // (the main thread spins on it): so start the M after the caller unlocks.
+    setNeedM(heap, () => queueMicrotask(() => rt.needm()))
     await Promise.all(Array.from({ length: procs + 1 }, () => rt.newm()))
     const runawayMs = opts.runawayMs ?? 20
     if (typeof runawayMs !== 'number' || !(runawayMs >= 1)) {
