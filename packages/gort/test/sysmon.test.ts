@@ -8,13 +8,19 @@ import { Mutex, Runtime, WaitGroup, chan } from 'gort'
 import { hogs } from './fixtures/hogs.js'
 import { withRuntime } from './helpers.js'
 
+/** Waits until n goroutines are parked (a fresh M may take a while to import their module). */
+async function parked(rt: Runtime, n: number): Promise<void> {
+  const end = Date.now() + 10_000
+  while (rt.stats().byStatus.waiting < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+}
+
 test.serial('schedtrace lines parse with Go\'s format; scheddetail adds P, M and G lines', async (t) => {
   await withRuntime(t, 2, 30_000, async (rt) => {
     const line = rt.schedtrace()
     t.regex(line, /^SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ spinningthreads=\d+ idlethreads=\d+ runqueue=\d+ \[\d+ \d+\]\n$/)
     const c = chan<number>(0)
     const g = rt.run(hogs.waitRecv, c)
-    await new Promise((r) => setTimeout(r, 50))
+    await parked(rt, 1)
     const detail = rt.schedtrace({ detail: true })
     t.regex(detail, /^ {2}P0: status=\d+ schedtick=\d+ syscalltick=\d+ m=-?\d+ runqsize=\d+ gfreecnt=\d+ timerslen=\d+$/m)
     t.regex(detail, /^ {2}M0: p=-?\d+ curg=-?\d+ mallocing=0 throwing=0 preemptoff= locks=0 dying=\d spinning=(true|false) blocked=(true|false) lockedg=-1$/m)
@@ -51,7 +57,7 @@ test.serial('rt.dump() names every wait as Go does', async (t) => {
       rt.run(hogs.waitRecv, c), rt.run(hogs.waitSend, d), rt.run(hogs.waitSelect, a, b), rt.run(hogs.waitSleep, 400),
       rt.run(hogs.waitMutex, mu), rt.run(hogs.waitGroup, wg), rt.run(hogs.waitIO, 400),
     ]
-    await new Promise((r) => setTimeout(r, 150))
+    await parked(rt, 7)
     const dump = rt.dump()
     for (const reason of ['chan receive', 'chan send', 'select', 'sleep', 'sync.Mutex.Lock', 'sync.WaitGroup.Wait', 'IO wait']) {
       t.regex(dump, new RegExp(`^goroutine \\d+ \\[${reason.replace('.', '\\.')}\\]:\\nwait\\w+\\(\\.\\.\\.\\)\\n\\tfile:.*hogs\\.js on M\\d+$`, 'm'), reason)
