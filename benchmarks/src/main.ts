@@ -18,8 +18,10 @@ import { selectSuite } from './suites/select.js'
 import { mutexSuite } from './suites/mutex.js'
 import { sysmonSuite } from './suites/sysmon.js'
 import { scaleSuite } from './suites/scale.js'
+import { jobsSuite } from './suites/jobs.js'
+import { primesSuite } from './suites/primes.js'
 
-const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite, scaleSuite]
+const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite, scaleSuite, jobsSuite, primesSuite]
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => a !== '--')
