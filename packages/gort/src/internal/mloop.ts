@@ -599,28 +599,18 @@ function execute(gp: number, inherit: boolean): void {
     const y = r.value
     v = undefined
     isErr = false
-    if (!kept) {
-      // Sysmon took our P while the step ran: gp stays runnable on this M,
-      // which waits for a P (mloop, sched.mwant) like a syscall's return.
+    // Sysmon took our P while the step ran. Parking (Park, Sleep, Until)
+    // needs no P and goes on below; otherwise gp stays runnable on this M,
+    // which waits for a P (mloop, sched.mwant) like a syscall's return.
+    if (!kept && !(y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Sleep || y.kind === OpKind.Until))) {
       if (y instanceof SchedOp && y.kind === OpKind.Gosched) resumeVal[s] = RESUMED
-      else if (y instanceof SchedOp) {
-        if (y.kind === OpKind.Park) break
-        if (y.kind === OpKind.Sleep) {
-          parkOnTimer(gp, gb, y.arg as number)
-          break
-        }
-        if (y.kind === OpKind.Until) {
-          parkOnPromise(gp, gb, y.arg)
-          break
-        }
-        if (y.kind === OpKind.Syscall) {
-          // No P to lend: just make the call.
-          try {
-            resumeVal[s] = (y.arg as () => unknown)()
-          } catch (e) {
-            resumeVal[s] = e
-            resumeErr[s] = true
-          }
+      else if (y instanceof SchedOp && y.kind === OpKind.Syscall) {
+        // No P to lend: just make the call.
+        try {
+          resumeVal[s] = (y.arg as () => unknown)()
+        } catch (e) {
+          resumeVal[s] = e
+          resumeErr[s] = true
         }
       }
       m[gb + G_STATUS] = Gstatus.Grunnable
