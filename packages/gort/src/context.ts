@@ -227,5 +227,5 @@ export function withTimeout(parent: Context, ms: number, opts: { runtime?: Runti
   return withDeadline(parent, Date.now() + ms, opts)
 }
 
-registerHandleKind(HANDLE_CONTEXT, (heap, ptr) => (ptr === 0 ? BACKGROUND : new Context(heap, ptr)))
+registerHandleKind(HANDLE_CONTEXT, (heap, ptr) => (ptr === 0 ? BACKGROUND : new Context(heap, ptr)), { shared: true })
 defineRefKind(HANDLE_CONTEXT, { refsWord: CTX_REFS, free: freectx })

@@ -1,7 +1,7 @@
 // The sync package across threads. WaitGroup now; Mutex, RWMutex, Once,
 // Cond and Semaphore follow on the same shared record (internal/sema.ts).
 
-import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
+import { handleObject, kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
 import type { SharedHeap } from './internal/heap.js'
 import { PARK } from './internal/ops.js'
 import { SEMA_LIMIT, SEMA_REFS } from './internal/layout.js'
@@ -100,7 +100,7 @@ function* waitG(h: SharedHeap, p: number): Generator<unknown, void, unknown> {
   wgwaitdone(h, sg)
 }
 
-registerHandleKind(HANDLE_WAITGROUP, (heap, ptr) => new WaitGroup({}, { heap, ptr }))
+registerHandleKind(HANDLE_WAITGROUP, (heap, ptr) => new WaitGroup({}, { heap, ptr }), { shared: true })
 
 /**
  * Go's sync.Mutex, shared by every M and the app's thread, with Go's
@@ -176,7 +176,7 @@ function* lockG(h: SharedHeap, p: number): Generator<unknown, void, unknown> {
   }
 }
 
-registerHandleKind(HANDLE_MUTEX, (heap, ptr) => new Mutex({}, { heap, ptr }))
+registerHandleKind(HANDLE_MUTEX, (heap, ptr) => new Mutex({}, { heap, ptr }), { shared: true })
 
 function checkWeight(fn: string, n: unknown): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new RangeError(`${fn}: n must be a non-negative integer, got ${String(n)}`)
@@ -314,8 +314,8 @@ function* onceG(h: SharedHeap, p: number, f: () => unknown): Generator<unknown, 
   }
 }
 
-registerHandleKind(HANDLE_SEMAPHORE, (heap, ptr) => new Semaphore(0, {}, { heap, ptr }))
-registerHandleKind(HANDLE_ONCE, (heap, ptr) => new Once({}, { heap, ptr }))
+registerHandleKind(HANDLE_SEMAPHORE, (heap, ptr) => new Semaphore(0, {}, { heap, ptr }), { shared: true })
+registerHandleKind(HANDLE_ONCE, (heap, ptr) => new Once({}, { heap, ptr }), { shared: true })
 
 /** Runs a blocking sema operation: yield* in a goroutine, await on the app's thread. */
 function blocking(what: string, h: SharedHeap, start: (gp: number) => number): ChanOp<void> {
@@ -454,12 +454,12 @@ function* condWaitG(c: Cond): Generator<unknown, void, unknown> {
   yield* c.L.lock()
 }
 
-registerHandleKind(HANDLE_RWMUTEX, (heap, ptr) => new RWMutex({}, { heap, ptr }))
+registerHandleKind(HANDLE_RWMUTEX, (heap, ptr) => new RWMutex({}, { heap, ptr }), { shared: true })
 registerHandleKind(HANDLE_COND, (heap, ptr) => {
+  // Its L is this thread's Mutex for the record (the one other decodings share).
   const mu = Atomics.load(heap.i32, (ptr >> 2) + SEMA_LIMIT)
-  retain(heap, HANDLE_MUTEX, mu)
-  return new Cond(new Mutex({}, { heap, ptr: mu }), { heap, ptr })
-})
+  return new Cond(handleObject(heap, HANDLE_MUTEX, mu, false) as Mutex, { heap, ptr })
+}, { shared: true })
 
 // Sync objects are freed when nothing references them any more (refs.ts).
 for (const kind of [HANDLE_WAITGROUP, HANDLE_MUTEX, HANDLE_SEMAPHORE, HANDLE_ONCE, HANDLE_RWMUTEX]) {

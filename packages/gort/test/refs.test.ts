@@ -134,3 +134,52 @@ test.serial('a channel sent over a channel outlives the sender\'s handle; a cont
   })
   t.pass()
 })
+
+test.serial('decodings of one record on a thread share a handle object; a lone handle argument in the G record holds the record until the goroutine has it', async (t) => {
+  await withRuntime(t, 2, 60_000, async (rt) => {
+    const h = heapOf(chan(0))
+    const mu = new Mutex()
+    const cond = new Cond(mu)
+    const c = chan<number>(0)
+    t.deepEqual(await rt.run(refs.same, c, c, mu, mu, cond), [true, true, true], 'one Chan, one Mutex (and the Cond\'s L) per record on the M')
+    // 10,000 goroutines parked on 2,000 channels that only their arguments
+    // hold (the app drops its handles), on each channel 3 spawned by the app
+    // and 2 by a goroutine. Twice: the first round fills the threads' caches.
+    const round = async (): Promise<void> => {
+      const chans = Array.from({ length: 2_000 }, () => chan<number>(0))
+      const gs = chans.flatMap((ch) => [rt.go(refs.recvOnce, ch), rt.go(refs.recvOnce, ch), rt.go(refs.recvOnce, ch)])
+      await Promise.all(chans.map((ch) => rt.run(refs.spawnRecvOnce, ch, 2)))
+      while (rt.numGoroutine() < 10_000) await tick()
+      for (const [i, ch] of chans.entries()) for (let k = 0; k < 5; k++) await ch.send(i * 5 + k)
+      const got = await Promise.all(gs.map((g) => g.result))
+      t.is(new Set(got).size, 6_000, 'every app-spawned receiver got a value of its own')
+      while (rt.numGoroutine() > 0) await tick()
+    }
+    await round()
+    const start = await settled(rt, h)
+    await round()
+    const end = await settleTo(rt, h, start, 20_000)
+    // A leaked reference per channel would keep 2,000 records (128 KB); a
+    // new M's sudog cache can hold 7 KB.
+    t.true(end - start < 64 * 1024, `the channels were freed once their goroutines ended: ${end} bytes in use, ${start} at the start`)
+  })
+})
+
+test.serial('rt.go makes the result promise only when asked: before or after the goroutine ends, and a failure still rejects', async (t) => {
+  await withRuntime(t, 2, 30_000, async (rt) => {
+    const c = chan<number>(0)
+    const early = rt.go(refs.recvOnce, c)
+    const late = rt.go(refs.recvOnce, c)
+    const p = early.result
+    await c.send(1)
+    await c.send(2)
+    const a = await p
+    while (rt.numGoroutine() > 0) await tick()
+    const b = await late.result // asked for only after it ended
+    t.deepEqual([a, b].sort(), [1, 2])
+    t.true(Number.isInteger(early.id) && early.id !== late.id)
+    const failing = rt.go(refs.pick, 42 as unknown as Chan<number>, [], undefined as unknown as WaitGroup)
+    while (rt.numGoroutine() > 0) await tick()
+    await t.throwsAsync(failing.result, { instanceOf: TypeError }, 'the failure rejects the promise asked for afterwards')
+  })
+})

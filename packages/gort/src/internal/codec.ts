@@ -349,6 +349,19 @@ export type HandleDecoder = (h: SharedHeap, ptr: number) => object
 
 /** Per thread, by kind. */
 const handleDecoders: Array<HandleDecoder | undefined> = []
+/** Per thread, by kind: decodings of one record share one handle object (registerHandleKind's shared). */
+const sharedKinds: boolean[] = []
+
+export interface HandleKindOptions {
+  /**
+   * Decodings of the same record on this thread return the same handle
+   * object while it is alive, instead of a new object each. For handles
+   * with no state of their own beyond the record (a channel, a mutex): a
+   * million goroutines started with one channel then hold one Chan on each
+   * M, not a million. Only for counted kinds (refs.ts) below 256.
+   */
+  shared?: boolean
+}
 
 /**
  * Registers, for this thread, how a handle of this kind is decoded: decode(h,
@@ -357,12 +370,72 @@ const handleDecoders: Array<HandleDecoder | undefined> = []
  * function. Every thread that decodes a kind must register it; encoding does
  * not need it.
  */
-export function registerHandleKind(kind: number, decode: HandleDecoder): void {
+export function registerHandleKind(kind: number, decode: HandleDecoder, opts: HandleKindOptions = {}): void {
   if (!Number.isInteger(kind) || kind < 0 || kind > 0x7fffffff) {
     throw new RangeError(`registerHandleKind: kind ${String(kind)} is not a non-negative int32`)
   }
   if (typeof decode !== 'function') throw new TypeError('registerHandleKind: decode is not a function')
+  if (opts.shared === true && kind >= SHARED_KIND_LIMIT) {
+    throw new RangeError(`registerHandleKind: kind ${kind} cannot be shared: shared kinds are below ${SHARED_KIND_LIMIT}`)
+  }
   handleDecoders[kind] = decode
+  sharedKinds[kind] = opts.shared === true
+}
+
+const SHARED_KIND_LIMIT = 256
+
+/**
+ * This thread's live handle objects of shared kinds, per heap, by record
+ * and kind (ptr * 256 + kind). Entries whose object was collected are swept
+ * when the map has doubled since the last sweep.
+ */
+const handleCaches = new WeakMap<SharedHeap, { map: Map<number, WeakRef<object>>; sweepAt: number }>()
+
+/**
+ * This thread's handle object for the record at ptr. owned: the caller
+ * hands over a reference it holds on the record (a G's inline argument),
+ * which the new object keeps or, if this thread already has an object for
+ * the record, is dropped; otherwise the new object takes a reference of its
+ * own (a value block keeps its one).
+ */
+export function handleObject(h: SharedHeap, kind: number, ptr: number, owned: boolean): object {
+  const decode = handleDecoders[kind]
+  if (decode === undefined) {
+    return throwFatal('decodeValue', `handle kind ${kind} at ${ptr} is not registered on this thread (registerHandleKind)`)
+  }
+  if (sharedKinds[kind] !== true || ptr === 0) {
+    if (!owned) retain(h, kind, ptr)
+    return decode(h, ptr)
+  }
+  let c = handleCaches.get(h)
+  if (c === undefined) handleCaches.set(h, c = { map: new Map(), sweepAt: 1024 })
+  const key = ptr * SHARED_KIND_LIMIT + kind
+  const hit = c.map.get(key)?.deref()
+  if (hit !== undefined) {
+    // It holds a reference, so the record cannot be freed by this release.
+    if (owned) release(h, kind, ptr)
+    return hit
+  }
+  if (!owned) retain(h, kind, ptr)
+  const o = decode(h, ptr)
+  c.map.set(key, new WeakRef(o))
+  if (c.map.size >= c.sweepAt) {
+    for (const [k, r] of c.map) if (r.deref() === undefined) c.map.delete(k)
+    c.sweepAt = Math.max(1024, c.map.size * 2)
+  }
+  return o
+}
+
+/** o's kind and record if it is a handle (its kHandle method checked as encoding does), else undefined. */
+export function handleRefOf(o: unknown): HandleRef | undefined {
+  if (o === null || typeof o !== 'object') return undefined
+  const hm = handleMethod(o)
+  if (hm === undefined) return undefined
+  const r = hm.call(o) as Partial<HandleRef> | null | undefined
+  const kind = r?.kind
+  const ptr = r?.ptr
+  if (typeof kind !== 'number' || (kind | 0) !== kind || kind < 0 || typeof ptr !== 'number' || (ptr | 0) !== ptr) return undefined
+  return { kind, ptr }
 }
 
 /** o's kHandle method if o is a handle, else undefined. Runs a getter under kHandle; not for proxies. */
@@ -1134,13 +1207,8 @@ function readItem(h: SharedHeap): unknown {
       return new C(ab)
     }
     case T_HANDLE: {
-      const decode = handleDecoders[aux]
-      if (decode === undefined) {
-        return throwFatal('decodeValue', `handle kind ${aux} at ${q} is not registered on this thread (registerHandleKind)`)
-      }
-      // The new object holds a reference of its own (the block keeps its one).
-      retain(h, aux, i32[w + 2])
-      const o = decode(h, i32[w + 2])
+      // The object holds a reference of its own (the block keeps its one).
+      const o = handleObject(h, aux, i32[w + 2], false)
       // decode may have decoded values itself (rq), in another heap (views).
       rq = q + 16
       views(h)

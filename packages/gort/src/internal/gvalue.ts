@@ -9,18 +9,25 @@
 //	> 0        an arena pointer (codec.ts)
 //	INL_NUM    one number argument / a number result, in G.inl (float64)
 //	INL_TRUE, INL_FALSE, INL_NULL   a result of true, false or null
+//	INL_HANDLE one shared handle argument (a channel, a mutex: codec.ts),
+//	           its ptr * 256 + kind in G.inl; the G holds a reference on
+//	           the record, which passes to the handle object decoded
 //
 // The G's owner writes these before publishing the G (a run queue's tail
 // store, the completion stack's CAS) and the next owner reads them after.
 
-import { decodeArgs, decodeValue, encodeArgs, encodeValue, freeValue } from './codec.js'
+import { decodeArgs, decodeValue, encodeArgs, encodeValue, freeValue, handleObject, handleRefOf } from './codec.js'
 import type { SharedHeap } from './heap.js'
 import { G_ARG, G_INL, G_RESULT } from './layout.js'
+import { release, retain } from './refs.js'
 
 const INL_NUM = -1
 const INL_TRUE = -2
 const INL_FALSE = -3
 const INL_NULL = -4
+const INL_HANDLE = -5
+/** Handle kinds that fit an inline argument (refs.ts's held-value split). */
+const INL_KINDS = 256
 
 /** Stores args in the G at word gb. Throws DataCloneError (nothing allocated) if they cannot be copied. */
 export function putArgs(h: SharedHeap, gb: number, args: readonly unknown[]): void {
@@ -28,7 +35,19 @@ export function putArgs(h: SharedHeap, gb: number, args: readonly unknown[]): vo
   else if (args.length === 1 && typeof args[0] === 'number') {
     h.f64[(gb + G_INL) >> 1] = args[0]
     h.i32[gb + G_ARG] = INL_NUM
+  } else if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && putHandleArg(h, gb, args[0])) {
+    // go(fn, ch): no block, no heap.lock.
   } else h.i32[gb + G_ARG] = encodeArgs(h, args)
+}
+
+/** Stores a lone handle argument inline, with a reference of the G's; false if o is not one that fits. */
+function putHandleArg(h: SharedHeap, gb: number, o: object): boolean {
+  const r = handleRefOf(o)
+  if (r === undefined || r.kind >= INL_KINDS || r.ptr <= 0) return false
+  retain(h, r.kind, r.ptr)
+  h.f64[(gb + G_INL) >> 1] = r.ptr * INL_KINDS + r.kind
+  h.i32[gb + G_ARG] = INL_HANDLE
+  return true
 }
 
 /** Reads the G's arguments and frees their block. */
@@ -37,6 +56,10 @@ export function takeArgs(h: SharedHeap, gb: number): unknown[] {
   h.i32[gb + G_ARG] = 0
   if (a === 0) return []
   if (a === INL_NUM) return [h.f64[(gb + G_INL) >> 1]]
+  if (a === INL_HANDLE) {
+    const x = h.f64[(gb + G_INL) >> 1]
+    return [handleObject(h, x % INL_KINDS, Math.floor(x / INL_KINDS), true)]
+  }
   try {
     return decodeArgs(h, a)
   } finally {
@@ -49,6 +72,10 @@ export function dropArgs(h: SharedHeap, gb: number): void {
   const a = h.i32[gb + G_ARG]
   h.i32[gb + G_ARG] = 0
   if (a > 0) freeValue(h, a)
+  else if (a === INL_HANDLE) {
+    const x = h.f64[(gb + G_INL) >> 1]
+    release(h, x % INL_KINDS, Math.floor(x / INL_KINDS))
+  }
 }
 
 /** The inline float64 of the last encodeSlotCode that returned INL_NUM. */

@@ -278,7 +278,7 @@ const gSpec: RecordSpec = {
       waitreason: i32('g-owner', 'waitReason while parked.'),
       preempt: i32('g-owner', '1 when sysmon asks it to yield; Atomics.store by sysmon, Atomics.load at safe points.'),
       fn: i32('g-owner', 'Registered start function id.'),
-      arg: i32('g-owner', 'Arena byte offset of the serialized arguments, 0 = none.'),
+      arg: i32('g-owner', 'Arena byte offset of the encoded arguments; 0 none; < 0 an inline kind (gvalue.ts: one number, or one shared handle, in G.inl).'),
       result: i32('g-owner', 'Arena byte offset of the serialized result, 0 = none.'),
       payload: i32('g-owner', 'A word for the G owner (tests put a sequence number here).'),
       flags: i32('g-owner', 'Gflags (runtime2.ts): the host awaits the result, a local closure, failed.'),

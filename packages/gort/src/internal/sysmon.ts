@@ -84,7 +84,7 @@ export interface SysmonControl {
   setSchedtrace(ms: number, detail: boolean): void
 }
 
-export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => void = () => {}, serve?: (c: SysmonControl) => void): Promise<void> {
+export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => number = () => 0, serve?: (c: SysmonControl) => void): Promise<void> {
   const m = h.i32
   const l = h.layout
   const ticks: PTick[] = []
@@ -137,9 +137,11 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => voi
         m[schedw(l, SCHED_SYSMONSLEEPUS)] = 0
         // Look again now and then: close() may be waiting for us to go. The
         // host wakes us (notewakeup) when it sends a control request.
-        // Woken (not timed out): stay up a few ms, polling, so that a
-        // control request posted with the wake-up is read.
-        if (notetsleep(m, schedw(l, SCHED_SYSMONNOTE), 1e9)) awakeUntil = performance.now() + 5
+        // Woken by a control request (the host posts it before the
+        // wake-up, so it is on the port now): stay up a few ms, polling, so
+        // that the reply goes out and a follow-up request is read. A wake
+        // by an M taking a P finds the port empty and costs nothing more.
+        if (notetsleep(m, schedw(l, SCHED_SYSMONNOTE), 1e9) && poll() > 0) awakeUntil = performance.now() + 5
       }
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 0)
       idle = 0
@@ -176,7 +178,7 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => voi
  * (receiveMessageOnPort) rather than by the event loop, which sysmon's
  * loop does not return to.
  */
-function pollingEndpoint(port: MessagePort): { endpoint: Endpoint; poll: () => void } {
+function pollingEndpoint(port: MessagePort): { endpoint: Endpoint; poll: () => number } {
   type Ev = { data: unknown }
   type Listener = ((ev: Ev) => void) | { handleEvent(ev: Ev): void }
   const listeners = new Set<Listener>()
@@ -187,13 +189,15 @@ function pollingEndpoint(port: MessagePort): { endpoint: Endpoint; poll: () => v
       removeEventListener: (_type: string, l: Listener) => listeners.delete(l),
     } as unknown as Endpoint,
     poll: () => {
-      for (let r; (r = receiveMessageOnPort(port)) !== undefined; ) {
+      let n = 0
+      for (let r; (r = receiveMessageOnPort(port)) !== undefined; n++) {
         const ev: Ev = { data: r.message }
         for (const l of listeners) {
           if (typeof l === 'function') l(ev)
           else l.handleEvent(ev)
         }
       }
+      return n
     },
   }
 }
