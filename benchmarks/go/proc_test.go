@@ -1,6 +1,8 @@
-// The Go side of gort's sysmon suite: BenchmarkPingPongHog from Go 1.19's
-// runtime/proc_test.go, rewritten here. The TypeScript suite
-// (benchmarks/src/suites/sysmon.ts) runs the same workload on gort.
+// The Go side of gort's sysmon and create suites: BenchmarkPingPongHog,
+// BenchmarkCreateGoroutines and BenchmarkCreateGoroutinesParallel from Go
+// 1.19's runtime/proc_test.go, rewritten here. The TypeScript suites
+// (benchmarks/src/suites/sysmon.ts, create.ts) run the same workloads on
+// gort.
 
 package gortbench
 
@@ -64,5 +66,40 @@ func BenchmarkPingPongHog(b *testing.B) {
 	<-ping // the last ping of the second goroutine has nobody to answer it
 	for i := 0; i < 3; i++ {
 		<-done
+	}
+}
+
+// BenchmarkCreateGoroutines (runtime): one chain of b.N goroutines, each
+// starting the next (go f(n - 1)) and exiting; the last reports on a
+// channel. One op is one goroutine created, scheduled and run to its end.
+// gort's twin is the create suite's 1-chain row (goroutines.ts bench.chain).
+func BenchmarkCreateGoroutines(b *testing.B) {
+	benchmarkCreateGoroutines(b, 1)
+}
+
+// BenchmarkCreateGoroutinesParallel (runtime): one chain per P
+// (GOMAXPROCS chains of b.N / GOMAXPROCS goroutines), run at once. gort's
+// twin is the create suite's "chains in parallel (one per P)" row.
+func BenchmarkCreateGoroutinesParallel(b *testing.B) {
+	benchmarkCreateGoroutines(b, runtime.GOMAXPROCS(-1))
+}
+
+// benchmarkCreateGoroutines (runtime's, unchanged): starts procs chains of
+// b.N / procs goroutines and waits for the end of each.
+func benchmarkCreateGoroutines(b *testing.B, procs int) {
+	c := make(chan bool)
+	var f func(n int)
+	f = func(n int) {
+		if n == 0 {
+			c <- true
+			return
+		}
+		go f(n - 1)
+	}
+	for i := 0; i < procs; i++ {
+		go f(b.N / procs)
+	}
+	for i := 0; i < procs; i++ {
+		<-c
 	}
 }

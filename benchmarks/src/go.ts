@@ -93,6 +93,33 @@ export async function runGo(wanted: ReadonlyArray<{ name: string; cpu: number }>
   }
 }
 
+/**
+ * Runs the named benchmarks once more at GOMAXPROCS = cpu (one `go test`,
+ * `-count` count, default 1) and returns their figures, whatever the cache
+ * holds, without caching them: for a suite that interleaves Go's runs with
+ * gort's, round by round (create), so that a ratio comes from one stretch
+ * of time. If go is not on PATH, every figure is GO_NOT_INSTALLED.
+ */
+export async function runGoNow(names: readonly string[], cpu: number, count = 1): Promise<Map<string, GoFigure>> {
+  const figures = new Map<string, GoFigure>()
+  if (goAvailable() === null) {
+    for (const name of names) figures.set(name, { error: GO_NOT_INSTALLED })
+    return figures
+  }
+  const args = [
+    'test', '-run', '^$', '-bench', `^Benchmark(${names.join('|')})$`,
+    '-cpu', String(cpu), '-count', String(count), '-benchtime', BENCHTIME,
+  ]
+  const { code, out } = await run('go', args)
+  const runs = parse(out, cpu)
+  for (const name of names) {
+    const xs = runs.get(name)
+    if (xs !== undefined && xs.length > 0) figures.set(name, { nsPerOp: quantile(xs, 0.5), runs: xs })
+    else figures.set(name, { error: `go test failed (exit ${code}): ${out.trim().split('\n').slice(-3).join(' / ')}` })
+  }
+  return figures
+}
+
 /** The figure of one benchmark at GOMAXPROCS = cpu (after runGo). */
 export function goFigure(name: string, cpu: number): GoFigure {
   return cache.get(key(name, cpu)) ?? { error: 'not measured' }

@@ -35,9 +35,39 @@ export interface Row {
   samples?: number
 }
 
+/**
+ * One figure of gort next to its peer's, for the report (report.ts) and its
+ * charts: the structured twin of a line of a suite's tables. The ratio is
+ * always gort ÷ peer; `better` says which way is good.
+ */
+export interface Comparison {
+  /** The report's section: the suite's name, or a part of it ("scale: memory"). */
+  area: string
+  workload: string
+  /** Unit of gort and peer: 'ns/op', 'tasks/s', 'ms', 'bytes/goroutine', ... */
+  unit: string
+  better: 'lower' | 'higher'
+  gort: number
+  peer?: number
+  /** Who the peer is: "piscina", "Go", "one plain worker thread". */
+  peerName?: string
+  /**
+   * The project's target for this figure, judged by the suite. ratio, if
+   * the target is a ratio to the peer, is that bound on gort ÷ peer (the
+   * charts mark it).
+   */
+  target?: { text: string; met: boolean; ratio?: number }
+  /** Latency distribution of gort: [quantile 0..1, value in unit]; quantile 1 is the maximum. */
+  dist?: Array<[number, number]>
+  /** The same for the peer. */
+  peerDist?: Array<[number, number]>
+}
+
 export interface SuiteResult {
   suite: string
   rows: Row[]
+  /** Structured figures for the report; main.ts adds those it can derive from rows (rowComparisons). */
+  comparisons?: Comparison[]
   /** Tables a suite formats itself (markdown lines), printed before the rows' tables. */
   tables?: string[][]
   /** Lines printed under the tables: what one operation is, how it was timed. */
@@ -174,6 +204,60 @@ export function quantile(xs: number[], q: number): number {
   if (xs.length === 0) return NaN
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]
+}
+
+/** The quantiles every latency distribution records (Comparison.dist); 1 is the maximum. */
+export const DIST_QUANTILES = [0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 1] as const
+
+/** xs's distribution at DIST_QUANTILES, for Comparison.dist. */
+export function distribution(xs: ArrayLike<number>): Array<[number, number]> {
+  const s = Float64Array.from(xs).sort()
+  return DIST_QUANTILES.map((q) => [q, s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]])
+}
+
+/**
+ * The comparisons a suite's rows imply: every row with a baseline is a
+ * figure next to its baseline's, and a row with a target but no baseline
+ * a figure alone. Rows are gort's unless some row's name starts with
+ * "gort": then the other rows with a baseline are peers (spawn's tinypool,
+ * latency's postMessage floor), and each gort row with the same baseline is
+ * also put next to each of them.
+ */
+export function rowComparisons(r: Pick<SuiteResult, 'suite' | 'rows'>): Comparison[] {
+  const byName = new Map(r.rows.map((x) => [x.name, x]))
+  const isGort = (x: Row): boolean => x.name.startsWith('gort')
+  const hasGort = r.rows.some(isGort)
+  const figure = (x: Row): number => (x.throughput === true ? 1e9 / x.nsPerOp : x.nsPerOp)
+  const unit = (x: Row): string => (x.throughput === true ? 'ops/s' : 'ns/op')
+  const better = (x: Row): 'lower' | 'higher' => (x.throughput === true ? 'higher' : 'lower')
+  const out: Comparison[] = []
+  for (const x of r.rows) {
+    if (hasGort && !isGort(x)) continue
+    const base = x.baseline === undefined ? undefined : byName.get(x.baseline)
+    if (base === undefined && x.target === undefined) continue
+    const c: Comparison = { area: r.suite, workload: x.name, unit: unit(x), better: better(x), gort: figure(x) }
+    if (base !== undefined) {
+      c.peer = figure(base)
+      c.peerName = base.name
+    }
+    if (x.target !== undefined) {
+      const met = x.throughput === true ? c.gort >= x.target : c.gort <= x.target
+      c.target = { text: `${x.throughput === true ? '≥' : '≤'} ${fmtInt(x.target)} ${c.unit}`, met }
+    }
+    if (x.targetRatio !== undefined && c.peer !== undefined) {
+      const ratio = c.gort / c.peer
+      const met = c.better === 'higher' ? ratio >= x.targetRatio : ratio <= x.targetRatio
+      const text = `${c.better === 'higher' ? '≥' : '≤'} ${x.targetRatio} × ${base!.name}`
+      c.target = c.target === undefined ? { text, met, ratio: x.targetRatio } : { text: `${c.target.text}; ${text}`, met: c.target.met && met, ratio: x.targetRatio }
+    }
+    out.push(c)
+    if (base === undefined) continue
+    for (const peer of r.rows) {
+      if (isGort(peer) || peer === base || peer.baseline !== x.baseline || !hasGort) continue
+      out.push({ area: r.suite, workload: x.name, unit: unit(x), better: better(x), gort: figure(x), peer: figure(peer), peerName: peer.name })
+    }
+  }
+  return out
 }
 
 /** Resolves after ms milliseconds. */

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { formatResult, machine, neighbourMeter, type Suite, type SuiteResult } from './harness.js'
+import { formatResult, machine, neighbourMeter, rowComparisons, type Suite } from './harness.js'
+import { writeReport, type RunRecord } from './report.js'
 import { goAvailable } from './go.js'
 import { runqSuite } from './suites/runq.js'
 import { spawnSuite } from './suites/spawn.js'
@@ -43,7 +44,9 @@ async function main(): Promise<void> {
     const load = neighbours()
     console.log(formatResult(r) + `\n\n${load}\n`)
     console.error(`[${i + 1}/${chosen.length}] ${s.name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-    results.push({ ...r, neighbours: load, seconds: (performance.now() - t0) / 1000 })
+    // The structured figures: the suite's own, and those its rows imply.
+    const comparisons = [...(r.comparisons ?? []), ...rowComparisons(r)]
+    results.push({ ...r, comparisons, neighbours: load, seconds: (performance.now() - t0) / 1000 })
   }
   // The raw figures, one file per run, for the report and charts to be made from.
   const record: RunRecord = {
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
     node: process.version,
     go: goAvailable() ?? 'not installed',
     commit: gitCommit(),
+    knobs: knobs(),
     suites: results,
   }
   const dir = new URL('../results/', import.meta.url)
@@ -59,16 +63,19 @@ async function main(): Promise<void> {
   const file = new URL(`${started.toISOString().replace(/[:.]/g, '-')}-${chosen.map((x) => x.name).join('+').slice(0, 80)}.json`, dir)
   writeFileSync(file, JSON.stringify(record, null, 1) + '\n')
   console.error(`raw figures: ${fileURLToPath(file)}`)
+  // docs/benchmarks.md's generated region and its charts, from every run's file.
+  for (const f of writeReport()) console.error(`report: ${f}`)
 }
 
-/** One `pnpm bench` run, as written to benchmarks/results/. */
-interface RunRecord {
-  started: string
-  machine: { cpu: string; cores: number; memoryBytes: number; platform: string }
-  node: string
-  go: string
-  commit: string
-  suites: Array<SuiteResult & { neighbours: string; seconds: number }>
+/**
+ * The suites' knobs set in the environment (BENCH_ROUNDS, JOBS_SECONDS, ...),
+ * so that the report can say a run was shortened.
+ */
+function knobs(): Record<string, string> {
+  const known = /^(BENCH_|SPAWN_|CREATE_|GOSCHED_|LATENCY_|CHAN_|GO_|GOMAXPROCS$|SYSMON_|SCALE_|SOAK_|JOBS_|PRIMES_)/
+  const out: Record<string, string> = {}
+  for (const k of Object.keys(process.env).filter((x) => known.test(x)).sort()) out[k] = process.env[k]!
+  return out
 }
 
 /** The commit of the working tree measured (with "+dirty" if it has changes), or "unknown". */

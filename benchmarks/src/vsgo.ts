@@ -4,7 +4,7 @@
 // gort's median ns/op, Go's and the ratio side by side, one row per workload.
 
 import { Runtime } from 'gort'
-import { quantile, runRounds, type Row, type SuiteResult } from './harness.js'
+import { quantile, runRounds, type Comparison, type Row, type SuiteResult } from './harness.js'
 import { GO_NOT_INSTALLED, goAvailable, goFigure, runGo, type GoFigure } from './go.js'
 import type { Timed } from './changoroutines.js'
 
@@ -85,6 +85,7 @@ export async function runVsGo(all: Workload[], opts: VsGoOptions): Promise<Suite
       suite: opts.suite,
       rows: [],
       tables: [table(workloads, rows)],
+      comparisons: comparisons(opts.suite, workloads, rows),
       notes: [
         'gort: median ns/op over all samples of all rounds, each sample timed on an M around the workload (see changoroutines.ts); ' +
           'rounds = the fastest and slowest round median',
@@ -115,6 +116,27 @@ function table(workloads: Workload[], rows: Row[]): string[] {
     lines.push(`| ${w.name} | ${w.op} | ${w.procs} | ${fmtNs(r.nsPerOp)} | ${rounds} | ${goNs} | ${ratio === undefined ? '–' : `${fmtRatio(ratio)} ×`} | ${targetText(w.target, r.nsPerOp, ratio)} |`)
   }
   return lines
+}
+
+/** Each workload's gort ns/op next to Go's, with its target (Comparison, for the report). */
+function comparisons(area: string, workloads: Workload[], rows: Row[]): Comparison[] {
+  return workloads.map((w) => {
+    const r = rows.find((x) => x.name === w.name)!
+    const g: GoFigure | undefined = w.go ? goFigure(w.go.name, w.go.cpu) : undefined
+    const c: Comparison = { area, workload: w.name, unit: 'ns/op', better: 'lower', gort: r.nsPerOp }
+    if (g !== undefined && !('error' in g)) {
+      c.peer = g.nsPerOp
+      c.peerName = w.go!.cpu !== w.procs || w.go!.name !== w.name ? `Go ${w.go!.name}, GOMAXPROCS ${w.go!.cpu}` : `Go, GOMAXPROCS ${w.go!.cpu}`
+    }
+    const t = w.target
+    if (t !== undefined) {
+      const ratio = c.peer === undefined ? undefined : r.nsPerOp / c.peer
+      if ('ratioToGo' in t) c.target = { text: `≤ ${t.ratioToGo} × Go${ratio === undefined ? ' (no Go figure)' : ''}`, met: ratio !== undefined && ratio <= t.ratioToGo, ratio: t.ratioToGo }
+      else if ('maxNs' in t) c.target = { text: `≤ ${fmtInt(t.maxNs)} ns/op`, met: r.nsPerOp <= t.maxNs }
+      else c.target = { text: `≥ ${fmtInt(t.minPerSec)} ${t.unit}/s (${fmtInt(1e9 / r.nsPerOp)}/s)`, met: 1e9 / r.nsPerOp >= t.minPerSec }
+    }
+    return c
+  })
 }
 
 function targetText(t: Target | undefined, ns: number, ratio: number | undefined): string {

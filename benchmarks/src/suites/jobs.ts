@@ -48,7 +48,7 @@
 import { createRequire } from 'node:module'
 import { Runtime } from 'gort'
 import { Piscina } from 'piscina'
-import { neighbourMeter, sleep, type Suite } from '../harness.js'
+import { distribution, neighbourMeter, sleep, type Comparison, type Suite } from '../harness.js'
 import { jobs } from '../jobgoroutines.js'
 
 const SECONDS = Number(process.env.JOBS_SECONDS) || 10
@@ -79,6 +79,8 @@ export interface RunResult {
   p99: number
   p999: number
   max: number
+  /** Latency at DIST_QUANTILES (harness.ts), ms: the report's percentile curves. */
+  dist: Array<[number, number]>
   /** Pacer lag (submission − due time), ms. */
   lag99: number
   lagMax: number
@@ -134,6 +136,7 @@ export function drive(submit: Submit, rate: number, seconds: number): Promise<Om
         p99: quantileOf(latency, 0.99),
         p999: quantileOf(latency, 0.999),
         max: latency.reduce((a, b) => Math.max(a, b), 0),
+        dist: distribution(latency),
         lag99: quantileOf(lag, 0.99),
         lagMax: lag.reduce((a, b) => Math.max(a, b), 0),
         submittedPerS: n / ((lastSubmit - t0) / 1000 || 1e-9),
@@ -253,10 +256,26 @@ export const jobsSuite: Suite = {
           return `| ${int(rate)}/s | ${ratio(g.p50 / p.p50)} | ${ratio(p99)} | ${ratio(g.p999 / p.p999)} | ${target} |`
         }),
       ]
+      // The same figures, structured: p50, p99 and p99.9 per rate, gort next
+      // to piscina; the p99 one carries both distributions.
+      const comparisons: Comparison[] = RATES.flatMap((rate) => {
+        const g = kept.find((r) => r.rate === rate && r.name === 'gort')!
+        const p = kept.find((r) => r.rate === rate && r.name === 'piscina')!
+        const at = `at ${int(rate)}/s`
+        const one = (label: string, k: 'p50' | 'p99' | 'p999'): Comparison => ({
+          area: 'jobs', workload: `latency ${label} ${at}`, unit: 'ms', better: 'lower', gort: g[k], peer: p[k], peerName: 'piscina',
+        })
+        const p99: Comparison = { ...one('p99', 'p99'), dist: g.dist, peerDist: p.dist }
+        if (rate === TARGET_RATE) {
+          p99.target = { text: `≤ ${TARGET_P99_RATIO} × piscina`, met: g.p99 / p.p99 <= TARGET_P99_RATIO, ratio: TARGET_P99_RATIO }
+        }
+        return [one('p50', 'p50'), p99, one('p99.9', 'p999')]
+      })
       return {
         suite: 'jobs',
         rows: [],
         tables: [runs, ratios],
+        comparisons,
         notes: [
           `one job = a + b, submitted from the app's thread and its result received there; ${SECONDS} s per rate and contender; gort procs ${PROCS}, piscina with ${PROCS} threads (min = max) and otherwise its defaults`,
           'latency from each job\'s submission to its result (performance.now() on the app\'s thread); pacer lag = submission − due time (job i is due at i / rate)',

@@ -1,10 +1,11 @@
 // latency: one task at a time from the main thread to an idle runtime or
 // pool, each awaited before the next is sent: `await rt.run(bench.inc, 1)`
 // against `await piscina.run(1)` (default options, as many threads as gort
-// has Ps) and against one postMessage to a worker and one back (FloorPool,
-// the transport floor). Every thread of each is asleep when a task arrives:
-// gort's Ms park as soon as they find no work, the pools' workers wait for
-// the next message.
+// has Ps), against `await pool.exec('inc', [1])` on workerpool (worker
+// threads, as many), and against one postMessage to a worker and one back
+// (FloorPool, the transport floor). Every thread of each is asleep when a
+// task arrives: gort's Ms park as soon as they find no work, the pools'
+// workers wait for the next message.
 //
 // The figures are the median and the 99th percentile over every sample of
 // every round (tinybench times each await; 1 s of them per round and
@@ -26,17 +27,18 @@ import { Runtime } from 'gort'
 import { runRounds, sleep, type Row, type SampledTask, type Suite } from '../harness.js'
 import { bench } from '../goroutines.js'
 import { FloorPool } from '../peers/floor.js'
-import { startPiscina } from '../peers/pools.js'
+import { runWorkerpool, startPiscina, startWorkerpool } from '../peers/pools.js'
 
 const TIME_MS = Number(process.env.LATENCY_MS) || 1000
 
 export const latencySuite: Suite = {
   name: 'latency',
-  description: 'sequential latency of one rt.run(inc, 1) to an idle runtime; ratio to piscina.run and to one postMessage round trip',
+  description: 'sequential latency of one rt.run(inc, 1) to an idle runtime; ratio to piscina.run, workerpool exec and one postMessage round trip',
   async run() {
     const procs = Number(process.env.GOMAXPROCS) || os.availableParallelism()
     const rt = await Runtime.start({ procs, modules: [new URL('../goroutines.js', import.meta.url)] })
     const piscina = startPiscina(procs)
+    const workerpool = startWorkerpool(procs)
     const floor = await FloorPool.start(procs)
     const check = (v: number): void => {
       if (v !== 2) throw new Error(`latency: got ${v}, expected 2`)
@@ -49,6 +51,12 @@ export const latencySuite: Suite = {
           ops: 1,
           baseline: `piscina.run(1), default options${suffix}`,
           fn: async () => check(await rt.run(bench.inc, 1)),
+        },
+        {
+          name: `workerpool exec('inc', [1]), workerType 'thread'${suffix}`,
+          ops: 1,
+          baseline: `piscina.run(1), default options${suffix}`,
+          fn: async () => check(await runWorkerpool(workerpool, 1)),
         },
         {
           name: `postMessage to a worker and back (floor)${suffix}`,
@@ -64,12 +72,12 @@ export const latencySuite: Suite = {
         suite: 'latency',
         rows,
         notes: [
-          `one op = one task sent from the main thread and its result awaited, one at a time; procs ${procs}, pools of ${procs} threads`,
+          `one op = one task sent from the main thread and its result awaited, one at a time; procs ${procs}, pools of ${procs} threads (workerpool: minWorkers = maxWorkers = ${procs})`,
           '", + nice-19 spinner": the same with one busy-looping process at nice 19 running beside (keeps a vCPU from halting; see suites/latency.ts)',
         ],
       }
     } finally {
-      await Promise.all([rt.close(), piscina.destroy(), floor.destroy()])
+      await Promise.all([rt.close(), piscina.destroy(), workerpool.terminate(), floor.destroy()])
     }
   },
 }

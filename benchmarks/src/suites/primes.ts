@@ -47,7 +47,7 @@
 
 import { Worker } from 'node:worker_threads'
 import { Runtime } from 'gort'
-import { neighbourMeter, quantile, sleep, type Suite } from '../harness.js'
+import { neighbourMeter, quantile, sleep, type Comparison, type Suite } from '../harness.js'
 import { pg } from '../primesgoroutines.js'
 import { chunks } from '../primeswork.js'
 
@@ -227,10 +227,27 @@ export const primesSuite: Suite = {
       ]
       const s1 = rt1.stats()
       const s2 = rt2.stats()
+      // Times next to the plain thread's: gort ÷ plain is 1 / speedup at
+      // procs 2 and 1 + overhead at procs 1, so the targets are ratios.
+      const vs = (workload: string, gortName: string, peerName: string, peer: string): Comparison => ({
+        area: 'primes', workload, unit: 'ms', better: 'lower', gort: med(gortName), peer: med(peerName), peerName: peer,
+      })
+      const comparisons: Comparison[] = [
+        {
+          ...vs(`${PARTS} goroutines, gort procs 2`, GORT2, PLAIN, 'one plain worker thread'),
+          target: { text: `speedup ≥ ${SPEEDUP_TARGET} × (${sp(speedup)} ×)`, met: speedup >= SPEEDUP_TARGET, ratio: 1 / SPEEDUP_TARGET },
+        },
+        {
+          ...vs(`${PARTS} goroutines, gort procs 1`, GORT1, PLAIN, 'one plain worker thread'),
+          target: { text: `overhead ≤ ${OVERHEAD_TARGET * 100} % (${pct(overhead)} %)`, met: overhead <= OVERHEAD_TARGET, ratio: 1 + OVERHEAD_TARGET },
+        },
+        vs(`${PARTS} goroutines, gort procs 2`, GORT2, TWO, 'two plain worker threads (the ceiling)'),
+      ]
       return {
         suite: 'primes',
         rows: [],
         tables: [table, traceTable],
+        comparisons,
         notes: [
           `primes below ${LIMIT.toLocaleString('en-US')}: ${expected.toLocaleString('en-US')}; ${PARTS} goroutines of ${Math.ceil(LIMIT / PARTS).toLocaleString('en-US')} candidates, a plain yield every 1,024`,
           `${ms.get(PLAIN)!.length} clean rounds (each contender once per round, the order rotating); ${dropped} round(s) dropped because other processes used more than ${NEIGHBOUR_MAX} cores${unquiet > 0 ? `; ${unquiet} round(s) started without a quiet second after ${QUIET_WAIT_MS / 1000} s of waiting` : ''}; neighbours in the kept rounds: ${list(neighbours, (x) => x.toFixed(2))} cores`,

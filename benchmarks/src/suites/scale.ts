@@ -2,8 +2,10 @@
 // parts, each next to Go where Go has a counterpart.
 //
 //  1. A million goroutines parked on a channel receive (procs 2). The app
-//     starts them (rt.run(parked, c) in a loop; a second variant starts them
-//     inside one goroutine with go()), and the clock stops when every one
+//     starts them (rt.go(parked, c) in a loop, Go's go statement: no result
+//     promise unless asked for; SCALE_APP_SPAWN=run uses rt.run, a promise
+//     each; a second variant starts them inside one goroutine with go()),
+//     and the clock stops when every one
 //     has started and parked. Then memory per goroutine, three ways:
 //       (a) the shared heap: the G record of each live goroutine (72 bytes;
 //           the G table is allocated up front for maxGoroutines, so a G
@@ -13,7 +15,8 @@
 //           receive parks with);
 //       (b) the JS heaps: every M's (used heap after a full collection, read
 //           inside the M, see scalegoroutines.ts) and the app's own (the
-//           promise and resolvers of each rt.run);
+//           Goroutine object of each rt.go, or the promise and resolvers
+//           of each rt.run);
 //       (c) the growth of the process's resident set, which holds all of it.
 //     Then the app closes the channel and the clock runs until every
 //     goroutine has finished (rt.numGoroutine() polled every millisecond,
@@ -63,12 +66,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { BroadcastChannel } from 'node:worker_threads'
 import { getHeapSnapshot } from 'node:v8'
 import { pipeline } from 'node:stream/promises'
-import { Runtime, chan, type Chan } from 'gort'
+import { Runtime, chan, type Chan, type Goroutine } from 'gort'
 import {
   requestCollection, mbase, gbase, heapw, schedw, M_NGS, G_STATUS, G_FLAGS, HEAP_GCGEN, HEAP_INUSE_BYTES, SCHED_GNEXT,
   Gstatus, Gflags, type SharedHeap,
 } from 'gort/internal'
-import { neighbourMeter, quantile, sleep, type Suite, type SuiteResult } from '../harness.js'
+import { neighbourMeter, quantile, sleep, type Comparison, type Suite, type SuiteResult } from '../harness.js'
 import { GO_NOT_INSTALLED, goAvailable } from '../go.js'
 import { PROBE_CHANNEL, fullGC, sg, type HeapProbe, type HeapReport } from '../scalegoroutines.js'
 
@@ -79,6 +82,8 @@ const SOAK_SECONDS = Number(process.env.SOAK_SECONDS) || 60
 const SOAK_INFLIGHT = Number(process.env.SOAK_INFLIGHT) || 10_000
 const TIMEOUT_S = Number(process.env.SCALE_TIMEOUT_S) || 180
 const PROCS = Number(process.env.GOMAXPROCS) || 2
+/** How the app variant of part 1 spawns: `go` (rt.go, Go's go statement: no result promise unless asked) or `run` (rt.run: a promise each). */
+const APP_SPAWN = process.env.SCALE_APP_SPAWN === 'run' ? 'run' : 'go'
 const PARTS = new Set((process.env.SCALE_PARTS || 'park,chans,soak').split(',').map((s) => s.trim()))
 /** The smallest count part 1 falls back to. */
 const MIN_N = 62_500
@@ -396,9 +401,14 @@ async function parkRound(
   const gen0 = gcGen(h)
   const cpu0 = threadCpu()
   const t0 = performance.now()
-  if (from === 'app') {
+  let handles: Array<Goroutine<void>> = []
+  if (from === 'app' && APP_SPAWN === 'run') {
     results = new Array<Promise<void>>(n)
     for (let i = 0; i < n; i++) results[i] = rt.run(sg.parked, c)
+  } else if (from === 'app') {
+    // Go's `go f(c)` from the app: no result promise unless asked for.
+    handles = new Array<Goroutine<void>>(n)
+    for (let i = 0; i < n; i++) handles[i] = rt.go(sg.parked, c)
   } else {
     await rt.run(sg.spawnParked, c, n)
   }
@@ -424,7 +434,7 @@ async function parkRound(
   await pollUntil(() => rt.numGoroutine() === 0, TIMEOUT_S * 1000, 'park: every goroutine finished')
   const tDone = performance.now()
   const cpu3 = threadCpu()
-  await Promise.all(results)
+  await Promise.all(results.length > 0 ? results : handles.map((g) => g.result))
   const tResults = performance.now()
   return {
     spawnMs: tParked - t0, loopMs: tLoop - t0, wakeMs: tDone - t1, closeMs: tClosed - t1, resultsMs: tResults - t1, gcRequests,
@@ -737,6 +747,22 @@ function perGoroutine(r: ParkResult): PerG {
 interface PartReport {
   tables: string[][]
   notes: string[]
+  comparisons?: Comparison[]
+}
+
+/**
+ * A comparison of medians: gort's runs next to Go's (none if either side
+ * has no run). The report reads these; the tables above stay as they were.
+ */
+function vsGo(workload: string, unit: string, gort: number[], go: number[], goName: string, target?: Comparison['target']): Comparison[] {
+  if (gort.length === 0) return []
+  const c: Comparison = { area: 'scale', workload, unit, better: 'lower', gort: median(gort) }
+  if (go.length > 0) {
+    c.peer = median(go)
+    c.peerName = goName
+  }
+  if (target !== undefined) c.target = target
+  return [c]
 }
 
 /** Everything measured, for SCALE_JSON. */
@@ -871,7 +897,24 @@ async function parkPart(): Promise<PartReport> {
   }
   if (goRuns.length > 0) notes.push(`Go: ${goRuns.length} runs of benchmarks/go/scale (one process each), ${goAvailable()}`)
   raw.park = { n, failures, gort: results, go: goRuns }
-  return { tables: [table], notes }
+  const goName = `Go, GOMAXPROCS ${PROCS}`
+  const bpg = 'bytes/goroutine'
+  const comparisons: Comparison[] = [
+    ...vsGo(`${fmtInt(n)} parked: spawn until all are parked (from the app)`, 'ms', results.app.map((r) => r.spawnMs), goRuns.map((g) => g.spawnMs), goName),
+    ...vsGo(`${fmtInt(n)} parked: spawn until all are parked (from a goroutine)`, 'ms', results.goroutine.map((r) => r.spawnMs), goRuns.map((g) => g.spawnMs), goName),
+    ...vsGo('memory: shared heap (G record + arena growth); Go: HeapInuse growth (g, sudog)', bpg, app.map((x) => x.gRecord + x.arena), goPer.map((x) => x.heap), 'Go HeapInuse'),
+    ...vsGo("memory: JS heaps (the Ms' + the app's); Go: stacks (StackInuse growth)", bpg, app.map((x) => x.ms + x.app), goPer.map((x) => x.stack), 'Go StackInuse'),
+    ...vsGo('memory: shared heap + JS heaps, in all; Go: HeapInuse + StackInuse', bpg, appParts, goPer.map((x) => x.heap + x.stack), 'Go HeapInuse + StackInuse', {
+      text: `≤ ${TARGET_BYTES_PER_G} ${bpg}`, met: appParts.length > 0 && median(appParts) <= TARGET_BYTES_PER_G,
+    }),
+    ...vsGo('memory: RSS growth; Go: MemStats.Sys growth', bpg, appRss, goSys, 'Go Sys', {
+      text: `≤ ${TARGET_BYTES_PER_G} ${bpg}`, met: appRss.length > 0 && median(appRss) <= TARGET_BYTES_PER_G,
+    }),
+    ...vsGo('memory: RSS growth; Go: RSS growth', bpg, appRss, goPer.map((x) => x.rss), 'Go RSS'),
+    ...vsGo(`${fmtInt(n)} parked: wake, close(c) until every goroutine has finished (from the app)`, 'ms', wakeApp, wakeGo, goName,
+      wakeGo.length === 0 ? undefined : { text: '≤ Go', met: wakeApp.length > 0 && median(wakeApp) <= median(wakeGo), ratio: 1 }),
+  ]
+  return { tables: [table], notes, comparisons }
 }
 
 async function chansPart(): Promise<PartReport> {
@@ -883,6 +926,7 @@ async function chansPart(): Promise<PartReport> {
   ]
   const all: ChansResult[] = []
   const goAll: GoChans[] = []
+  const comparisons: Comparison[] = []
   for (const cap of caps) {
     const goRuns: GoChans[] = []
     let goError: string | undefined
@@ -914,12 +958,13 @@ async function chansPart(): Promise<PartReport> {
           `${cell(rs.map((r) => (r.makeMs * 1e6) / r.n))} (Go ${goNs.length ? fmtInt(median(goNs)) : '–'}) |`,
       )
       all.push(...rs)
+      comparisons.push(...vsGo(`${fmtInt(NCHANS)} channels of capacity ${cap}, made on ${where === 'app' ? 'the app thread' : 'a goroutine'}: memory in all`, 'bytes/channel', total, goB, 'Go HeapAlloc'))
     }
   }
   if (all.length > 0) notes.push(`part 2: other processes used ${neighbourList(all)} of ${os.cpus().length} cores during the runs`)
   notes.push('part 2: both sides hold the channels in an array (8 bytes a slot in either language), which is in the figures')
   raw.chans = { gort: all, go: goAll }
-  return { tables: [lines], notes }
+  return { tables: [lines], notes, comparisons }
 }
 
 async function soakPart(): Promise<PartReport> {
@@ -959,7 +1004,12 @@ async function soakPart(): Promise<PartReport> {
       `${added.length > 0 ? `; + ${fmtBytes(sum(s.end, added))} in ${added.length} M${added.length > 1 ? 's' : ''} started during the soak` : ''} |`,
   )
   const rate = s.goroutines / s.seconds
+  const comparisons: Comparison[] = series.map(([name, get]) => ({
+    area: 'scale', workload: `soak (${s.seconds} s, ${fmtInt(s.inflight)} in flight): ${name}, slope over the second half`, unit: 'bytes/s', better: 'lower',
+    gort: slope(half.map((x) => x.t), half.map(get)),
+  }))
   return {
+    comparisons,
     tables: [lines],
     notes: [
       `part 3: ${fmtInt(s.goroutines)} goroutines in ${s.seconds} s (${fmtInt(rate)}/s), ${s.samples.length} samples, ` +
@@ -976,11 +1026,13 @@ export const scaleSuite: Suite = {
   async run(): Promise<SuiteResult> {
     const tables: string[][] = []
     const notes: string[] = []
+    const comparisons: Comparison[] = []
     for (const [part, fn] of [['park', parkPart], ['chans', chansPart], ['soak', soakPart]] as const) {
       if (!PARTS.has(part)) continue
       const p = await fn()
       tables.push(...p.tables)
       notes.push(...p.notes)
+      comparisons.push(...(p.comparisons ?? []))
     }
     if (goBinary !== undefined && 'ok' in goBinary) {
       rmSync(goBinary.ok, { force: true })
@@ -990,6 +1042,7 @@ export const scaleSuite: Suite = {
       suite: 'scale',
       rows: [],
       tables,
+      comparisons,
       notes: [
         'each figure: the median of the runs, the runs in brackets; every run is a fresh process; ' +
           'memory is read after a full collection on every thread (the Ms answer a probe, see scalegoroutines.ts)',

@@ -37,7 +37,7 @@
 
 import { readFileSync, readdirSync } from 'node:fs'
 import { Runtime } from 'gort'
-import { quantile, sleep, type Suite, type SuiteResult } from '../harness.js'
+import { quantile, sleep, type Comparison, type Suite, type SuiteResult } from '../harness.js'
 import { cb } from '../changoroutines.js'
 import { sg } from '../sysmongoroutines.js'
 import { goFigure } from '../go.js'
@@ -194,7 +194,7 @@ function fms(x: number): string {
   return Number.isFinite(x) ? x.toFixed(x < 10 ? 2 : 1) : 'never'
 }
 
-async function runawayStall(): Promise<{ table: string[]; notes: string[] }> {
+async function runawayStall(): Promise<{ table: string[]; notes: string[]; comparisons: Comparison[] }> {
   const trials: StallTrial[] = []
   for (let i = 0; i < TRIALS; i++) {
     trials.push(await stallTrial())
@@ -221,7 +221,19 @@ async function runawayStall(): Promise<{ table: string[]; notes: string[] }> {
     `runaway: the P handed on within ${RETAKE_TARGET_MS} ms (first goroutine started on another M): median ${fms(med)} ms: ${med <= RETAKE_TARGET_MS ? 'met' : 'MISSED'}; ` +
       `in every trial: ${worst <= RETAKE_TARGET_MS ? 'met' : 'MISSED'} (worst ${fms(worst)} ms)`,
   ]
-  return { table, notes }
+  const area = 'sysmon'
+  const comparisons: Comparison[] = [
+    {
+      area, workload: 'runaway goroutine: P handed on (first goroutine on another M), median of the trials', unit: 'ms', better: 'lower', gort: med,
+      target: { text: `≤ ${RETAKE_TARGET_MS} ms`, met: med <= RETAKE_TARGET_MS },
+    },
+    {
+      area, workload: 'runaway goroutine: P handed on, worst trial', unit: 'ms', better: 'lower', gort: worst,
+      target: { text: `≤ ${RETAKE_TARGET_MS} ms in every trial`, met: worst <= RETAKE_TARGET_MS },
+    },
+    { area, workload: 'runaway goroutine: spawn-to-start latency p99, all trials', unit: 'ms', better: 'lower', gort: quantile(lags, 0.99) },
+  ]
+  return { table, notes, comparisons }
 }
 
 // --- 3. sysmon's idle CPU.
@@ -314,7 +326,7 @@ async function idleRound(): Promise<IdleRound> {
   }
 }
 
-async function idleCpu(): Promise<{ table: string[]; notes: string[] }> {
+async function idleCpu(): Promise<{ table: string[]; notes: string[]; comparisons: Comparison[] }> {
   const rounds: IdleRound[] = []
   for (let i = 0; i < IDLE_ROUNDS; i++) rounds.push(await idleRound())
   const med = (f: (r: IdleRound) => number | undefined): number => quantile(rounds.map(f).filter((x): x is number => x !== undefined), 0.5)
@@ -341,7 +353,14 @@ async function idleCpu(): Promise<{ table: string[]; notes: string[] }> {
     `idle: below ${pct(IDLE_TARGET, 1)} of a core, the first window after the goroutine (the issue's measure): ${d1 < IDLE_TARGET ? 'met' : 'MISSED'} (median ${pct(d1)}); ` +
       `the next window: ${d2 < IDLE_TARGET ? 'met' : 'MISSED'} (median ${pct(d2)}); sysmon's own thread: ${pct(med((r) => r.first.sysmon))} and ${pct(med((r) => r.second.sysmon))}`,
   ]
-  return { table, notes }
+  const comparisons: Comparison[] = [
+    {
+      area: 'sysmon', workload: 'idle runtime (procs 2): CPU over no runtime, first window after a goroutine', unit: '% of a core', better: 'lower', gort: d1 * 100,
+      target: { text: `< ${IDLE_TARGET * 100} % of a core`, met: d1 < IDLE_TARGET },
+    },
+    { area: 'sysmon', workload: 'idle runtime (procs 2): CPU over no runtime, the next window', unit: '% of a core', better: 'lower', gort: d2 * 100 },
+  ]
+  return { table, notes, comparisons }
 }
 
 export const sysmonSuite: Suite = {
@@ -360,6 +379,7 @@ export const sysmonSuite: Suite = {
       suite: 'sysmon',
       rows: [],
       tables: [['**PingPongHog** (gort ÷ Go, procs 1 against `go test -cpu 1`)', '', ...(hog.result.tables ?? []).flat()], stall.table, idle.table],
+      comparisons: [...(hog.result.comparisons ?? []).map((c) => ({ ...c, area: 'sysmon' })), ...stall.comparisons, ...idle.comparisons],
       notes: [
         ...(hog.result.notes ?? []),
         ...(goShare === undefined

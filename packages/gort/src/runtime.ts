@@ -92,11 +92,14 @@ class HostGoroutine<R> implements Goroutine<R>, Waiter {
   private p: Promise<R> | undefined
   private res: ((v: R) => void) | undefined
   private rej: ((e: unknown) => void) | undefined
+  /** The value, once the goroutine has returned before anyone asked for the result. */
+  private v: R | undefined
+  private returned = false
 
   constructor(readonly id: number) {}
 
   get result(): Promise<R> {
-    return (this.p ??= new Promise<R>((res, rej) => {
+    return (this.p ??= this.returned ? Promise.resolve(this.v as R) : new Promise<R>((res, rej) => {
       this.res = res
       this.rej = rej
     }))
@@ -104,7 +107,10 @@ class HostGoroutine<R> implements Goroutine<R>, Waiter {
 
   resolve(v: unknown): void {
     if (this.res !== undefined) this.res(v as R)
-    else this.p ??= Promise.resolve(v as R)
+    else if (this.p === undefined) {
+      this.v = v as R
+      this.returned = true
+    }
   }
 
   reject(e: unknown): void {

@@ -159,22 +159,63 @@ function findFit(h: SharedHeap, need: number): number {
  * when the arena cannot hold the block.
  */
 export function malloc(h: SharedHeap, n: number): number {
-  if (!Number.isInteger(n) || n < 0 || n > MAX_ALLOC) {
-    throw new RangeError(`malloc: size must be an integer from 0 to ${MAX_ALLOC}, got ${String(n)}`)
-  }
-  const need = blockSize(n)
+  checkSize(n)
   const m = h.i32
   const l = h.layout
   lock(m, heapw(l, HEAP_LOCK))
-  const b = findFit(h, need)
-  if (b === 0) {
-    const inuse = m[heapw(l, HEAP_INUSE_BYTES)]
-    gcRequest(h, inuse) // garbage may be holding it: the next try may fit
-    unlock(m, heapw(l, HEAP_LOCK))
-    throw new RangeError(
-      `malloc: the shared heap cannot fit ${n} more bytes (heapSize is ${l.arenaBytes} bytes, ${inuse} in use); raise the heapSize option`,
-    )
+  const p = mallocLocked(h, blockSize(n), n)
+  if (p === 0) noFit(h, n)
+  unlock(m, heapw(l, HEAP_LOCK))
+  return p
+}
+
+/**
+ * Allocates up to count blocks of n bytes under one lock and pushes them on
+ * out; returns how many it got (fewer only when the arena is full). For
+ * per-thread caches of small records (sudogs): one heap.lock round trip per
+ * batch instead of one per record.
+ */
+export function mallocBatch(h: SharedHeap, n: number, count: number, out: number[]): number {
+  checkSize(n)
+  const m = h.i32
+  const l = h.layout
+  const need = blockSize(n)
+  lock(m, heapw(l, HEAP_LOCK))
+  let got = 0
+  for (; got < count; got++) {
+    const p = mallocLocked(h, need, n)
+    if (p === 0) break
+    out.push(p)
   }
+  if (got === 0) noFit(h, n)
+  unlock(m, heapw(l, HEAP_LOCK))
+  return got
+}
+
+function checkSize(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_ALLOC) {
+    throw new RangeError(`malloc: size must be an integer from 0 to ${MAX_ALLOC}, got ${String(n)}`)
+  }
+}
+
+/** The arena is full: ask for a collection (garbage may be holding it: the next try may fit), unlock, throw. */
+function noFit(h: SharedHeap, n: number): never {
+  const m = h.i32
+  const l = h.layout
+  const inuse = m[heapw(l, HEAP_INUSE_BYTES)]
+  gcRequest(h, inuse)
+  unlock(m, heapw(l, HEAP_LOCK))
+  throw new RangeError(
+    `malloc: the shared heap cannot fit ${n} more bytes (heapSize is ${l.arenaBytes} bytes, ${inuse} in use); raise the heapSize option`,
+  )
+}
+
+/** A block of need bytes (for a request of n), or 0 if none fits. heap.lock is held. */
+function mallocLocked(h: SharedHeap, need: number, n: number): number {
+  const m = h.i32
+  const l = h.layout
+  const b = findFit(h, need)
+  if (b === 0) return 0
   let size = m[b >> 2]
   if (size - need >= MIN_BLOCK) {
     setFree(m, b + need, size - need)
@@ -190,18 +231,35 @@ export function malloc(h: SharedHeap, n: number): number {
   m[heapw(l, HEAP_ALLOCS)] += 1
   const inuse = m[heapw(l, HEAP_INUSE_BYTES)]
   if (inuse > m[heapw(l, HEAP_GCTRIGGER)]) gcRequest(h, inuse)
-  unlock(m, heapw(l, HEAP_LOCK))
   return b + HEADER_BYTES
 }
 
 /** Frees a block returned by malloc. Any thread. A fatal error for a pointer that is not an allocated block. */
 export function free(h: SharedHeap, p: number): void {
   const l = h.layout
-  if (!Number.isInteger(p) || p % 8 !== 0 || p < l.arenaStartBytes + 16 || p >= l.arenaEndBytes - 8) {
-    throwFatal('free', `${String(p)} is not a pointer into the shared heap's arena`)
-  }
   const m = h.i32
   lock(m, heapw(l, HEAP_LOCK))
+  freeLocked(h, p)
+  unlock(m, heapw(l, HEAP_LOCK))
+}
+
+/** Frees the blocks ps[from..to) under one lock (mallocBatch's other half). */
+export function freeBatch(h: SharedHeap, ps: readonly number[], from: number, to: number): void {
+  const l = h.layout
+  const m = h.i32
+  lock(m, heapw(l, HEAP_LOCK))
+  for (let i = from; i < to; i++) freeLocked(h, ps[i])
+  unlock(m, heapw(l, HEAP_LOCK))
+}
+
+/** free with heap.lock held; on a bad pointer, unlocks and throws a FatalError. */
+function freeLocked(h: SharedHeap, p: number): void {
+  const l = h.layout
+  const m = h.i32
+  if (!Number.isInteger(p) || p % 8 !== 0 || p < l.arenaStartBytes + 16 || p >= l.arenaEndBytes - 8) {
+    unlock(m, heapw(l, HEAP_LOCK))
+    throwFatal('free', `${String(p)} is not a pointer into the shared heap's arena`)
+  }
   let b = p - HEADER_BYTES
   const hdr = m[b >> 2]
   let size = hdr & ~7
@@ -239,7 +297,6 @@ export function free(h: SharedHeap, p: number): void {
   }
   setFree(m, b, size)
   binInsert(h, b, size)
-  unlock(m, heapw(l, HEAP_LOCK))
 }
 
 /** The size that was asked for when the block at p was allocated. */
