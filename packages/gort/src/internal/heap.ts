@@ -13,6 +13,8 @@ import {
 import { mallocinit } from './malloc.js'
 import { Pstatus } from './runtime2.js'
 
+let heapSerials = 0
+
 export class SharedHeap {
   /** Int32 view of the whole buffer: every word the runtime reads or writes. */
   readonly i32: Int32Array
@@ -20,6 +22,11 @@ export class SharedHeap {
   readonly f64: Float64Array
   /** Byte view, for serialized values in the arena. */
   readonly u8: Uint8Array
+  /** Tells this thread's SharedHeap objects apart without holding them (registry.ts caches a function's id per heap). */
+  readonly serial = ++heapSerials
+  /** This thread's block of goroutine ids (proc.ts newproc1; Go's per-P goidcache). */
+  goidNext = 0
+  goidEnd = 0
   /** This thread's cache of free G records (proc.ts gfget/gfput). */
   readonly gcache: number[] = []
   /** This thread's cache of free sudog blocks (chan.ts), Go's per-P sudogcache. */

@@ -38,7 +38,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_SCHEDTICK, P_STATUS, P_STEPTICK,
+  M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE, SCHED_SYSMONNOTE, SCHED_SYSMONWAIT,
   SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE,
@@ -920,15 +920,29 @@ const spawnHook: SpawnHook = (fn, args) => {
   // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
   // We are inside a step, our P lent (Pexec): take it back to touch its
   // run queue, and lend it again. If sysmon took it, the global queue.
+  // Go wakes an idle P here whenever one exists. We skip the wake when the
+  // new G sits alone in runnext and our goroutine is the only one living on
+  // this M: a goroutine that starts one and then exits or blocks (a chain)
+  // runs it next here, and waking an M for it costs more than the goroutine
+  // (a futex wake and a context switch on a 2-core machine: up to 100 µs of
+  // the waker's time; CreateGoroutines 2.95 -> 3.55 M/s). Where placement
+  // matters we still wake: started goroutines never leave their M, so when
+  // this M already hosts others (a pipeline, a pool), new ones must get the
+  // chance to start elsewhere. And if the step goes on instead, sysmon sees
+  // the runnext G waiting at its next look (20 µs to 2 ms) and wakes a P for
+  // it (sysmon.ts, wakeRunnext).
+  let more = true
   if (pp >= 0 && Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Pexec, Pstatus.Prunning) === Pstatus.Pexec) {
     runqput(h, pp, gp, true)
+    // More in the ring than runnext (we own the tail), or others on this M.
+    more = Atomics.load(m, pb + P_RUNQHEAD) !== m[pb + P_RUNQTAIL] || m[mb + M_NGS] > 1
     Atomics.store(m, pb + P_STATUS, Pstatus.Pexec)
   } else {
     lock(m, schedw(l, SCHED_LOCK))
     globrunqput(h, gp)
     unlock(m, schedw(l, SCHED_LOCK))
   }
-  if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0) wakep(h)
+  if (more && Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0) wakep(h)
   return goid
 }
 

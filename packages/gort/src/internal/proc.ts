@@ -450,10 +450,18 @@ export function gomaxprocs(h: SharedHeap): number {
  * function and flags, counts it live and makes it runnable. The caller has
  * stored its arguments (gvalue.ts) and then publishes it on a queue. Any thread.
  */
+/** Go's _GoidCacheBatch. */
+const GOID_BATCH = 16
+
 export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number): number {
   const m = h.i32
   const l = h.layout
-  const goid = Atomics.add(m, schedw(l, SCHED_GOIDGEN), 1) + 1
+  // Go's goidcache: ids are taken from sched.goidgen 16 at a time.
+  if (h.goidNext === h.goidEnd) {
+    h.goidNext = Atomics.add(m, schedw(l, SCHED_GOIDGEN), GOID_BATCH) + 1
+    h.goidEnd = h.goidNext + GOID_BATCH
+  }
+  const goid = h.goidNext++
   m[gb + G_GOID] = goid
   m[gb + G_FN] = fnid
   m[gb + G_FLAGS] = flags

@@ -20,6 +20,9 @@ interface Meta {
   readonly url: string
   readonly name: string
   readonly key: string
+  /** The heap (SharedHeap.serial) this thread last looked the function up in, and its id there (funcid's fast path). */
+  heap?: number
+  id?: number
 }
 
 /** A generator function that can start a goroutine. */
@@ -86,9 +89,14 @@ export function describeFn(fn: unknown): string {
  * the shared table on first use. Any thread.
  */
 export function funcid(h: SharedHeap, meta: Meta): number {
+  if (meta.heap === h.serial) return meta.id!
   const idByKey = h.funcCache.ids
   const id = idByKey.get(meta.key)
-  if (id !== undefined) return id
+  if (id !== undefined) {
+    meta.heap = h.serial
+    meta.id = id
+    return id
+  }
   const m = h.i32
   const l = h.layout
   lock(m, schedw(l, SCHED_LOCK))

@@ -187,7 +187,8 @@ export function runqgrab(h: SharedHeap, pp: number, batchRing: number, batchHead
       if (stealRunNextG) {
         const next = Atomics.load(m, base + P_RUNNEXT)
         if (next !== 0) {
-          if (Atomics.load(m, base + P_STATUS) === Pstatus.Prunning) {
+          const st = Atomics.load(m, base + P_STATUS)
+          if (st === Pstatus.Prunning || st === Pstatus.Pexec) {
             // pp is running and is probably about to schedule its runnext
             // (a goroutine it just readied). Give it a moment, so that we do
             // not bounce the G between Ps.

@@ -24,13 +24,13 @@ import { expose, type Endpoint } from 'comlink'
 import { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_PREEMPT, M_CURG, M_STATE, P_M, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
+  G_PREEMPT, M_CURG, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
   SCHED_GOMAXPROCS, SCHED_MNEXT, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NPIDLE, SCHED_NPREEMPT,
   SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_RUNQSIZE, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
 } from './layout.js'
 import { noteclear, notetsleep } from './lock_futex.js'
-import { handoffp, setNeedM } from './proc.js'
+import { handoffp, setNeedM, wakep } from './proc.js'
 import { runqlen } from './runq.js'
 import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 
@@ -57,6 +57,8 @@ interface PTick {
   schedwhen: number
   syscalltick: number
   syscallwhen: number
+  /** P.runnext at the last look (a G waiting behind a long step: wakeRunnext). */
+  runnext: number
 }
 
 /** What sysmon knows that is not in the shared heap: its memory of each P and its pace (Runtime.sysmonView). */
@@ -148,10 +150,12 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
       continue
     }
     const now = performance.now()
+    woke = false
     if (retake(h, ticks, procs, now, opts.runawayMs) > 0) {
       idle = 0
       lastRetake = now
-    } else idle++
+    } else if (woke) idle = 0
+    else idle++
     // While a P is lent (a step or a syscall runs), look at least every
     // 2 ms, and at the nearest runaway deadline: the retake is promised
     // within runawayMs plus a few ms, not plus sysmon's 10 ms sleep (the
@@ -208,6 +212,18 @@ let deadline = Infinity
 let anyLent = false
 
 /** Go's retake: preempts long-running goroutines and takes Ps from syscalls and runaway steps. Returns Ps taken. */
+/** Whether the last retake started an idle P for a waiting runnext G (sysmon then keeps its fast pace). */
+let woke = false
+
+/** wakep, if a P idles and no M spins already. */
+function wakeRunnext(h: SharedHeap): boolean {
+  const m = h.i32
+  const l = h.layout
+  if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === 0 || Atomics.load(m, schedw(l, SCHED_NMSPINNING)) !== 0) return false
+  wakep(h)
+  return true
+}
+
 function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runawayMs: number): number {
   const m = h.i32
   const l = h.layout
@@ -216,7 +232,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
   anyLent = false
   for (let p = 0; p < procs; p++) {
     const b = pbase(l, p)
-    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now })
+    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now, runnext: 0 })
     const s = Atomics.load(m, b + P_STATUS)
     if (s === Pstatus.Pexec || s === Pstatus.Psyscall) anyLent = true
     if (s === Pstatus.Prunning || s === Pstatus.Pexec || s === Pstatus.Psyscall) {
@@ -230,6 +246,12 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
         pd.schedwhen = now // ask again only after another slice
       }
       if (s === Pstatus.Pexec) {
+        // A G in runnext behind a step that has gone on since the last look:
+        // start an idle P for it (go() wakes one only once the P has more
+        // than its runnext queued; see spawnHook in mloop.ts).
+        const next = Atomics.load(m, b + P_RUNNEXT)
+        if (next !== 0 && next === pd.runnext && pd.steptick === st && wakeRunnext(h)) woke = true
+        pd.runnext = next
         // Runaway: the same step for runawayMs.
         if (pd.steptick !== st) {
           pd.steptick = st
