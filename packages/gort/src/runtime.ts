@@ -16,7 +16,7 @@ import { lock, notewakeup, unlock } from './internal/lock_futex.js'
 import {
   gbase, mbase, pbase, schedw,
   G_FLAGS, G_GOID, G_SCHEDLINK,
-  M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, M_LOCKS, M_NPENDING, M_P, M_NEXTP, P_M, SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_GCOUNT, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
+  M_GCREDIT, M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, M_LOCKS, M_NPENDING, M_P, M_NEXTP, P_M, SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_GCOUNT, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
   SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NMIDLE, SCHED_NPIDLE, SCHED_NPENDINGIO, SCHED_LOCK, SCHED_MNEXT,
   SCHED_GNEXT, SCHED_NPREEMPT, SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_SYSMONSLEEPUS, SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_SYSMONNOTE,
   G_STATUS, G_WAITREASON, G_WAITSINCE, G_M, G_FN,
@@ -119,7 +119,7 @@ class HostGoroutine<R> implements Goroutine<R>, Waiter {
   }
 }
 
-const SPAWN_BATCH = 64
+const SPAWN_BATCH = 256
 
 let defaultRuntime: Runtime | undefined
 
@@ -559,6 +559,9 @@ export class Runtime extends EventEmitter {
         w.reject(Object.assign(new Error(`gort: goroutine ${Atomics.load(m, b + G_GOID)} was lost: M${mid}, the thread it lived on, died: ${cause.message}`), { cause }))
       }
     }
+    // And the counts it held ahead of need (mloop.ts gcountTake).
+    lost += m[mbase(l, mid) + M_GCREDIT]
+    m[mbase(l, mid) + M_GCREDIT] = 0
     if (lost > 0) Atomics.sub(m, schedw(l, SCHED_GCOUNT), lost)
     if (wasStarting) {
       if (++this.startDeaths >= 3) {

@@ -254,6 +254,7 @@ const mSpec: RecordSpec = {
       nstarted: i32('m-self', 'Goroutines started on this M so far (wraps); read with Atomics.load for stats.'),
       npending: i32('m-self', 'Timers, promises and I/O this M waits on (its share of sched.npendingio); read by the host when the M dies.'),
       locks: i32('m-self', 'Runtime locks held (bits: 1 sched.lock, 2 heap.lock, 4 sched.gflock); read by the host when the M dies, to release them.'),
+      gcredit: i32('m-self', 'Counts this M holds in sched.gcount beyond its live goroutines (mloop.ts gcountTake/flushGcount); the host subtracts them when the M dies.'),
     },
     { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by the one waker that won the sleep word.') },
     {
@@ -436,7 +437,7 @@ export const P_RUNQ = Math.ceil(PREC.fixedWords / LINE_WORDS) * LINE_WORDS
 export const M_ID = M.id, M_STATE = M.state, M_P = M.p, M_CURG = M.curg, M_SPINNING = M.spinning
 export const M_SCHEDLINK = M.schedlink, M_NEXTP = M.nextp, M_PARK = M.park
 export const M_NPENDING = M.npending, M_LOCKS = M.locks
-export const M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
+export const M_GCREDIT = M.gcredit, M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg

@@ -38,7 +38,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
+  M_CURG, M_GCREDIT, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE, SCHED_SYSMONNOTE, SCHED_SYSMONWAIT,
   SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE,
@@ -167,6 +167,7 @@ async function mloop(): Promise<void> {
       continue
     }
     const why = schedule()
+    flushGcount()
     if (why === YIELD) {
       collectIfAsked(h)
       await yieldToEventLoop()
@@ -889,9 +890,46 @@ function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
   } else {
     Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
     m[gb + G_FLAGS] = 0
-    Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
+    if (++gcredit >= 2 * GCOUNT_BATCH) {
+      Atomics.sub(m, schedw(l, SCHED_GCOUNT), gcredit - GCOUNT_BATCH)
+      gcredit = GCOUNT_BATCH
+    }
+    m[mb + M_GCREDIT] = gcredit // plain: only the host reads it, after the M died
     gfput(h, gp)
   }
+}
+
+/**
+ * sched.gcount without a shared atomic per goroutine: two Ms creating
+ * goroutines in parallel would otherwise bounce the counter's cache line
+ * twice per goroutine. The M holds credit: counts it added to sched.gcount
+ * ahead of need (GCOUNT_BATCH at a time), spent by each goroutine it
+ * creates with go() and earned back by each exit of a goroutine nobody
+ * awaits; a chain of goroutines on one M touches the counter not at all.
+ * sched.gcount = the live goroutines + every M's credit, so it only ever
+ * reads high, never low: nothing that waits for it to reach 0 (close,
+ * sysmon's exit, the deadlock check) can act early. The M gives its credit
+ * back whenever it leaves schedule (an event-loop turn at least every
+ * HOUSEKEEPING_MS, or going idle), and the host takes it back if the M
+ * dies (M.gcredit).
+ */
+let gcredit = 0
+const GCOUNT_BATCH = 64
+
+/** A count for a goroutine this M is creating (newproc1's counted). */
+function gcountTake(): void {
+  if (gcredit === 0) {
+    Atomics.add(m, schedw(l, SCHED_GCOUNT), GCOUNT_BATCH)
+    gcredit = GCOUNT_BATCH
+  }
+  m[mb + M_GCREDIT] = --gcredit
+}
+
+function flushGcount(): void {
+  if (gcredit === 0) return
+  Atomics.sub(m, schedw(l, SCHED_GCOUNT), gcredit)
+  gcredit = 0
+  m[mb + M_GCREDIT] = 0
 }
 
 // ---------------------------------------------------------------------------
@@ -916,7 +954,8 @@ const spawnHook: SpawnHook = (fn, args) => {
     gfput(h, gp)
     throw e
   }
-  const goid = newproc1(h, gb, id, 0)
+  gcountTake()
+  const goid = newproc1(h, gb, id, 0, true)
   // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
   // We are inside a step, our P lent (Pexec): take it back to touch its
   // run queue, and lend it again. If sysmon took it, the global queue.

@@ -453,7 +453,7 @@ export function gomaxprocs(h: SharedHeap): number {
 /** Go's _GoidCacheBatch. */
 const GOID_BATCH = 16
 
-export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number): number {
+export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number, counted = false): number {
   const m = h.i32
   const l = h.layout
   // Go's goidcache: ids are taken from sched.goidgen 16 at a time.
@@ -469,7 +469,8 @@ export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number)
   m[gb + G_RESULT] = 0
   m[gb + G_PREEMPT] = 0
   m[gb + G_WAITREASON] = 0
-  Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
+  // counted: the caller (an M, mloop.ts gcountCredit) already holds a count for it.
+  if (!counted) Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
   Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
   return goid
 }
