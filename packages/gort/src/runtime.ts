@@ -16,7 +16,7 @@ import { lock, notewakeup, unlock } from './internal/lock_futex.js'
 import {
   gbase, mbase, pbase, schedw,
   G_FLAGS, G_GOID, G_SCHEDLINK,
-  M_GCREDIT, M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, M_LOCKS, M_NPENDING, M_P, M_NEXTP, P_M, SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_GCOUNT, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
+  M_GCREDIT, M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, M_LOCKS, M_NPENDING, M_P, M_NEXTP, P_M, SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_GCOUNT, SCHED_NWAKEGUARD, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
   SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NMIDLE, SCHED_NPIDLE, SCHED_NPENDINGIO, SCHED_LOCK, SCHED_MNEXT,
   SCHED_GNEXT, SCHED_NPREEMPT, SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_SYSMONSLEEPUS, SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_SYSMONNOTE,
   G_STATUS, G_WAITREASON, G_WAITSINCE, G_M, G_FN,
@@ -620,7 +620,8 @@ export class Runtime extends EventEmitter {
       gfput(h, gp)
       throw e
     }
-    const goid = newproc1(h, gb, fnid, Gflags.Gawaited | Gflags.Ghost)
+    // Counted into sched.gcount by flush, with its batch, before anyone can see it.
+    const goid = newproc1(h, gb, fnid, Gflags.Gawaited | Gflags.Ghost, true)
     waiter ??= new HostGoroutine(goid)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0) this.ref()
@@ -641,6 +642,7 @@ export class Runtime extends EventEmitter {
     if (this.batchN === 0) return
     const { batchHead, batchTail, batchN } = this
     this.batchN = 0
+    Atomics.add(this.heap.i32, schedw(this.heap.layout, SCHED_GCOUNT), batchN)
     injectglist(this.heap, batchHead, batchTail, batchN)
   }
 
@@ -755,7 +757,7 @@ export class Runtime extends EventEmitter {
 
   /** Live goroutines (Go's runtime.NumGoroutine). */
   numGoroutine(): number {
-    return gcount(this.heap)
+    return gcount(this.heap) + this.batchN // and the spawns not flushed yet
   }
 
   /**
@@ -873,6 +875,7 @@ export class Runtime extends EventEmitter {
       preemptions: Atomics.load(m, schedw(l, SCHED_NPREEMPT)) >>> 0,
       retakesSyscall: Atomics.load(m, schedw(l, SCHED_NRETAKESYSCALL)) >>> 0,
       retakesRunaway: Atomics.load(m, schedw(l, SCHED_NRETAKEEXEC)) >>> 0,
+      wakeGuards: Atomics.load(m, schedw(l, SCHED_NWAKEGUARD)) >>> 0,
       loops: Atomics.load(m, schedw(l, SCHED_SYSMONTICK)) >>> 0,
       sleepMicros: Atomics.load(m, schedw(l, SCHED_SYSMONSLEEPUS)),
       waitingOnNote: Atomics.load(m, schedw(l, SCHED_SYSMONWAIT)) === 1,
@@ -892,8 +895,13 @@ export interface RuntimeStats {
   ms: Array<{ id: number; threadId: number; state: string; goroutines: number; started: number }>
   /** Goroutines by status (G records; the app's own waits are not goroutines). */
   byStatus: { runnable: number; running: number; syscall: number; waiting: number }
-  /** Sysmon's counts: preemption requests, Ps taken from syscalls and from runaway steps, its loop and sleep. */
-  sysmon: { preemptions: number; retakesSyscall: number; retakesRunaway: number; loops: number; sleepMicros: number; waitingOnNote: boolean }
+  /**
+   * Sysmon's counts: preemption requests, Ps taken from syscalls and from
+   * runaway steps, wake-ups it had to make up for (wakeGuards: work left on
+   * the global queue with every P idle; a scheduler bug if ever above 0),
+   * its loop and sleep.
+   */
+  sysmon: { preemptions: number; retakesSyscall: number; retakesRunaway: number; wakeGuards: number; loops: number; sleepMicros: number; waitingOnNote: boolean }
 }
 
 

@@ -174,6 +174,7 @@ const schedSpec: RecordSpec = {
       npreempt: i32('sysmon', 'Preemption requests sysmon made (G.preempt set on a goroutine that ran 10 ms).'),
       nretakesyscall: i32('sysmon', 'Ps sysmon took from Ms in a syscall.'),
       nretakeexec: i32('sysmon', 'Ps sysmon took from Ms stuck in goroutine code (runaway goroutines).'),
+      nwakeguard: i32('sysmon', 'Times sysmon found work on the global queue, every P idle and no M spinning, twice in a row, and woke a P: a wake-up lost elsewhere (should stay 0).'),
       sysmontick: i32('sysmon', 'Sysmon loop iterations (wraps).'),
       sysmonsleepus: i32('sysmon', 'Sysmon\'s current sleep between looks, in microseconds; 0 while it waits on sysmonnote.'),
     },
@@ -420,7 +421,7 @@ export const SCHED_GCOUNT = S.gcount, SCHED_NMWANT = S.nmwant, SCHED_NPENDINGIO 
 export const SCHED_DONEHEAD = S.donehead, SCHED_HOSTWAITING = S.hostwaiting
 export const SCHED_MWANT = S.mwant, SCHED_MWANTTAIL = S.mwanttail, SCHED_NFUNCS = S.nfuncs, SCHED_CLOSING = S.closing
 export const SCHED_SYSMONNOTE = S.sysmonnote, SCHED_SYSMONWAIT = S.sysmonwait, SCHED_NPREEMPT = S.npreempt
-export const SCHED_NRETAKESYSCALL = S.nretakesyscall, SCHED_NRETAKEEXEC = S.nretakeexec, SCHED_SYSMONTICK = S.sysmontick, SCHED_SYSMONSLEEPUS = S.sysmonsleepus
+export const SCHED_NWAKEGUARD = S.nwakeguard, SCHED_NRETAKESYSCALL = S.nretakesyscall, SCHED_NRETAKEEXEC = S.nretakeexec, SCHED_SYSMONTICK = S.sysmontick, SCHED_SYSMONSLEEPUS = S.sysmonsleepus
 
 export const HEAP_LOCK = HP.lock, HEAP_BINMAP = HP.binmap, HEAP_INUSE_BYTES = HP.inuseBytes
 export const HEAP_INUSE_BLOCKS = HP.inuseBlocks, HEAP_FREE_BYTES = HP.freeBytes

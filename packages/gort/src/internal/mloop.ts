@@ -725,15 +725,16 @@ function startg(gp: number, gb: number): number {
     }
     m[gb + G_M] = mid + 1
     m[gb + G_LSLOT] = -1
-    Atomics.add(m, mb + M_NGS, 1) // goexit counts it out
+    m[mb + M_NGS]++ // goexit counts it out (plain: this M is its only writer)
     dropArgs(h, gb)
     goexit(gp, gb, err ?? new TypeError(`gort: module ${url} does not register ${name} with goroutines()`), true)
     return -1
   }
   m[gb + G_M] = mid + 1
   m[gb + G_LSLOT] = -1
-  Atomics.add(m, mb + M_NGS, 1)
-  Atomics.store(m, mb + M_NSTARTED, m[mb + M_NSTARTED] + 1)
+  // Plain: this M is the only writer; others read them for stats.
+  m[mb + M_NGS]++
+  m[mb + M_NSTARTED]++
   const args = takeArgs(h, gb)
   try {
     return slotput(gb, fn(...args))
@@ -863,7 +864,7 @@ function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
     freeSlots.push(s)
     m[gb + G_LSLOT] = -1
   }
-  Atomics.sub(m, mb + M_NGS, 1)
+  m[mb + M_NGS]--
   curg = 0
   m[mb + M_CURG] = 0
   const flags = m[gb + G_FLAGS]
@@ -888,7 +889,9 @@ function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
     Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
     pushDone(h, gp)
   } else {
-    Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
+    // Plain: the record goes to this thread's cache; a dump or the deadlock
+    // check that reads a stale status sees a goroutine alive a moment longer.
+    m[gb + G_STATUS] = Gstatus.Gdead
     m[gb + G_FLAGS] = 0
     if (++gcredit >= 2 * GCOUNT_BATCH) {
       Atomics.sub(m, schedw(l, SCHED_GCOUNT), gcredit - GCOUNT_BATCH)
@@ -994,8 +997,9 @@ function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown
   m[gb + G_ARG] = 0
   const goid = newproc1(h, gb, -1, Gflags.Glocal)
   m[gb + G_M] = mid + 1
-  Atomics.add(m, mb + M_NGS, 1)
-  Atomics.store(m, mb + M_NSTARTED, m[mb + M_NSTARTED] + 1)
+  // Plain: this M is the only writer; others read them for stats.
+  m[mb + M_NGS]++
+  m[mb + M_NSTARTED]++
   try {
     slotput(gb, fn(...args))
   } catch (e) {

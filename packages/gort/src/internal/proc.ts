@@ -471,7 +471,9 @@ export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number,
   m[gb + G_WAITREASON] = 0
   // counted: the caller (an M, mloop.ts gcountCredit) already holds a count for it.
   if (!counted) Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
-  Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+  // Plain: nobody else sees the G before the caller publishes it (a run
+  // queue's release store, sched.lock); readers of statuses use Atomics.load.
+  m[gb + G_STATUS] = Gstatus.Grunnable
   return goid
 }
 

@@ -26,12 +26,12 @@ import {
   gbase, mbase, pbase, schedw,
   G_PREEMPT, M_CURG, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
   SCHED_GOMAXPROCS, SCHED_MNEXT, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NPIDLE, SCHED_NPREEMPT,
-  SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_RUNQSIZE, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
+  SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_NWAKEGUARD, SCHED_RUNQSIZE, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
 } from './layout.js'
 import { noteclear, notetsleep } from './lock_futex.js'
 import { handoffp, setNeedM, wakep } from './proc.js'
-import { runqlen } from './runq.js'
+import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 
 export interface SysmonOptions {
@@ -95,6 +95,7 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
   let nextSpare = 0
   let lastRetake = -1
   let awakeUntil = 0
+  let strandedSeen = false
   /** The next sleep's cap (µs): until the nearest runaway deadline. */
   let capUs = Infinity
   let nextTrace = opts.schedtrace > 0 ? performance.now() + opts.schedtrace : Infinity
@@ -132,6 +133,21 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
     // Every P idle: nothing to watch. Sleep until an M takes a P (Go's
     // sysmonwait), waking for schedtrace if it is on.
+    // A guard, not a mechanism: work on the global queue while every P
+    // idles and no M spins means a wake-up was lost somewhere (wakep,
+    // injectglist and the idle Ms' re-checks should make that impossible).
+    // Seen twice in a row (not a spawn caught between its enqueue and its
+    // wakep), sysmon wakes a P itself and counts it (rt.stats()).
+    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && globrunqsize(h) > 0 && Atomics.load(m, schedw(l, SCHED_NMSPINNING)) === 0) {
+      if (strandedSeen) {
+        strandedSeen = false
+        Atomics.add(m, schedw(l, SCHED_NWAKEGUARD), 1)
+        wakep(h)
+      } else strandedSeen = true
+      idle = 0
+      continue
+    }
+    strandedSeen = false
     if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && nextTrace === Infinity && performance.now() >= awakeUntil) {
       noteclear(m, schedw(l, SCHED_SYSMONNOTE))
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 1)
