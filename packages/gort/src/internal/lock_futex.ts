@@ -55,7 +55,8 @@ export function lock(mem: Int32Array, l: number): void {
   // exchange in unlock.
   const v = Atomics.exchange(mem, l, MUTEX_LOCKED)
   if (v !== MUTEX_UNLOCKED) lockSlow(mem, l, v)
-  if (heldW >= 0) held(mem, l, true)
+  // The compares inline: most locks (channels, sync objects) are not tracked.
+  if (l === tracked0 || l === tracked1 || l === tracked2) held(mem, l, true)
 }
 
 // An M records the runtime locks it holds (sched.lock, heap.lock,
@@ -129,7 +130,7 @@ export async function lockAsync(mem: Int32Array, l: number): Promise<void> {
 
 /** Go's unlock2. Releases the lock at mem[l]; a fatal error if it is not held. */
 export function unlock(mem: Int32Array, l: number): void {
-  if (heldW >= 0) held(mem, l, false)
+  if (l === tracked0 || l === tracked1 || l === tracked2) held(mem, l, false)
   // Synchronizes with the exchange or CAS that took the lock.
   const v = Atomics.exchange(mem, l, MUTEX_UNLOCKED)
   if (v === MUTEX_UNLOCKED) throwFatal('unlock', 'lock is not locked')
