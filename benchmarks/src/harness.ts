@@ -27,6 +27,8 @@ export interface Row {
   throughput?: boolean
   /** Target ratio to the baseline (ops/s over the baseline's ops/s; throughput rows). */
   targetRatio?: number
+  /** Target ratios to other peers of the same baseline, by the peer row's name (spawn: ≥ 3 × the floor). */
+  peerTargets?: Record<string, number>
   /** 99th percentile ns/op over all samples, for suites that measure latency. */
   p99?: number
   /** The fastest and the slowest round's median ns/op. */
@@ -126,6 +128,7 @@ export interface SampledTask {
   baseline?: string
   target?: number
   targetRatio?: number
+  peerTargets?: Record<string, number>
   throughput?: boolean
 }
 
@@ -194,6 +197,7 @@ export async function runRounds(tasks: SampledTask[], opts: RoundsOptions = {}):
       baseline: t.baseline,
       target: t.target,
       targetRatio: t.targetRatio,
+      peerTargets: t.peerTargets,
       throughput: t.throughput,
     }
   })
@@ -254,7 +258,17 @@ export function rowComparisons(r: Pick<SuiteResult, 'suite' | 'rows'>): Comparis
     if (base === undefined) continue
     for (const peer of r.rows) {
       if (isGort(peer) || peer === base || peer.baseline !== x.baseline || !hasGort) continue
-      out.push({ area: r.suite, workload: x.name, unit: unit(x), better: better(x), gort: figure(x), peer: figure(peer), peerName: peer.name })
+      const pc: Comparison = { area: r.suite, workload: x.name, unit: unit(x), better: better(x), gort: figure(x), peer: figure(peer), peerName: peer.name }
+      const want = x.peerTargets?.[peer.name]
+      if (want !== undefined) {
+        const ratio = pc.gort / pc.peer!
+        pc.target = {
+          text: `${pc.better === 'higher' ? '≥' : '≤'} ${want} × ${peer.name}`,
+          met: pc.better === 'higher' ? ratio >= want : ratio <= want,
+          ratio: want,
+        }
+      }
+      out.push(pc)
     }
   }
   return out

@@ -60,7 +60,8 @@ async function main(): Promise<void> {
   }
   const dir = new URL('../results/', import.meta.url)
   mkdirSync(dir, { recursive: true })
-  const file = new URL(`${started.toISOString().replace(/[:.]/g, '-')}-${chosen.map((x) => x.name).join('+').slice(0, 80)}.json`, dir)
+  const which = chosen.length === suites.length ? 'all' : chosen.map((x) => x.name).join('+').slice(0, 80)
+  const file = new URL(`${started.toISOString().replace(/[:.]/g, '-')}-${which}.json`, dir)
   writeFileSync(file, JSON.stringify(record, null, 1) + '\n')
   console.error(`raw figures: ${fileURLToPath(file)}`)
   // docs/benchmarks.md's generated region and its charts, from every run's file.

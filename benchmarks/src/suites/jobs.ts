@@ -37,15 +37,14 @@
 // either run of a rate saw more than that, the rate's pair is run again, up
 // to JOBS_RETRIES times, and the least disturbed pair is kept.
 //
-// workerpool is not in the benchmarks' dependencies, so it is not a peer;
-// the report says whether it found it installed anyway.
+// The peer is piscina, as the issue asks (workerpool and tinypool are
+// measured by the spawn and latency suites).
 //
 // Knobs (environment): JOBS_SECONDS (10, per rate and contender),
 // JOBS_RATES (comma-separated, default 1000,10000,100000),
 // JOBS_NEIGHBOUR_MAX (0.1 cores), JOBS_QUIET_WAIT_S (60), JOBS_RETRIES (3),
 // GOMAXPROCS (2: gort's procs and piscina's threads).
 
-import { createRequire } from 'node:module'
 import { Runtime } from 'gort'
 import { Piscina } from 'piscina'
 import { distribution, neighbourMeter, sleep, type Comparison, type Suite } from '../harness.js'
@@ -187,16 +186,6 @@ function quantileOf(xs: Float64Array, q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]
 }
 
-/** workerpool, if it is installed beside the benchmarks (it is not a dependency). */
-async function loadWorkerpool(): Promise<unknown> {
-  try {
-    const require = createRequire(import.meta.url)
-    return require('workerpool') as unknown
-  } catch {
-    return undefined
-  }
-}
-
 const ms = (x: number): string => (x < 1 ? `${(x * 1000).toFixed(0)} µs` : x < 100 ? `${x.toFixed(2)} ms` : `${Math.round(x).toLocaleString('en-US')} ms`)
 const int = (x: number): string => Math.round(x).toLocaleString('en-US')
 const ratio = (x: number): string => (x >= 0.1 ? x.toFixed(2) : x.toPrecision(2))
@@ -207,7 +196,6 @@ export const jobsSuite: Suite = {
   async run() {
     const rt = await Runtime.start({ procs: PROCS, modules: [new URL('../jobgoroutines.js', import.meta.url)] })
     const piscina = new Piscina({ filename: TASK_URL, minThreads: PROCS, maxThreads: PROCS })
-    const workerpool = await loadWorkerpool()
     const contenders: Contender[] = [
       { name: 'gort', submit: (a, b) => rt.run(jobs.add, a, b) },
       { name: 'piscina', submit: (a, b) => piscina.run([a, b]) as Promise<number> },
@@ -281,7 +269,6 @@ export const jobsSuite: Suite = {
           'latency from each job\'s submission to its result (performance.now() on the app\'s thread); pacer lag = submission − due time (job i is due at i / rate)',
           reruns.length === 0 ? `no rate was re-run (neighbours above ${NEIGHBOUR_MAX} cores re-run a rate's pair)` : `re-run because neighbours used more than ${NEIGHBOUR_MAX} cores: ${reruns.join('; ')}`,
           ...(unquiet.length === 0 ? [] : [`started without a quiet second after ${QUIET_WAIT_MS / 1000} s of waiting: ${unquiet.join(', ')}`]),
-          workerpool === undefined ? 'workerpool: not installed in benchmarks/node_modules (not a dependency), so not measured' : 'workerpool: installed, but not measured (not a dependency; the suite has no driver for it)',
           `gort Ms at the end: ${rt.stats().ms.length}`,
         ],
       }

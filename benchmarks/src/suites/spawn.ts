@@ -65,6 +65,7 @@ export const spawnSuite: Suite = {
           throughput: true,
           baseline: PISCINA,
           targetRatio: TARGET_VS_PISCINA,
+          peerTargets: { [FLOOR]: TARGET_VS_FLOOR },
           fn: () => all((x) => rt.run(bench.inc, x)),
         },
         {
