@@ -289,6 +289,20 @@ function releasep(): number {
 async function park(): Promise<boolean> {
   Atomics.store(m, mb + M_STATE, Mstate.Midle)
   const parkedAt = performance.now()
+  // Spin a moment before sleeping (Go's Ms spin before they park, too):
+  // a goroutine of ours readied by another M within PARK_SPIN_MS is seen
+  // here, with no futex wake, which costs the waker a system call and, on a
+  // 2-core machine, often a context switch (a channel hand-off between Ms
+  // whose receiver had parked took 30-70 µs; spinning, a few µs). Wakers
+  // notify only an M that announced its sleep (M.sleep), so a spinning M
+  // is found by its readyq or M.nextp alone.
+  if (spinBeforePark(parkedAt)) {
+    Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
+    lock(m, schedw(l, SCHED_LOCK))
+    if (!takeNextp() && m[mb + M_WANTP] === 0) mremove(h, mid)
+    unlock(m, schedw(l, SCHED_LOCK))
+    return false
+  }
   // Announce the sleep, then look for work once more (Dekker pair with readyOnM).
   Atomics.store(m, mb + M_SLEEP, Msleep.Mparked)
   if (hasLocalWork() || Atomics.load(m, mb + M_NEXTP) !== 0) {
@@ -314,6 +328,17 @@ async function park(): Promise<boolean> {
   if (!takeNextp() && m[mb + M_WANTP] === 0) mremove(h, mid)
   unlock(m, schedw(l, SCHED_LOCK))
   return false
+}
+
+/** How long park() watches for work before it sleeps. */
+const PARK_SPIN_MS = 0.015
+
+/** Whether work for this M came (a readied goroutine, a P handed over) within PARK_SPIN_MS of t0. */
+function spinBeforePark(t0: number): boolean {
+  for (let i = 0; ; i++) {
+    if (Atomics.load(m, mb + M_READYQ) !== 0 || Atomics.load(m, mb + M_NEXTP) !== 0) return true
+    if ((i & 15) === 15 && performance.now() - t0 >= PARK_SPIN_MS) return false
+  }
 }
 
 /**
