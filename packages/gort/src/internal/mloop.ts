@@ -46,7 +46,7 @@ import {
 } from './layout.js'
 import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, trackLocks, unlock } from './lock_futex.js'
 import { FastRand, randomSeed } from './fastrand.js'
-import { OpKind, RESUMED, SchedOp } from './ops.js'
+import { OpKind, PARK, RESUMED, SchedOp } from './ops.js'
 import {
   gfget, gfput, handoffp, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
@@ -258,7 +258,7 @@ function endStep(): boolean {
     // Lent means anyone may take it: if sysmon had handed it on and its
     // new M lent it in turn, our CAS took it back (as Go's exitsyscallfast
     // may), and that M will find it gone. Either way it is ours now.
-    m[pb + P_M] = mid + 1
+    if (m[pb + P_M] !== mid + 1) m[pb + P_M] = mid + 1
     return true
   }
   dropp()
@@ -623,6 +623,9 @@ function execute(gp: number, inherit: boolean): void {
       return
     }
     const y = r.value
+    // The common switch first: a channel or sync operation parked gp
+    // (the Park branch below, without the dispatch).
+    if (y === PARK && Atomics.load(m, gb + G_PREEMPT) === 0) break
     v = undefined
     isErr = false
     // Sysmon took our P while the step ran. Parking (Park, Sleep, Until)
