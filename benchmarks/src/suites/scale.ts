@@ -853,7 +853,7 @@ async function parkPart(): Promise<PartReport> {
     ['wake: close(c) until the app holds every result, ms', cell(results.app.map((r) => r.resultsMs)), '', '', '', ''],
   ]
   const table = [
-    `| ${fmtInt(n)} goroutines parked on a receive, procs ${PROCS} | gort, from the app (\`rt.run\`) | gort, from a goroutine (\`go()\`) | Go, GOMAXPROCS ${PROCS} | gort (app) ÷ Go | target |`,
+    `| ${fmtInt(n)} goroutines parked on a receive, procs ${PROCS} | gort, from the app (\`rt.${APP_SPAWN}\`) | gort, from a goroutine (\`go()\`) | Go, GOMAXPROCS ${PROCS} | gort (app) ÷ Go | target |`,
     '| --- | ---: | ---: | ---: | ---: | --- |',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ]
