@@ -776,11 +776,22 @@ async function parkPart(): Promise<PartReport> {
   // Every run measures the same count. A run that fails is tried once more
   // (a hang can be the runtime's, not the count's); a second failure at a
   // count starts all runs again at half of it.
+  // Go's runs alternate with gort's, one after each round of both variants,
+  // so that the machine's state over time weighs on both alike.
+  const goRuns: GoPark[] = []
+  let goError: string | undefined
   retry: for (;;) {
     results.app = []
     results.goroutine = []
+    goRuns.length = 0
+    goError = undefined
     let failed = 0
     for (let run = 0; run < RUNS; run++) {
+      if (run > 0 && goError === undefined) {
+        const g = await runGoScale<GoPark>(['-mode', 'park', '-n', String(n)])
+        if ('ok' in g) goRuns.push(g.ok)
+        else goError = g.error
+      }
       for (const from of ['app', 'goroutine'] as const) {
         for (;;) {
           const r = await runChild<ParkResult>(['park', n, from], TIMEOUT_S)
@@ -798,15 +809,11 @@ async function parkPart(): Promise<PartReport> {
     }
     break
   }
-  const goRuns: GoPark[] = []
-  let goError: string | undefined
-  for (let run = 0; run < RUNS; run++) {
+  // The last of Go's runs, after gort's last round.
+  while (goError === undefined && goRuns.length < RUNS) {
     const g = await runGoScale<GoPark>(['-mode', 'park', '-n', String(n)])
     if ('ok' in g) goRuns.push(g.ok)
-    else {
-      goError = g.error
-      break
-    }
+    else goError = g.error
   }
   const app = results.app.map(perGoroutine)
   const gor = results.goroutine.map(perGoroutine)
@@ -930,25 +937,26 @@ async function chansPart(): Promise<PartReport> {
   for (const cap of caps) {
     const goRuns: GoChans[] = []
     let goError: string | undefined
+    const byWhere: Record<'app' | 'goroutine', ChansResult[]> = { app: [], goroutine: [] }
+    // Round by round: Go, then gort made on the app, then in a goroutine.
     for (let run = 0; run < RUNS; run++) {
-      const g = await runGoScale<GoChans>(['-mode', 'chans', '-n', String(NCHANS), '-cap', String(cap)])
-      if ('ok' in g) {
-        goRuns.push(g.ok)
-        goAll.push(g.ok)
-      } else {
-        goError = g.error
-        break
+      if (goError === undefined) {
+        const g = await runGoScale<GoChans>(['-mode', 'chans', '-n', String(NCHANS), '-cap', String(cap)])
+        if ('ok' in g) {
+          goRuns.push(g.ok)
+          goAll.push(g.ok)
+        } else goError = g.error
+      }
+      for (const where of ['app', 'goroutine'] as const) {
+        const r = await runChild<ChansResult>(['chans', NCHANS, cap, where], TIMEOUT_S)
+        if ('ok' in r) byWhere[where].push(r.ok)
+        else notes.push(`part 2, ${where}, capacity ${cap}: ${r.error}`)
       }
     }
     const goB = goRuns.map((g) => (g.after.heapAlloc - g.before.heapAlloc) / g.n)
     const goNs = goRuns.map((g) => (g.makeMs * 1e6) / g.n)
     for (const where of ['app', 'goroutine'] as const) {
-      const rs: ChansResult[] = []
-      for (let run = 0; run < RUNS; run++) {
-        const r = await runChild<ChansResult>(['chans', NCHANS, cap, where], TIMEOUT_S)
-        if ('ok' in r) rs.push(r.ok)
-        else notes.push(`part 2, ${where}, capacity ${cap}: ${r.error}`)
-      }
+      const rs = byWhere[where]
       const shared = rs.map((r) => (r.after.arena - r.before.arena) / r.n)
       const js = rs.map((r) => (where === 'app' ? r.after.appHeap - r.before.appHeap : msGrowth(r.before, r.after)) / r.n)
       const total = rs.map((_, i) => shared[i] + js[i])
