@@ -19,5 +19,5 @@ export {
 } from './runq.js'
 export {
   encodeValue, decodeValue, encodeArgs, decodeArgs, freeValue, CodecTag,
-  kHandle, registerHandleKind, type HandleRef, type HandleDecoder, type SharedHandle,
+  kHandle, registerHandleKind, type HandleRef, type HandleDecoder, type HandleKindOptions, type SharedHandle,
 } from './codec.js'
