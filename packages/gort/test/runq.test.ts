@@ -125,3 +125,26 @@ test('globrunqget never spills into a full ring while sched.lock is held (the ba
   unlock(m, schedw(h.layout, SCHED_LOCK))
   t.is(globrunqsize(h), 7)
 })
+
+test('the inject stack: batches pushed without sched.lock come out of the global queue oldest first, each in its own order; globrunqsize counts them meanwhile', (t) => {
+  const h = heap(256)
+  const m = h.i32
+  const l = h.layout
+  const link = (gs: number[]): [number, number] => {
+    for (let i = 0; i + 1 < gs.length; i++) m[internal.gbase(l, gs[i]) + internal.G_SCHEDLINK] = gs[i + 1]
+    return [gs[0], gs[gs.length - 1]]
+  }
+  globrunqput(h, 1) // already queued: stays first
+  const batches = [[2, 3, 4], [5], [6, 7, 8, 9, 10]]
+  for (const b of batches) {
+    const [head, tail] = link(b)
+    internal.globrunqinject(h, head, tail, b.length)
+  }
+  t.is(globrunqsize(h), 10)
+  const got: number[] = []
+  lock(m, schedw(l, SCHED_LOCK))
+  for (let gp; (gp = globrunqget(h, 0, 1)) !== 0; ) got.push(gp)
+  unlock(m, schedw(l, SCHED_LOCK))
+  t.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+  t.is(globrunqsize(h), 0)
+})

@@ -15,7 +15,7 @@ export {
 export { malloc, free, mallocSize, heapStats, requestCollection, MIN_BLOCK, MAX_ALLOC, type HeapStats } from './malloc.js'
 export {
   runqput, runqputslow, runqget, runqgetInheritTime, runqempty, runqlen, runqgrab, runqsteal,
-  globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize,
+  globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize, globrunqinject, globrunqdrain,
 } from './runq.js'
 export {
   encodeValue, decodeValue, encodeArgs, decodeArgs, freeValue, CodecTag,

@@ -152,6 +152,10 @@ const schedSpec: RecordSpec = {
       hostwaiting: i32('atomic-any', '1 while the host thread waits on donehead; Ms notify donehead only then. Stored by the host, read by Ms (Dekker pair with the push).'),
     },
     {
+      injecthead: i32('atomic-any', 'The host\'s spawns on their way to the global queue (runq.ts globrunqinject): a stack of batches (G index, 0 = empty); a batch is linked by G.schedlink from its head, whose G.param names its tail, and its tail links to the next older batch. The host pushes by CAS, without sched.lock; an M holding sched.lock takes the whole stack by exchange and appends the batches, oldest first, to the global queue (globrunqdrain).'),
+      injectn: i32('atomic-any', 'Gs on injecthead, never fewer: the host adds a batch\'s count before it pushes the batch, the draining M subtracts what it took after taking it. globrunqsize adds it to runqsize.'),
+    },
+    {
       runqhead: i32('sched.lock', 'Global run queue head (a G index, 0 = empty); linked by G.schedlink.'),
       runqtail: i32('sched.lock', 'Global run queue tail.'),
       runqsize: i32('sched.lock', 'Global run queue length. Read without the lock only as a hint (Atomics.load).'),
@@ -418,7 +422,7 @@ export const SCHED_GOMAXPROCS = S.gomaxprocs, SCHED_PIDLE = S.pidle, SCHED_NPIDL
 export const SCHED_MIDLE = S.midle, SCHED_NMIDLE = S.nmidle, SCHED_MNEXT = S.mnext
 export const SCHED_GFREE = S.gfree, SCHED_NGFREE = S.ngfree, SCHED_GNEXT = S.gnext
 export const SCHED_GCOUNT = S.gcount, SCHED_NMWANT = S.nmwant, SCHED_NPENDINGIO = S.npendingio
-export const SCHED_DONEHEAD = S.donehead, SCHED_HOSTWAITING = S.hostwaiting
+export const SCHED_DONEHEAD = S.donehead, SCHED_HOSTWAITING = S.hostwaiting, SCHED_INJECTHEAD = S.injecthead, SCHED_INJECTN = S.injectn
 export const SCHED_MWANT = S.mwant, SCHED_MWANTTAIL = S.mwanttail, SCHED_NFUNCS = S.nfuncs, SCHED_CLOSING = S.closing
 export const SCHED_SYSMONNOTE = S.sysmonnote, SCHED_SYSMONWAIT = S.sysmonwait, SCHED_NPREEMPT = S.npreempt
 export const SCHED_NWAKEGUARD = S.nwakeguard, SCHED_NRETAKESYSCALL = S.nretakesyscall, SCHED_NRETAKEEXEC = S.nretakeexec, SCHED_SYSMONTICK = S.sysmontick, SCHED_SYSMONSLEEPUS = S.sysmonsleepus

@@ -31,7 +31,7 @@ import {
   SCHED_GOMAXPROCS, SCHED_GOIDGEN, SCHED_GFLOCK, SCHED_DONEHEAD, SCHED_HOSTWAITING,
 } from './layout.js'
 import { lock, notewakeup, unlock } from './lock_futex.js'
-import { runqempty, globrunqputbatch, globrunqsize } from './runq.js'
+import { globrunqinject, globrunqputbatch, globrunqsize, runqempty } from './runq.js'
 import { Gflags, Gstatus, Msleep, Pstatus } from './runtime2.js'
 import { throwFatal } from './throw.js'
 
@@ -314,9 +314,9 @@ export function wakep(h: SharedHeap): void {
 export function injectglist(h: SharedHeap, head: number, tail: number, n: number): void {
   const m = h.i32
   const l = h.layout
-  lock(m, schedw(l, SCHED_LOCK))
-  globrunqputbatch(h, head, tail, n)
-  unlock(m, schedw(l, SCHED_LOCK))
+  // Onto the lock-free stack the next globrunqget drains (runq.ts): the
+  // app's thread never waits for sched.lock to spawn.
+  globrunqinject(h, head, tail, n)
   // One spinning M finds the work and, on finding it, wakes the next
   // (resetspinning); that chain starts as many Ms as the work needs.
   for (let i = 0; i < n && Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0; i++) {
