@@ -304,8 +304,13 @@ async function park(): Promise<boolean> {
     return false
   }
   // Announce the sleep, then look for work once more (Dekker pair with readyOnM).
+  // Global work with a P idle counts too, once no import of ours is pending:
+  // getp() passes global work by while this M imports a module (it would
+  // only bounce it), and the import can finish after that getp() and before
+  // this sleep, when its wakem finds us awake and does nothing. Without this
+  // look the work waited for another M (sysmon's wake guard found it).
   Atomics.store(m, mb + M_SLEEP, Msleep.Mparked)
-  if (hasLocalWork() || Atomics.load(m, mb + M_NEXTP) !== 0) {
+  if (hasLocalWork() || Atomics.load(m, mb + M_NEXTP) !== 0 || globalWorkForUs()) {
     if (Atomics.compareExchange(m, mb + M_SLEEP, Msleep.Mparked, Msleep.Mwoken) === Msleep.Mparked) {
       notewakeup(m, mb + M_PARK)
     }
@@ -328,6 +333,11 @@ async function park(): Promise<boolean> {
   if (!takeNextp() && m[mb + M_WANTP] === 0) mremove(h, mid)
   unlock(m, schedw(l, SCHED_LOCK))
   return false
+}
+
+/** Work on the global queue that this M would take now (getp): no import pending, a P idle. */
+function globalWorkForUs(): boolean {
+  return loading.size === 0 && globrunqsize(h) > 0 && Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0
 }
 
 /** How long park() watches for work before it sleeps. */
