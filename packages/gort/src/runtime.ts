@@ -21,7 +21,7 @@ import {
   SCHED_GNEXT, SCHED_NPREEMPT, SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_SYSMONSLEEPUS, SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_SYSMONNOTE,
   G_STATUS, G_WAITREASON, G_WAITSINCE, G_M, G_FN,
 } from './internal/layout.js'
-import { gcount, gfflush, gfget, gfput, handoffp, injectglist, mremove, mwantremove, newproc1, pidleput, setNeedM } from './internal/proc.js'
+import { gcount, gfflush, gfget, gfput, handoffp, injectglist, mremove, mwantremove, newproc1, pidleput, setNeedM, wakep } from './internal/proc.js'
 import { describeFn, funcid, funcKey, goroutineMeta } from './internal/registry.js'
 import { schedtrace, type SysmonControl, type SysmonView } from './internal/sysmon.js'
 import { globrunqsize, runqempty, runqlen } from './internal/runq.js'
@@ -416,13 +416,16 @@ export class Runtime extends EventEmitter {
    * work, no idle M, and none starting already.
    */
   private needm(): void {
-    if (this.starting !== 0 || this.closing) return
+    if (this.closing) return
     const h = this.heap
     const m = h.i32
     const l = h.layout
-    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0 && Atomics.load(m, schedw(l, SCHED_NMIDLE)) === 0 && globrunqsize(h) > 0) {
-      void this.newm()
-    }
+    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === 0 || globrunqsize(h) === 0) return
+    // An M went idle since the request was made: it may have gone to sleep
+    // after the work was left on the global queue for an M that did not
+    // exist yet, so wake one rather than drop the request.
+    if (Atomics.load(m, schedw(l, SCHED_NMIDLE)) > 0) wakep(h)
+    else if (this.starting === 0) void this.newm()
   }
 
   /** Starts one more M (Go's newm); resolves when it is in its scheduler loop. */
