@@ -178,7 +178,7 @@ const schedSpec: RecordSpec = {
       npreempt: i32('sysmon', 'Preemption requests sysmon made (G.preempt set on a goroutine that ran 10 ms).'),
       nretakesyscall: i32('sysmon', 'Ps sysmon took from Ms in a syscall.'),
       nretakeexec: i32('sysmon', 'Ps sysmon took from Ms stuck in goroutine code (runaway goroutines).'),
-      nwakeguard: i32('sysmon', 'Times sysmon found work on the global queue, every P idle and no M spinning, twice in a row, and woke a P: a wake-up lost elsewhere (should stay 0).'),
+      nwakeguard: i32('sysmon', 'Times sysmon found work on the global queue, every P idle and no M spinning, for 20 ms, and woke a P: a wake-up lost elsewhere (should stay 0).'),
       sysmontick: i32('sysmon', 'Sysmon loop iterations (wraps).'),
       sysmonsleepus: i32('sysmon', 'Sysmon\'s current sleep between looks, in microseconds; 0 while it waits on sysmonnote.'),
     },

@@ -86,6 +86,9 @@ export interface SysmonControl {
   setSchedtrace(ms: number, detail: boolean): void
 }
 
+/** How long work may sit on the global queue with every P idle before sysmon's wake guard acts. */
+const STRANDED_MS = 20
+
 export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => number = () => 0, serve?: (c: SysmonControl) => void): Promise<void> {
   const m = h.i32
   const l = h.layout
@@ -95,7 +98,7 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
   let nextSpare = 0
   let lastRetake = -1
   let awakeUntil = 0
-  let strandedSeen = false
+  let strandedSince = -1
   /** The next sleep's cap (µs): until the nearest runaway deadline. */
   let capUs = Infinity
   let nextTrace = opts.schedtrace > 0 ? performance.now() + opts.schedtrace : Infinity
@@ -134,20 +137,24 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     // Every P idle: nothing to watch. Sleep until an M takes a P (Go's
     // sysmonwait), waking for schedtrace if it is on.
     // A guard, not a mechanism: work on the global queue while every P
-    // idles and no M spins means a wake-up was lost somewhere (wakep,
-    // injectglist and the idle Ms' re-checks should make that impossible).
-    // Seen twice in a row (not a spawn caught between its enqueue and its
-    // wakep), sysmon wakes a P itself and counts it (rt.stats()).
+    // idles and no M spins, for STRANDED_MS, means a wake-up was lost
+    // somewhere (wakep, injectglist and the idle Ms' re-checks should make
+    // that impossible). Shorter spells are legitimate: a spawn caught between
+    // its enqueue and its wakep, or work handed back by Ms that are importing
+    // its module (they pass global work by until the import is done). sysmon
+    // then wakes a P itself and counts it (rt.stats()).
     if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && globrunqsize(h) > 0 && Atomics.load(m, schedw(l, SCHED_NMSPINNING)) === 0) {
-      if (strandedSeen) {
-        strandedSeen = false
+      const now = performance.now()
+      if (strandedSince < 0) strandedSince = now
+      else if (now - strandedSince >= STRANDED_MS) {
+        strandedSince = -1
         Atomics.add(m, schedw(l, SCHED_NWAKEGUARD), 1)
         wakep(h)
-      } else strandedSeen = true
+      }
       idle = 0
       continue
     }
-    strandedSeen = false
+    strandedSince = -1
     if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && nextTrace === Infinity && performance.now() >= awakeUntil) {
       noteclear(m, schedw(l, SCHED_SYSMONNOTE))
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 1)
