@@ -47,7 +47,7 @@ export function goAvailable(): string | null {
  * dependencies), no go.work, no toolchain download, and a build cache and
  * GOPATH in the temporary directory if there is no home to put them in.
  */
-function goEnv(): NodeJS.ProcessEnv {
+export function goEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOWORK: 'off', GOTOOLCHAIN: 'local' }
   const home = process.env.HOME
   if (home === undefined || home === '' || !existsSync(home)) {

@@ -393,3 +393,24 @@ export function neighbourMeter(): () => string {
     return `other processes used ${others.toFixed(2)} of ${os.cpus().length} cores during the suite (this one and its children ${(ownS / wall).toFixed(2)}); ${load}`
   }
 }
+
+/** Cores other processes used, read from neighbourMeter's sentence (0 where it cannot tell). */
+export function neighbourCores(sentence: string): number {
+  const m = /other processes used ([\d.]+) of/.exec(sentence)
+  return m === null ? 0 : Number(m[1])
+}
+
+/**
+ * Waits, up to limitMs, for a second in which other processes used at most
+ * maxCores (neighbourMeter); says whether it found one. The figures are
+ * still checked afterwards: a neighbour can start in the middle of a run.
+ */
+export async function waitForQuiet(maxCores: number, limitMs: number): Promise<boolean> {
+  const t0 = performance.now()
+  for (;;) {
+    const meter = neighbourMeter()
+    await sleep(1000)
+    if (neighbourCores(meter()) <= maxCores) return true
+    if (performance.now() - t0 > limitMs) return false
+  }
+}

@@ -47,7 +47,7 @@
 
 import { Runtime } from 'gort'
 import { Piscina } from 'piscina'
-import { distribution, neighbourMeter, sleep, type Comparison, type Suite } from '../harness.js'
+import { distribution, neighbourCores, neighbourMeter, sleep, waitForQuiet, type Comparison, type Suite } from '../harness.js'
 import { jobs } from '../jobgoroutines.js'
 
 const SECONDS = Number(process.env.JOBS_SECONDS) || 10
@@ -87,27 +87,6 @@ export interface RunResult {
   completedPerS: number
   /** Cores other processes used during the run. */
   neighbours: number
-}
-
-/** Cores other processes used, read from neighbourMeter's sentence (0 where it cannot tell). */
-function neighbourCores(sentence: string): number {
-  const m = /other processes used ([\d.]+) of/.exec(sentence)
-  return m === null ? 0 : Number(m[1])
-}
-
-/**
- * Waits, up to limitMs, for a second in which other processes used at most
- * maxCores (neighbourMeter); says whether it found one. The figures are
- * still checked afterwards: a neighbour can start in the middle of a run.
- */
-async function waitForQuiet(maxCores: number, limitMs: number): Promise<boolean> {
-  const t0 = performance.now()
-  for (;;) {
-    const meter = neighbourMeter()
-    await sleep(1000)
-    if (neighbourCores(meter()) <= maxCores) return true
-    if (performance.now() - t0 > limitMs) return false
-  }
 }
 
 /**

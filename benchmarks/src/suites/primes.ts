@@ -47,7 +47,7 @@
 
 import { Worker } from 'node:worker_threads'
 import { Runtime } from 'gort'
-import { neighbourMeter, quantile, sleep, type Comparison, type Suite } from '../harness.js'
+import { neighbourCores, neighbourMeter, quantile, waitForQuiet, type Comparison, type Suite } from '../harness.js'
 import { pg } from '../primesgoroutines.js'
 import { chunks } from '../primeswork.js'
 
@@ -63,27 +63,6 @@ const GORT1 = 'gort procs 1'
 const GORT2 = 'gort procs 2'
 const TWO = 'two plain threads'
 const OVERHEAD_TARGET = 0.05
-
-/** Cores other processes used, read from neighbourMeter's sentence (0 where it cannot tell). */
-function neighbourCores(sentence: string): number {
-  const m = /other processes used ([\d.]+) of/.exec(sentence)
-  return m === null ? 0 : Number(m[1])
-}
-
-/**
- * Waits, up to limitMs, for a second in which other processes used at most
- * maxCores (neighbourMeter); says whether it found one. The figures are
- * still checked afterwards: a neighbour can start in the middle of a run.
- */
-async function waitForQuiet(maxCores: number, limitMs: number): Promise<boolean> {
-  const t0 = performance.now()
-  for (;;) {
-    const meter = neighbourMeter()
-    await sleep(1000)
-    if (neighbourCores(meter()) <= maxCores) return true
-    if (performance.now() - t0 > limitMs) return false
-  }
-}
 
 /** The plain worker thread: one message per count. */
 class PlainThread {

@@ -59,7 +59,7 @@
 // SCALE_JSON (a file: every child's and Go run's figures, as JSON).
 
 import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -72,7 +72,7 @@ import {
   Gstatus, Gflags, type SharedHeap,
 } from 'gort/internal'
 import { neighbourMeter, quantile, sleep, type Comparison, type Suite, type SuiteResult } from '../harness.js'
-import { GO_NOT_INSTALLED, goAvailable } from '../go.js'
+import { GO_NOT_INSTALLED, goAvailable, goEnv } from '../go.js'
 import { PROBE_CHANNEL, fullGC, sg, type HeapProbe, type HeapReport } from '../scalegoroutines.js'
 
 const N = Number(process.env.SCALE_N) || 1_000_000
@@ -634,19 +634,6 @@ function runJSON<T>(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
 function runChild<T extends ChildResult>(args: Array<string | number>, timeoutS: number): Promise<Outcome<T>> {
   console.error(`  scale: node ${path.basename(THIS_FILE)} child ${args.join(' ')}`)
   return runJSON<T>(process.execPath, [THIS_FILE, 'child', ...args.map(String)], { timeoutS, prefix: RESULT_PREFIX })
-}
-
-/** The go tool's environment, as go.ts sets it: offline, no workspace, a cache in the temporary directory if there is no home. */
-function goEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOWORK: 'off', GOTOOLCHAIN: 'local' }
-  const home = process.env.HOME
-  if (home === undefined || home === '' || !existsSync(home)) {
-    const tmp = path.join(os.tmpdir(), 'gortbench-go')
-    mkdirSync(tmp, { recursive: true })
-    env.GOCACHE ??= path.join(tmp, 'cache')
-    env.GOPATH ??= path.join(tmp, 'gopath')
-  }
-  return env
 }
 
 /** Builds benchmarks/go/scale once; the binary's path, or why not. */

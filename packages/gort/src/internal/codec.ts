@@ -432,10 +432,14 @@ export function handleRefOf(o: unknown): HandleRef | undefined {
   const hm = handleMethod(o)
   if (hm === undefined) return undefined
   const r = hm.call(o) as Partial<HandleRef> | null | undefined
+  return validHandleRef(r) ? r : undefined
+}
+
+/** Whether a kHandle method's answer names a record: a non-negative int32 kind and an int32 ptr. */
+function validHandleRef(r: Partial<HandleRef> | null | undefined): r is HandleRef {
   const kind = r?.kind
   const ptr = r?.ptr
-  if (typeof kind !== 'number' || (kind | 0) !== kind || kind < 0 || typeof ptr !== 'number' || (ptr | 0) !== ptr) return undefined
-  return { kind, ptr }
+  return typeof kind === 'number' && (kind | 0) === kind && kind >= 0 && typeof ptr === 'number' && (ptr | 0) === ptr
 }
 
 /** o's kHandle method if o is a handle, else undefined. Runs a getter under kHandle; not for proxies. */
@@ -806,13 +810,11 @@ function planObject(t: Tape, o: object): boolean {
  */
 function planHandle(t: Tape, o: object, hm: (this: object) => unknown): void {
   const r = hm.call(o) as Partial<HandleRef> | null | undefined
-  const kind = r?.kind
-  const ptr = r?.ptr
-  if (typeof kind !== 'number' || (kind | 0) !== kind || kind < 0 || typeof ptr !== 'number' || (ptr | 0) !== ptr) {
-    throw new TypeError(`${objectName(o)}[Symbol(gort.handle)]() returned kind ${String(kind)}, ptr ${String(ptr)}: ` +
+  if (!validHandleRef(r)) {
+    throw new TypeError(`${objectName(o)}[Symbol(gort.handle)]() returned kind ${String(r?.kind)}, ptr ${String(r?.ptr)}: ` +
       'a gort handle needs a non-negative int32 kind and an int32 ptr')
   }
-  t.push(T_HANDLE, kind, ptr, 16)
+  t.push(T_HANDLE, r.kind, r.ptr, 16)
 }
 
 const WasmModule = (globalThis as { WebAssembly?: { Module: abstract new (...a: never[]) => object } }).WebAssembly?.Module

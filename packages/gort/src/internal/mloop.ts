@@ -297,10 +297,7 @@ async function park(): Promise<boolean> {
   // notify only an M that announced its sleep (M.sleep), so a spinning M
   // is found by its readyq or M.nextp alone.
   if (spinBeforePark(parkedAt)) {
-    Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
-    lock(m, schedw(l, SCHED_LOCK))
-    if (!takeNextp() && m[mb + M_WANTP] === 0) mremove(h, mid)
-    unlock(m, schedw(l, SCHED_LOCK))
+    unidle()
     return false
   }
   // Announce the sleep, then look for work once more (Dekker pair with readyOnM).
@@ -328,11 +325,16 @@ async function park(): Promise<boolean> {
   }
   noteclear(m, mb + M_PARK)
   Atomics.store(m, mb + M_SLEEP, Msleep.Mawake)
+  unidle()
+  return false
+}
+
+/** Back from idle: running again, with the P a waker handed us, else off the idle M list. */
+function unidle(): void {
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
   lock(m, schedw(l, SCHED_LOCK))
   if (!takeNextp() && m[mb + M_WANTP] === 0) mremove(h, mid)
   unlock(m, schedw(l, SCHED_LOCK))
-  return false
 }
 
 /** Work on the global queue that this M would take now (getp): no import pending, a P idle. */
@@ -1033,7 +1035,8 @@ function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown
   if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines; raise the maxGoroutines option`)
   const gb = gbase(l, gp)
   m[gb + G_ARG] = 0
-  const goid = newproc1(h, gb, -1, Gflags.Glocal)
+  gcountTake()
+  const goid = newproc1(h, gb, -1, Gflags.Glocal, true)
   m[gb + G_M] = mid + 1
   // Plain: this M is the only writer; others read them for stats.
   m[mb + M_NGS]++

@@ -469,7 +469,7 @@ export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number,
   m[gb + G_RESULT] = 0
   m[gb + G_PREEMPT] = 0
   m[gb + G_WAITREASON] = 0
-  // counted: the caller (an M, mloop.ts gcountCredit) already holds a count for it.
+  // counted: the caller (an M, mloop.ts gcountTake) already holds a count for it.
   if (!counted) Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
   // Plain: nobody else sees the G before the caller publishes it (a run
   // queue's release store, sched.lock); readers of statuses use Atomics.load.
