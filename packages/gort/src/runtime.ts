@@ -16,7 +16,7 @@ import { lock, notewakeup, unlock } from './internal/lock_futex.js'
 import {
   gbase, mbase, pbase, schedw,
   G_FLAGS, G_GOID, G_SCHEDLINK,
-  M_GCREDIT, M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, M_LOCKS, M_NPENDING, M_P, M_NEXTP, P_M, SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_GCOUNT, SCHED_NWAKEGUARD, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
+  M_GCREDIT, M_SPINNING, SCHED_NMSPINNING, M_NGS, M_NSTARTED, M_READYQ, M_STATE, M_WANTP, M_LOCKS, M_NPENDING, M_P, M_NEXTP, P_M, SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_GCOUNT, SCHED_NWAKEGUARD, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
   SCHED_CLOSING, SCHED_DONEHEAD, SCHED_HOSTWAITING, SCHED_NMIDLE, SCHED_NPIDLE, SCHED_NPENDINGIO, SCHED_LOCK, SCHED_MNEXT,
   SCHED_GNEXT, SCHED_NPREEMPT, SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_SYSMONSLEEPUS, SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_SYSMONNOTE,
   G_STATUS, G_WAITREASON, G_WAITSINCE, G_M, G_FN,
@@ -535,6 +535,13 @@ export class Runtime extends EventEmitter {
     if (np >= 0) ps.push(np)
     m[mb + M_P] = 0
     m[mb + M_NEXTP] = 0
+    // A spinning M (or one startm counted as spinning before it woke) takes
+    // its count in sched.nmspinning with it: give it back, or wakep would
+    // never wake anyone again.
+    if (m[mb + M_SPINNING] !== 0) {
+      m[mb + M_SPINNING] = 0
+      Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1)
+    }
     unlock(m, schedw(l, SCHED_LOCK))
     for (const pp of ps) {
       const b = pbase(l, pp)

@@ -4,7 +4,7 @@
 
 import type { ExecutionContext } from 'ava'
 import { Worker } from 'node:worker_threads'
-import { FastRand, randomSeed } from 'gort/internal'
+import { FastRand, randomSeed, schedwords, type SchedWords, type SharedHeap } from 'gort/internal'
 import type { Runtime, RuntimeOptions } from 'gort'
 
 /** A seed from GORT_SEED, or a fresh one; logged so a failure can be replayed. */
@@ -99,7 +99,7 @@ export async function withRuntime(
         extra[k] = `(${String(e)})`
       }
     }
-    return JSON.stringify({ stats: rt.stats(), ...extra })
+    return JSON.stringify({ stats: rt.stats(), sched: schedWords(rt), ...extra })
   }
   let ok = false
   try {
@@ -109,4 +109,9 @@ export async function withRuntime(
     if (ok) t.deepEqual(await rt.close(), { left: 0 }, 'no goroutine left behind')
     else await rt.destroy()
   }
+}
+
+/** The scheduler's raw words of a runtime (gort/internal schedwords), for watchdog dumps. */
+export function schedWords(rt: Runtime): SchedWords {
+  return schedwords((rt as unknown as { heap: SharedHeap }).heap)
 }

@@ -21,3 +21,4 @@ export {
   encodeValue, decodeValue, encodeArgs, decodeArgs, freeValue, CodecTag,
   kHandle, registerHandleKind, type HandleRef, type HandleDecoder, type HandleKindOptions, type SharedHandle,
 } from './codec.js'
+export { schedwords, type SchedWords } from './schedwords.js'

@@ -251,7 +251,7 @@ const mSpec: RecordSpec = {
       state: i32('m-self', 'Mstate (runtime2.ts); read with Atomics.load by sysmon and dumps.'),
       p: i32('m-self', 'The P it holds (P index + 1, 0 = none).'),
       curg: i32('m-self', 'The G running on it (G index, 0 = none).'),
-      spinning: i32('m-self', '1 while spinning; set by startm under sched.lock before it wakes the M, then the M\'s own. Read by dumps.'),
+      spinning: i32('m-self', '1 while the M is counted in sched.nmspinning: set by startm (spinning=true) under sched.lock while the M is idle, else written by the M itself (becomeSpinning, resetspinning, the delicate dance). Read by sysmon, dumps, and the host when the M dies (it gives the count back).'),
       schedlink: i32('m-self', 'Next on sched.midle; written under sched.lock while the M is idle.'),
       nextp: i32('m-self', 'P handed to it by startm before its park note is woken (P index + 1). Written by the waker under sched.lock; read by the M under sched.lock after notesleep.'),
       wantp: i32('m-self', '1 while on sched.mwant; written under sched.lock.'),
@@ -259,6 +259,7 @@ const mSpec: RecordSpec = {
       nstarted: i32('m-self', 'Goroutines started on this M so far (wraps); read with Atomics.load for stats.'),
       npending: i32('m-self', 'Timers, promises and I/O this M waits on (its share of sched.npendingio); read by the host when the M dies.'),
       locks: i32('m-self', 'Runtime locks held (bits: 1 sched.lock, 2 heap.lock, 4 sched.gflock); read by the host when the M dies, to release them.'),
+      loading: i32('m-self', 'Goroutine modules this M is importing (startg passes global work by meanwhile); read by sysmon\'s wake guard, which does not count work stranded behind an import as a lost wake-up.'),
       gcredit: i32('m-self', 'Counts this M holds in sched.gcount beyond its live goroutines (mloop.ts gcountTake/flushGcount); the host subtracts them when the M dies.'),
     },
     { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by the one waker that won the sleep word.') },
@@ -442,7 +443,7 @@ export const P_RUNQ = Math.ceil(PREC.fixedWords / LINE_WORDS) * LINE_WORDS
 export const M_ID = M.id, M_STATE = M.state, M_P = M.p, M_CURG = M.curg, M_SPINNING = M.spinning
 export const M_SCHEDLINK = M.schedlink, M_NEXTP = M.nextp, M_PARK = M.park
 export const M_NPENDING = M.npending, M_LOCKS = M.locks
-export const M_GCREDIT = M.gcredit, M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
+export const M_GCREDIT = M.gcredit, M_LOADING = M.loading, M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg

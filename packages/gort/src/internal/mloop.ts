@@ -38,9 +38,9 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_GCREDIT, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
+  M_CURG, M_GCREDIT, M_LOADING, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
-  SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE, SCHED_SYSMONNOTE, SCHED_SYSMONWAIT,
+  SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE,
   type Layout,
 } from './layout.js'
@@ -48,7 +48,7 @@ import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, trackLocks, u
 import { FastRand, randomSeed } from './fastrand.js'
 import { OpKind, PARK, RESUMED, SchedOp } from './ops.js'
 import {
-  gfget, gfput, handoffp, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
+  gfget, gfput, handoffp, wakesysmon, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
 import { funcById, funcKey, funcid, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
 import { globrunqget, globrunqput, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
@@ -94,6 +94,13 @@ let rnd: FastRand
 /** The P held (index), or -1. */
 let pp = -1
 let pb = 0
+/**
+ * Whether this M is counted in sched.nmspinning (mirrored in M.spinning for
+ * the host and sysmon). Only an M that holds a P and is looking for work
+ * spins: every path that gives the P up stops spinning first (resetspinning,
+ * or findRunnable's delicate dance in idle()). docs/design/scheduler.md,
+ * "Spinning Ms", lists the transitions.
+ */
 let spinning = false
 let pslice = 0 // when this M's turn with its P started (performance.now)
 
@@ -191,10 +198,9 @@ function takeNextp(): boolean {
   const np = m[mb + M_NEXTP]
   if (np === 0) return false
   m[mb + M_NEXTP] = 0
-  if (m[mb + M_SPINNING] !== 0) {
-    spinning = true
-    m[mb + M_SPINNING] = 0
-  }
+  // startm counted us in nmspinning when it set M.spinning; we were not
+  // spinning before (mput and mwantput refuse a spinning M).
+  if (m[mb + M_SPINNING] !== 0) spinning = true
   acquirep(np - 1)
   return true
 }
@@ -223,6 +229,7 @@ function getp(): boolean {
       return true
     }
   }
+  if (spinning) throwFatal('stopm', 'spinning M without a P')
   if (local) {
     mwantput(h, mid)
   } else if (m[mb + M_WANTP] === 0) {
@@ -242,10 +249,7 @@ function acquirep(p: number): void {
   Atomics.store(m, mb + M_STATE, spinning ? Mstate.Mspinning : Mstate.Mrunning)
   pslice = performance.now()
   // Go's sysmonwait: sysmon sleeps while every P is idle; a P in use wakes it.
-  if (Atomics.load(m, schedw(l, SCHED_SYSMONWAIT)) !== 0 &&
-    Atomics.compareExchange(m, schedw(l, SCHED_SYSMONWAIT), 1, 0) === 1) {
-    notewakeup(m, schedw(l, SCHED_SYSMONNOTE))
-  }
+  wakesysmon(h)
 }
 
 /**
@@ -396,7 +400,12 @@ async function idle(): Promise<void> {
   if (waiter >= 0) wakem(h, waiter)
 
   if (spinning) {
+    // Go's "delicate dance": stop spinning, then look again at every source
+    // of work. A spawner that saw us spinning skipped its wakep; either it
+    // published its work before our decrement (we see it now) or it sees
+    // nmspinning without us and wakes an M itself.
     spinning = false
+    m[mb + M_SPINNING] = 0
     if (Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1) - 1 < 0) throwFatal('findRunnable', 'negative nmspinning')
     // Check the global queue and every P's queue again.
     lock(m, schedw(l, SCHED_LOCK))
@@ -427,15 +436,23 @@ async function idle(): Promise<void> {
   if (!getp()) await park()
 }
 
+/** Counts this M in nmspinning. It must hold a P. */
 function becomeSpinning(): void {
+  if (pp < 0) throwFatal('becomeSpinning', 'no P')
   spinning = true
+  m[mb + M_SPINNING] = 1
   Atomics.add(m, schedw(l, SCHED_NMSPINNING), 1)
   Atomics.store(m, schedw(l, SCHED_NEEDSPINNING), 0)
 }
 
-/** Go's resetspinning: we found work; stop spinning and maybe wake another M. */
+/**
+ * Go's resetspinning: we stop spinning with work in hand (or to hand our P
+ * to another M); since spawners that saw us spinning did not wake anyone,
+ * wake another M if there is an idle P.
+ */
 function resetspinning(): void {
   spinning = false
+  m[mb + M_SPINNING] = 0
   if (Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1) - 1 < 0) throwFatal('resetspinning', 'negative nmspinning')
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
   wakep(h)
@@ -453,11 +470,23 @@ function schedule(): number {
     if (pp < 0) return NOP
     // Take turns with an M waiting for a P (see the file comment). Checked
     // every 16th switch: a turn is 10 ms, and a switch costs ~100 ns.
+    // A spinning M gets here too (idle() sends it back when work came in
+    // meanwhile): it must not go off with its P given away and its count
+    // still in nmspinning, which made wakep think someone was looking for
+    // work while every M slept (issue 11). yieldP stops the spinning first.
     if ((n & 15) === 0 && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - pslice >= TIME_SLICE_MS && yieldP()) {
       return NOP
     }
     const gp = findRunnable()
-    if (gp === 0) return pendingAsync > 0 && hasLocalWork() ? YIELD : IDLE
+    if (gp === 0) {
+      if (pendingAsync > 0 && hasLocalWork()) {
+        // Back through the event loop: stop spinning meanwhile (the P stays
+        // ours, but we are not looking for work while the loop runs).
+        if (spinning) resetspinning()
+        return YIELD
+      }
+      return IDLE
+    }
     if (spinning) resetspinning()
     execute(gp, inheritTime)
     if (loadYield) {
@@ -485,6 +514,13 @@ function yieldP(): boolean {
     unlock(m, schedw(l, SCHED_LOCK))
     pslice = performance.now()
     return false
+  }
+  if (spinning) {
+    // resetspinning's wakep takes sched.lock: drop it around the call. The
+    // waiter stays ours (off sched.mwant).
+    unlock(m, schedw(l, SCHED_LOCK))
+    resetspinning()
+    lock(m, schedw(l, SCHED_LOCK))
   }
   const p = releasep()
   Atomics.store(m, pbase(l, p) + P_STATUS, Pstatus.Pidle)
@@ -753,6 +789,7 @@ function startg(gp: number, gb: number): number {
       runqput(h, pp, gp, false)
       if (!loading.has(url)) {
         loading.add(url)
+        m[mb + M_LOADING] = loading.size
         pendingAsync++
         m[mb + M_NPENDING] = pendingAsync
         importModule(url).then(
@@ -786,6 +823,7 @@ function startg(gp: number, gb: number): number {
 
 function moduleLoaded(url: string, err: unknown): void {
   loading.delete(url)
+  m[mb + M_LOADING] = loading.size
   pendingAsync--
   m[mb + M_NPENDING] = pendingAsync
   if (err === undefined) loaded.add(url)

@@ -28,7 +28,7 @@ import {
   P_RUNNEXT, P_RUNQ, P_RUNQHEAD, P_RUNQTAIL,
   SCHED_GCOUNT, SCHED_GFREE, SCHED_GNEXT, SCHED_LOCK, SCHED_MIDLE, SCHED_MWANT, SCHED_MWANTTAIL,
   SCHED_NEEDSPINNING, SCHED_NGFREE, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPIDLE, SCHED_PIDLE,
-  SCHED_GOMAXPROCS, SCHED_GOIDGEN, SCHED_GFLOCK, SCHED_DONEHEAD, SCHED_HOSTWAITING,
+  SCHED_GOMAXPROCS, SCHED_SYSMONNOTE, SCHED_SYSMONWAIT, SCHED_GOIDGEN, SCHED_GFLOCK, SCHED_DONEHEAD, SCHED_HOSTWAITING,
 } from './layout.js'
 import { lock, notewakeup, unlock } from './lock_futex.js'
 import { globrunqinject, globrunqputbatch, globrunqsize, runqempty } from './runq.js'
@@ -77,6 +77,9 @@ export function pidlegetSpinning(h: SharedHeap): number {
 export function mput(h: SharedHeap, mp: number): void {
   const m = h.i32
   const l = h.layout
+  // Go's stopm throws on a spinning M too: its count in nmspinning would
+  // outlive its search and keep every wakep from waking anyone.
+  if (m[mbase(l, mp) + M_SPINNING] !== 0) throwFatal('mput', `M${mp} is spinning`)
   m[mbase(l, mp) + M_SCHEDLINK] = m[schedw(l, SCHED_MIDLE)]
   m[schedw(l, SCHED_MIDLE)] = mp + 1
   m[schedw(l, SCHED_NMIDLE)]++
@@ -118,6 +121,7 @@ export function mwantput(h: SharedHeap, mp: number): void {
   const l = h.layout
   const mb = mbase(l, mp)
   if (m[mb + M_WANTP] !== 0) return
+  if (m[mb + M_SPINNING] !== 0) throwFatal('mwantput', `M${mp} is spinning`)
   m[mb + M_WANTP] = 1
   m[mb + M_SCHEDLINK] = 0
   const tail = m[schedw(l, SCHED_MWANTTAIL)]
@@ -248,7 +252,9 @@ export function startm(h: SharedHeap, pp: number, spinning: boolean): boolean {
   }
   const mb = mbase(l, nmp)
   if (m[mb + M_NEXTP] !== 0) throwFatal('startm', `M${nmp} already has a P`)
-  // Go sets nmp.spinning here too: the M reads both after it wakes, under sched.lock.
+  if (m[mb + M_SPINNING] !== 0) throwFatal('startm', `M${nmp} is spinning`)
+  // Go sets nmp.spinning here too: the M reads both after it wakes, under
+  // sched.lock. From here M.spinning says the M is counted in nmspinning.
   m[mb + M_SPINNING] = spinning ? 1 : 0
   m[mb + M_NEXTP] = pp + 1
   unlock(m, schedw(l, SCHED_LOCK))
@@ -308,6 +314,22 @@ export function wakep(h: SharedHeap): void {
 }
 
 /**
+ * Wakes sysmon if it sleeps on sched.sysmonnote (Go's sysmonwait). The
+ * waker published its news first (took a P, or put work on the global
+ * queue); sysmon stores sysmonwait before it looks at both once more: a
+ * Dekker pair (sysmon.ts, "sysmonwait"), so either sysmon sees the news or
+ * the waker sees sysmonwait. Any thread.
+ */
+export function wakesysmon(h: SharedHeap): void {
+  const m = h.i32
+  const l = h.layout
+  if (Atomics.load(m, schedw(l, SCHED_SYSMONWAIT)) !== 0 &&
+    Atomics.compareExchange(m, schedw(l, SCHED_SYSMONWAIT), 1, 0) === 1) {
+    notewakeup(m, schedw(l, SCHED_SYSMONNOTE))
+  }
+}
+
+/**
  * Go's injectglist, for the host: puts the n Gs linked from head to tail on
  * the global queue and starts up to n idle Ps. Any thread without a P.
  */
@@ -323,6 +345,11 @@ export function injectglist(h: SharedHeap, head: number, tail: number, n: number
     if (Atomics.load(m, schedw(l, SCHED_NMSPINNING)) !== 0) break
     wakep(h)
   }
+  // Every P still idle: no M took the work yet (none idle: a new one is
+  // asked for; or a spinning M is about to find it). sysmon must be awake
+  // to watch it (its wake guard), not asleep on its note: the other half of
+  // the sysmonwait pair (sysmon.ts).
+  if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))) wakesysmon(h)
 }
 
 /**

@@ -24,13 +24,13 @@ import { expose, type Endpoint } from 'comlink'
 import { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_PREEMPT, M_CURG, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
+  G_PREEMPT, M_CURG, M_LOADING, M_SPINNING, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
   SCHED_GOMAXPROCS, SCHED_MNEXT, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NPIDLE, SCHED_NPREEMPT,
-  SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_NWAKEGUARD, SCHED_RUNQSIZE, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
+  SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_NWAKEGUARD, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
 } from './layout.js'
 import { noteclear, notetsleep } from './lock_futex.js'
-import { handoffp, setNeedM, wakep } from './proc.js'
+import { handoffp, setNeedM, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 
@@ -134,22 +134,27 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     Atomics.wait(m, schedw(l, SCHED_SYSMONTICK), m[schedw(l, SCHED_SYSMONTICK)], delay / 1000)
     m[schedw(l, SCHED_SYSMONTICK)]++
     const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
-    // Every P idle: nothing to watch. Sleep until an M takes a P (Go's
-    // sysmonwait), waking for schedtrace if it is on.
-    // A guard, not a mechanism: work on the global queue while every P
-    // idles and no M spins, for STRANDED_MS, means a wake-up was lost
-    // somewhere (wakep, injectglist and the idle Ms' re-checks should make
-    // that impossible). Shorter spells are legitimate: a spawn caught between
-    // its enqueue and its wakep, or work handed back by Ms that are importing
-    // its module (they pass global work by until the import is done). sysmon
-    // then wakes a P itself and counts it (rt.stats()).
-    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && globrunqsize(h) > 0 && Atomics.load(m, schedw(l, SCHED_NMSPINNING)) === 0) {
+    // Every P idle with work on the global queue: nothing runs it. sysmon
+    // stays awake while that lasts (it never sleeps on its note over
+    // stranded work), and looks at the fast pace.
+    // A guard, not a mechanism: work stranded for STRANDED_MS while an M
+    // sleeps that could run it means a wake-up was lost somewhere (wakep,
+    // injectglist and the idle Ms' re-checks should make that impossible).
+    // Without such an M the work legitimately waits: for the new M that
+    // startm asked the host for, or for Ms importing the work's module
+    // (they pass global work by meanwhile). nmspinning is not
+    // trusted here: a spinning M holds a P, so with every P idle nobody
+    // spins, whatever the count says (a count leaked by a spinning M that
+    // gave its P away was issue 11's stall). sysmon then starts an M on an
+    // idle P itself and counts it (rt.stats().sysmon.wakeGuards, which
+    // should stay 0).
+    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && globrunqsize(h) > 0) {
       const now = performance.now()
-      if (strandedSince < 0) strandedSince = now
+      if (strandedSince < 0 || !idleMCouldRun(h)) strandedSince = now
       else if (now - strandedSince >= STRANDED_MS) {
         strandedSince = -1
         Atomics.add(m, schedw(l, SCHED_NWAKEGUARD), 1)
-        wakep(h)
+        startm(h, -1, false)
       }
       idle = 0
       continue
@@ -157,8 +162,11 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     strandedSince = -1
     if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && nextTrace === Infinity && performance.now() >= awakeUntil) {
       noteclear(m, schedw(l, SCHED_SYSMONNOTE))
+      // sysmonwait: a Dekker pair with wakesysmon (proc.ts). Announce the
+      // sleep, then look again at both things a waker publishes first: a P
+      // in use (acquirep) and work on the global queue (injectglist).
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 1)
-      if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && Atomics.load(m, schedw(l, SCHED_CLOSING)) === 0) {
+      if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && globrunqsize(h) === 0 && Atomics.load(m, schedw(l, SCHED_CLOSING)) === 0) {
         m[schedw(l, SCHED_SYSMONSLEEPUS)] = 0
         // Look again now and then: close() may be waiting for us to go. The
         // host wakes us (notewakeup) when it sends a control request.
@@ -237,6 +245,18 @@ let anyLent = false
 /** Go's retake: preempts long-running goroutines and takes Ps from syscalls and runaway steps. Returns Ps taken. */
 /** Whether the last retake started an idle P for a waiting runnext G (sysmon then keeps its fast pace). */
 let woke = false
+
+/** Whether some M sleeps (idle or waiting for a P) that could run global work: it imports no module. */
+function idleMCouldRun(h: SharedHeap): boolean {
+  const m = h.i32
+  const l = h.layout
+  const n = Atomics.load(m, schedw(l, SCHED_MNEXT))
+  for (let i = 0; i < n; i++) {
+    const b = mbase(l, i)
+    if (Atomics.load(m, b + M_STATE) === Mstate.Midle && Atomics.load(m, b + M_LOADING) === 0) return true
+  }
+  return false
+}
 
 /** wakep, if a P idles and no M spins already. */
 function wakeRunnext(h: SharedHeap): boolean {
@@ -338,7 +358,7 @@ export function schedtrace(h: SharedHeap, opts: Pick<SysmonOptions, 'scheddetail
   // threads: the Ms plus sysmon's thread, as Go counts sysmon's M.
   let out = `SCHED ${ms}ms: gomaxprocs=${procs} idleprocs=${Atomics.load(m, schedw(l, SCHED_NPIDLE))} threads=${nms + 1}` +
     ` spinningthreads=${Atomics.load(m, schedw(l, SCHED_NMSPINNING))} idlethreads=${Atomics.load(m, schedw(l, SCHED_NMIDLE))}` +
-    ` runqueue=${Atomics.load(m, schedw(l, SCHED_RUNQSIZE))}`
+    ` runqueue=${globrunqsize(h)}`
   if (!opts.scheddetail) return `${out} [${runqs.join(' ')}]\n`
   out += '\n'
   for (let p = 0; p < procs; p++) {
@@ -354,7 +374,7 @@ export function schedtrace(h: SharedHeap, opts: Pick<SysmonOptions, 'scheddetail
     const curg = Atomics.load(m, b + M_CURG)
     const state = Atomics.load(m, b + M_STATE)
     out += `  M${i}: p=${p} curg=${curg === 0 ? -1 : Atomics.load(m, gbase(l, curg) + G_GOID)} mallocing=0 throwing=0 preemptoff= locks=0` +
-      ` dying=${state === Mstate.Mdead ? 1 : 0} spinning=${state === Mstate.Mspinning} blocked=${state === Mstate.Midle} lockedg=-1\n`
+      ` dying=${state === Mstate.Mdead ? 1 : 0} spinning=${Atomics.load(m, b + M_SPINNING) !== 0} blocked=${state === Mstate.Midle} lockedg=-1\n`
   }
   for (let gp = 1; gp < l.maxGs; gp++) {
     const b = gbase(l, gp)
