@@ -3,11 +3,11 @@
 
 import { encodeSlotCode, slotCodeF64 } from './internal/gvalue.js'
 import { freeValue } from './internal/codec.js'
-import { PARK } from './internal/ops.js'
+import { GoroutineFuture, PARK, hostFuture, type Future } from './internal/ops.js'
 import { getg, mheap } from './internal/proc.js'
 import { DONE, PARKED, finishSelect, selG, selIndex, selOk, selSudogs, selValue, selectgo, type Scase } from './internal/select.js'
 import type { SharedHeap } from './internal/heap.js'
-import { Chan, type ChanOp } from './chan.js'
+import type { Chan } from './chan.js'
 import { currentRuntime, hostOf } from './runtime.js'
 
 /** A case of select: ch.sendCase(v) or ch.recvCase(). */
@@ -38,7 +38,7 @@ export interface SelectOptions {
  * const r = yield* select([jobs.recvCase(), quit.recvCase(), after(50).recvCase()])
  * if (r.index === 0) handle(r.value)
  */
-export function select<T = unknown>(cases: ReadonlyArray<SelectCase<T>>, opts: SelectOptions = {}): ChanOp<SelectResult<T>> {
+export function select<T = unknown>(cases: ReadonlyArray<SelectCase<T>>, opts: SelectOptions = {}): Future<SelectResult<T>> {
   if (!Array.isArray(cases)) throw new TypeError('select: expected an array of cases (ch.sendCase(v), ch.recvCase())')
   const block = opts.default !== true
   let heap: SharedHeap | undefined = mheap()
@@ -48,9 +48,9 @@ export function select<T = unknown>(cases: ReadonlyArray<SelectCase<T>>, opts: S
     }
     if (k.chan !== null) heap ??= k.chan.heap
   }
-  if (getg() !== 0) return selectG(heap!, cases, block) as ChanOp<SelectResult<T>>
+  if (getg() !== 0) return new GoroutineFuture(selectG(heap!, cases, block) as Generator<unknown, SelectResult<T>, unknown>, 'select(cases)')
   if (mheap() !== undefined) throw new Error('select: blocking operations on an M must run inside a goroutine')
-  return selectHost(heap, cases, block) as unknown as ChanOp<SelectResult<T>>
+  return hostFuture(selectHost(heap, cases, block) as Promise<SelectResult<T>>, 'select(cases)')
 }
 
 function toScases(h: SharedHeap | undefined, cases: ReadonlyArray<SelectCase<unknown>>): Scase[] {
