@@ -19,6 +19,7 @@ import { defineRefKind, retain, track } from './internal/refs.js'
 import { WaitReason } from './internal/runtime2.js'
 import { getg, mheap } from './internal/proc.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
+import type { RecvCase, SendCase } from './select.js'
 
 /**
  * A blocking channel operation: `yield*` it in a goroutine, `await` it on the app's thread.
@@ -103,12 +104,12 @@ export class Chan<T> {
   }
 
   /** A select case that sends v on this channel. */
-  sendCase(v: T): { readonly chan: Chan<T>; readonly send: true; readonly value: T } {
+  sendCase(v: T): SendCase<T> {
     return { chan: this, send: true, value: v }
   }
 
   /** A select case that receives from this channel. */
-  recvCase(): { readonly chan: Chan<T>; readonly send: false } {
+  recvCase(): RecvCase<T> {
     return { chan: this, send: false }
   }
 
