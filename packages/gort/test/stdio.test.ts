@@ -4,7 +4,7 @@
 // case runs a small program in a child process with its output piped.
 
 import test from 'ava'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const script = fileURLToPath(new URL('./fixtures/print-main.js', import.meta.url))
@@ -57,4 +57,21 @@ test.serial('a goroutine on a busy M: its lines are out before the result, and d
   t.is(r.code, 0, r.stderr)
   t.deepEqual(r.stdout.split('\n'), [...lines('g', 5), 'result 5', 'done', ''])
   t.log(`the child ran ${Date.now() - t0} ms (the busy M spins 3 s; destroy ends it)`)
+})
+
+test.serial('a full non-blocking pipe (EAGAIN): an M waits and writes on; 20,000 lines arrive whole and in order', async (t) => {
+  const child = spawn(process.execPath, [script, 'flood'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 })
+  // Read nothing for 500 ms: the 64 KiB pipe fills long before the 1.3 MB are written.
+  child.stdout.pause()
+  const chunks: Buffer[] = []
+  child.stdout.on('data', (b: Buffer) => chunks.push(b))
+  let stderr = ''
+  child.stderr.on('data', (b: Buffer) => { stderr += String(b) })
+  setTimeout(() => child.stdout.resume(), 500)
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)))
+  t.is(code, 0, stderr)
+  const out = Buffer.concat(chunks).toString().split('\n')
+  const want = Array.from({ length: 20_000 }, (_, i) => `flood ${String(i).padStart(8, '0')} ${'x'.repeat(48)}`)
+  t.is(out.length, 20_000 + 4)
+  t.deepEqual(out, ['start', ...want, 'result 20000', 'done', ''])
 })

@@ -20,15 +20,15 @@
 // to lose when the runtime closes, is destroyed or the process exits.
 //
 // Ordering with the app's own writes holds where the app's thread writes
-// synchronously too: on Linux its stdout and stderr are synchronous for
-// files, pipes and terminals (Node's process I/O notes); pipes on macOS
-// and Windows are asynchronous on the app's side, so there a line the app
-// wrote just before may come out after one an M writes.
+// synchronously too. On Linux, Node writes the app's stdout and stderr at
+// once to files, terminals and pipes, but a pipe is non-blocking (libuv
+// opens it so, for the whole process): once it is full, the app's writes
+// queue in its event loop, and an M's line written meanwhile can overtake
+// them. Pipes on macOS and Windows are asynchronous on the app's side.
 //
-// A descriptor opened non-blocking by someone else (a pipe shared with a
-// parent that set O_NONBLOCK) refuses a write with EAGAIN when the pipe is
-// full: the M waits 1 ms (Atomics.wait: a worker may block) and tries again,
-// as a blocking write would wait. Any other error (EPIPE: the reader is
+// That non-blocking pipe refuses an M's write with EAGAIN while it is full:
+// the M waits 1 ms (Atomics.wait: a worker may block) and tries again, as a
+// blocking write would wait. Any other error (EPIPE: the reader is
 // gone) drops the write, as Go's print ignores write errors: handing it to
 // Writable would destroy the stream for every later goroutine on the M, and,
 // with no 'error' listener, end the M's thread.
