@@ -2,9 +2,10 @@
 // the app's thread. The face that cannot work where a value was made fails
 // with a TypeError naming the call, and the operation does not run.
 
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { Mutex, Runtime, WaitGroup, chan, select, sleep, type Future } from 'gort'
 import { futures } from './fixtures/futures.js'
+import { withWatchdog } from './helpers.js'
 
 let rt: Runtime
 test.before(async () => {
@@ -14,14 +15,19 @@ test.after.always(async () => {
   await rt.close()
 })
 
+/** Runs fn; if it hangs (an operation that ran and blocked), fails after 20 s with the runtime's state and dump. */
+function watched<T>(t: ExecutionContext, fn: () => Promise<T>): Promise<T> {
+  return withWatchdog(t, 20_000, () => `${JSON.stringify(rt.stats())}\n${rt.dump()}`, () => [], fn)
+}
+
 test.serial('in a goroutine, `await c.send(42)` in an async helper rejects with a TypeError and sends nothing', async (t) => {
-  const [message, len] = await rt.run(futures.awaitSend)
+  const [message, len] = await watched(t, () => rt.run(futures.awaitSend))
   t.regex(message, /^ch\.send\(v\) was awaited inside a goroutine: use yield\* ch\.send\(v\) there/)
   t.is(len, 0, 'nothing was sent')
 })
 
 test.serial('every blocking operation awaited inside a goroutine rejects, naming the call, and has no effect', async (t) => {
-  const out = await rt.run(futures.awaitEach)
+  const out = await watched(t, () => rt.run(futures.awaitEach))
   const want: Array<[string, string, unknown]> = [
     ['send', 'ch.send(v)', 0],
     ['recv', 'ch.recv()', 1],

@@ -3,12 +3,13 @@
 // make `pnpm build:test` fail when a type stops saying what the runtime
 // does. The tests run the same shapes to show the runtime agrees.
 
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import {
   Runtime, chan, gosched, nilChan, select, sleep, until,
   type Chan, type DefaultResult, type Future, type Operation, type RecvResult, type SendResult,
 } from 'gort'
 import { typed } from './fixtures/typed.js'
+import { withWatchdog } from './helpers.js'
 import { expectType, type Equal } from './typecheck.js'
 
 let rt: Runtime
@@ -18,6 +19,11 @@ test.before(async () => {
 test.after.always(async () => {
   await rt.close()
 })
+
+/** Runs fn; if it hangs (an operation that ran and blocked), fails after 20 s with the runtime's state and dump. */
+function watched<T>(t: ExecutionContext, fn: () => Promise<T>): Promise<T> {
+  return withWatchdog(t, 20_000, () => `${JSON.stringify(rt.stats())}\n${rt.dump()}`, () => [], fn)
+}
 
 // Types only: never called.
 function* typesInAGoroutine(a: Chan<number>, b: Chan<string>): Generator<unknown, void> {
@@ -74,14 +80,14 @@ test.serial('select over channels of different element types: each value arrives
   await nums.send(1.5)
   await names.send('ada')
   names.close()
-  const out = await rt.run(typed.mixed, nums, names, 3)
+  const out = await watched(t, () => rt.run(typed.mixed, nums, names, 3))
   // The order of the three ready cases is random; the set is not.
   t.deepEqual([...out].sort(), ['closed 1', 'number:number:1.5', 'string:string:ADA'].sort())
 })
 
 test.serial('select with a send case and a default: the send reports index 0, ok false; then the default fires', async (t) => {
   const flags = chan<boolean>(1)
-  t.deepEqual(await rt.run(typed.sendOrDefault, flags), [[0, false], [-1, false]])
+  t.deepEqual(await watched(t, () => rt.run(typed.sendOrDefault, flags)), [[0, false], [-1, false]])
   t.is(await flags.recv(), true)
 })
 
@@ -101,7 +107,7 @@ test.serial('select on the app\'s thread narrows the same way', async (t) => {
 test.serial('recvOk narrows by ok; goroutines calling siblings type as the README says', async (t) => {
   const c = chan<number>(1)
   await c.send(41)
-  const got = await rt.run(typed.recvOkNarrows, c)
+  const got = await watched(t, () => rt.run(typed.recvOkNarrows, c))
   expectType<Equal<typeof got, number>>()
   t.is(got, 42)
   c.close()
