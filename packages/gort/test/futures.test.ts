@@ -24,6 +24,9 @@ test.serial('in a goroutine, `await c.send(42)` in an async helper rejects with 
   const [message, len] = await watched(t, () => rt.run(futures.awaitSend))
   t.regex(message, /^ch\.send\(v\) was awaited inside a goroutine: use yield\* ch\.send\(v\) there/)
   t.is(len, 0, 'nothing was sent')
+  const [m2, len2] = await watched(t, () => rt.run(futures.untilFuture))
+  t.regex(m2, /^ch\.send\(v\) was awaited inside a goroutine/, 'yield* until(ch.send(v)) awaits it: the same error')
+  t.is(len2, 0)
 })
 
 test.serial('every blocking operation awaited inside a goroutine rejects, naming the call, and has no effect', async (t) => {
