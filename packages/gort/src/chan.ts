@@ -1,10 +1,11 @@
 // Chan: the public face of channels (internal/chan.ts has Go's algorithms).
 //
 // One Chan object is a handle to a channel record in the shared heap. Its
-// blocking operations are `yield*` operations inside goroutines and promises
-// on the app's thread: the same call, `ch.send(v)`, returns a generator in a
-// goroutine (run it with yield*) and a promise on the app's thread (await
-// it), so code reads the same in both places.
+// blocking operations are Futures (ops.ts): the same call, `ch.send(v)`,
+// is run with yield* in a goroutine and awaited on the app's thread, so code
+// reads the same in both places. Awaited in a goroutine it rejects with a
+// TypeError, and yield*ed on the app's thread it throws one: it never
+// silently does nothing.
 
 import type { SharedHeap } from './internal/heap.js'
 import {
@@ -13,14 +14,24 @@ import {
 } from './internal/chan.js'
 import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
 import { C_REFS } from './internal/layout.js'
-import { PARK } from './internal/ops.js'
+import { GoroutineFuture, PARK, hostFuture, rejectAwait, type Future } from './internal/ops.js'
 import { defineRefKind, retain, track } from './internal/refs.js'
 import { WaitReason } from './internal/runtime2.js'
 import { getg, mheap } from './internal/proc.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
+import type { RecvCase, SendCase } from './select.js'
 
-/** A blocking channel operation: `yield*` it in a goroutine, `await` it on the app's thread. */
-export type ChanOp<T> = Generator<unknown, T, unknown> & PromiseLike<T>
+/**
+ * A blocking channel operation: `yield*` it in a goroutine, `await` it on the app's thread.
+ * @deprecated Use Future<T>, which every blocking operation returns.
+ */
+export type ChanOp<T> = Future<T>
+
+/**
+ * What recvOk() gives: the value and true, or undefined and false once the
+ * channel is closed and drained (Go's `v, ok := <-ch`).
+ */
+export type RecvOk<T> = [value: T, ok: true] | [value: undefined, ok: false]
 
 export interface ChanOptions {
   /** The runtime the channel belongs to, on the app's thread (default: the one started). */
@@ -66,24 +77,24 @@ export class Chan<T> {
   }
 
   /** Go's `ch <- v`. Throws "send on closed channel". */
-  send(v: T): ChanOp<void> {
-    if (this.ptr === 0) return blockForever('send', WaitReason.ChanSendNil) as ChanOp<void>
-    if (inGoroutine('send')) return new ChanOpIter(this.ptr, 0, v) as unknown as ChanOp<void>
-    return this.hostSend(v) as unknown as ChanOp<void>
+  send(v: T): Future<void> {
+    if (this.ptr === 0) return blockForever('send', WaitReason.ChanSendNil)
+    if (inGoroutine('send')) return new ChanOpIter<void>(this.ptr, 0, v)
+    return hostFuture(this.hostSend(v), OP_NAMES[0])
   }
 
   /** Go's `<-ch`: the next value, or undefined once the channel is closed and drained. */
-  recv(): ChanOp<T | undefined> {
-    if (this.ptr === 0) return blockForever('recv', WaitReason.ChanReceiveNil) as ChanOp<T | undefined>
-    if (inGoroutine('recv')) return new ChanOpIter(this.ptr, 1, undefined) as unknown as ChanOp<T | undefined>
-    return this.hostRecv(false) as unknown as ChanOp<T | undefined>
+  recv(): Future<T | undefined> {
+    if (this.ptr === 0) return blockForever('recv', WaitReason.ChanReceiveNil)
+    if (inGoroutine('recv')) return new ChanOpIter<T | undefined>(this.ptr, 1, undefined)
+    return hostFuture(this.hostRecv(false) as Promise<T | undefined>, OP_NAMES[1])
   }
 
-  /** Go's `v, ok := <-ch`. */
-  recvOk(): ChanOp<[T | undefined, boolean]> {
-    if (this.ptr === 0) return blockForever('recvOk', WaitReason.ChanReceiveNil) as ChanOp<[T | undefined, boolean]>
-    if (inGoroutine('recvOk')) return new ChanOpIter(this.ptr, 2, undefined) as unknown as ChanOp<[T | undefined, boolean]>
-    return this.hostRecv(true) as unknown as ChanOp<[T | undefined, boolean]>
+  /** Go's `v, ok := <-ch`: `ok` is false once the channel is closed and drained. */
+  recvOk(): Future<RecvOk<T>> {
+    if (this.ptr === 0) return blockForever('recvOk', WaitReason.ChanReceiveNil)
+    if (inGoroutine('recvOk')) return new ChanOpIter<RecvOk<T>>(this.ptr, 2, undefined)
+    return hostFuture(this.hostRecv(true) as Promise<RecvOk<T>>, OP_NAMES[2])
   }
 
   /** Go's close(ch). Throws "close of closed channel". Never blocks. */
@@ -93,12 +104,12 @@ export class Chan<T> {
   }
 
   /** A select case that sends v on this channel. */
-  sendCase(v: T): { readonly chan: Chan<T>; readonly send: true; readonly value: T } {
+  sendCase(v: T): SendCase<T> {
     return { chan: this, send: true, value: v }
   }
 
   /** A select case that receives from this channel. */
-  recvCase(): { readonly chan: Chan<T>; readonly send: false } {
+  recvCase(): RecvCase<T> {
     return { chan: this, send: false }
   }
 
@@ -115,9 +126,9 @@ export class Chan<T> {
   /** `for await (const v of ch)` on the app's thread: receives until the channel is closed. */
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     for (;;) {
-      const [v, ok] = (await this.hostRecv(true)) as [T | undefined, boolean]
+      const [v, ok] = (await this.hostRecv(true)) as RecvOk<T>
       if (!ok) return
-      yield v as T
+      yield v
     }
   }
 
@@ -159,10 +170,14 @@ export function chanHandle<T>(h: SharedHeap, ptr: number): Chan<T> {
   return new Chan<T>(h, ptr, undefined)
 }
 
+/** The calls as users write them, by ChanOpIter mode, for the errors of a misused Future. */
+const OP_NAMES = ['ch.send(v)', 'ch.recv()', 'ch.recvOk()'] as const
+
 /** A nil channel's send or receive: park forever (goroutine) or never settle (app's thread). */
-function blockForever(op: string, reason: number): unknown {
-  if (!inGoroutine(op)) return new Promise<never>(() => {})
-  return parkForever(reason)
+function blockForever(op: 'send' | 'recv' | 'recvOk', reason: number): Future<never> {
+  const what = `ch.${op}(${op === 'send' ? 'v' : ''})`
+  if (!inGoroutine(op)) return hostFuture(new Promise<never>(() => {}), what)
+  return new GoroutineFuture(parkForever(reason), what)
 }
 
 function* parkForever(reason: number): Generator<unknown, never, unknown> {
@@ -180,9 +195,10 @@ const YIELD_PARK: IteratorResult<unknown, never> = { value: PARK, done: false }
  * and yields PARK; the next() after the wake-up finishes it. A small object
  * instead of a generator: a goroutine parked on a channel keeps its
  * operation alive, and a generator with its register file weighs about
- * four times as much (a million parked receivers: 144 MB less).
+ * four times as much (a million parked receivers: 144 MB less). It is its
+ * own Future: awaited instead, it rejects before it ever ran (ops.ts).
  */
-class ChanOpIter {
+class ChanOpIter<T> implements Future<T>, Iterator<unknown, T, unknown> {
   /** The parked sudog, or -1 before the first next(), or -2 once finished. */
   private sg = -1
 
@@ -193,7 +209,7 @@ class ChanOpIter {
     private readonly v: unknown,
   ) {}
 
-  next(): IteratorResult<unknown, unknown> {
+  next(): IteratorResult<unknown, T> {
     const h = mheap()!
     const sg = this.sg
     if (sg === -1) {
@@ -206,7 +222,7 @@ class ChanOpIter {
       this.sg = parkedSudog
       return YIELD_PARK
     }
-    if (sg === -2) return { value: undefined, done: true }
+    if (sg === -2) return { value: undefined as T, done: true }
     if (this.mode === 0) {
       finishSend(h, sg)
       return this.finish(undefined)
@@ -215,13 +231,14 @@ class ChanOpIter {
     return this.finish(this.mode === 2 ? [recvValue, ok] : recvValue)
   }
 
-  private finish(value: unknown): IteratorResult<unknown, unknown> {
+  /** Ends the operation with its result (the value decoded from the channel, typed by the Chan that made it). */
+  private finish(value: unknown): IteratorResult<unknown, T> {
     this.sg = -2
-    return { value, done: true }
+    return { value: value as T, done: true }
   }
 
-  return(value?: unknown): IteratorResult<unknown, unknown> {
-    return { value, done: true }
+  return(value?: unknown): IteratorResult<unknown, T> {
+    return { value: value as T, done: true }
   }
 
   throw(e?: unknown): never {
@@ -230,5 +247,12 @@ class ChanOpIter {
 
   [Symbol.iterator](): this {
     return this
+  }
+
+  then<A = T, B = never>(
+    _onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): PromiseLike<A | B> {
+    return rejectAwait<T, A, B>(OP_NAMES[this.mode], onrejected)
   }
 }

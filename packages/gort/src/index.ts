@@ -3,10 +3,12 @@
 export { Runtime, type RuntimeOptions, type Goroutine, type CloseResult, type RuntimeStats } from './runtime.js'
 export { goroutines, type GoroutineFn } from './internal/registry.js'
 export { go } from './internal/spawn.js'
-export { gosched, until, syscall } from './internal/ops.js'
+export { gosched, until, syscall, type Operation, type Future } from './internal/ops.js'
 export { FatalError } from './internal/throw.js'
-export { chan, nilChan, Chan, type ChanOp, type ChanOptions } from './chan.js'
-export { select, type SelectCase, type SelectResult, type SelectOptions } from './select.js'
+export { chan, nilChan, Chan, type ChanOp, type ChanOptions, type RecvOk } from './chan.js'
+export {
+  select, type SelectCase, type SelectResult, type SelectOptions, type RecvCase, type SendCase, type RecvResult, type SendResult, type DefaultResult, type CaseResult,
+} from './select.js'
 export { sleep, after, afterFunc, newTimer, ticker, Timer, Ticker } from './timers.js'
 export { WaitGroup, Mutex, RWMutex, Cond, Semaphore, Once } from './sync.js'
 export { background, withCancel, withTimeout, withDeadline, Context, Canceled, DeadlineExceeded, type CancelFunc } from './context.js'

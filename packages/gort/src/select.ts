@@ -3,26 +3,65 @@
 
 import { encodeSlotCode, slotCodeF64 } from './internal/gvalue.js'
 import { freeValue } from './internal/codec.js'
-import { PARK } from './internal/ops.js'
+import { GoroutineFuture, PARK, hostFuture, type Future } from './internal/ops.js'
 import { getg, mheap } from './internal/proc.js'
 import { DONE, PARKED, finishSelect, selG, selIndex, selOk, selSudogs, selValue, selectgo, type Scase } from './internal/select.js'
 import type { SharedHeap } from './internal/heap.js'
-import { Chan, type ChanOp } from './chan.js'
+import { Chan } from './chan.js'
 import { currentRuntime, hostOf } from './runtime.js'
 
-/** A case of select: ch.sendCase(v) or ch.recvCase(). */
-export interface SelectCase<T = unknown> {
+/** A select case that receives from chan (ch.recvCase()); a null chan never proceeds. */
+export interface RecvCase<T> {
   readonly chan: Chan<T> | null
-  readonly send: boolean
-  readonly value?: T
+  readonly send: false
 }
 
-/** What select returns: the index of the case that fired (-1: default), and for a receive the value and ok. */
-export interface SelectResult<T = unknown> {
-  index: number
-  value: T | undefined
-  ok: boolean
+/** A select case that sends value on chan (ch.sendCase(v)); a null chan never proceeds. */
+export interface SendCase<T> {
+  readonly chan: Chan<T> | null
+  readonly send: true
+  readonly value: T
 }
+
+/** A case of select: ch.sendCase(v) or ch.recvCase(). */
+export type SelectCase<T = any> = RecvCase<T> | SendCase<T>
+
+/**
+ * The result of receive case I on a Chan<T>: the value with ok true, or
+ * undefined with ok false once the channel is closed and drained.
+ */
+export type RecvResult<I extends number, T> =
+  | { index: I; value: T; ok: true }
+  | { index: I; value: undefined; ok: false }
+
+/** The result of send case I: nothing to report (ok is a receive's; false, as Go's recvOK). */
+export interface SendResult<I extends number> {
+  index: I
+  value: undefined
+  ok: false
+}
+
+/** The result when no case was ready and the select had a default. */
+export interface DefaultResult {
+  index: -1
+  value: undefined
+  ok: false
+}
+
+/** Case C's result at index I. */
+export type CaseResult<C, I extends number> =
+  C extends SendCase<unknown> ? SendResult<I> : C extends RecvCase<infer T> ? RecvResult<I, T> : never
+
+/** A tuple's key "0", "1", ... as the number; an array's (number) as itself. */
+type IndexOf<K> = K extends `${infer I extends number}` ? I : number
+
+/**
+ * What select over the cases Cs returns: a union discriminated by `index`,
+ * so that `if (r.index === 0)` narrows r.value to case 0's type (and, for a
+ * receive, `r.ok` to whether the value is there). Cases given as an array
+ * that is not a tuple give `index: number`.
+ */
+export type SelectResult<Cs extends readonly SelectCase[]> = { [K in keyof Cs]: CaseResult<Cs[K], IndexOf<K>> }[number]
 
 export interface SelectOptions {
   /** Go's `default:` case: return { index: -1 } at once if no case is ready. */
@@ -32,28 +71,48 @@ export interface SelectOptions {
 /**
  * Go's select: waits until one of the cases can proceed and performs it.
  * Among several ready cases one is chosen at random. A null channel never
- * proceeds; `select([])` blocks forever.
+ * proceeds; `select([])` blocks forever. The cases are typed as a tuple,
+ * so the result narrows by index, whatever each channel's element type.
  *
  * @example
- * const r = yield* select([jobs.recvCase(), quit.recvCase(), after(50).recvCase()])
- * if (r.index === 0) handle(r.value)
+ * const r = yield* select([jobs.recvCase(), names.recvCase(), after(50).recvCase()])
+ * if (r.index === 0 && r.ok) handle(r.value)   // r.value: Job
+ * else if (r.index === 1 && r.ok) greet(r.value) // r.value: string
+ * @example
+ * const r = await select([jobs.recvCase()], { default: true })
+ * if (r.index === -1) idle()
  */
-export function select<T = unknown>(cases: ReadonlyArray<SelectCase<T>>, opts: SelectOptions = {}): ChanOp<SelectResult<T>> {
+export function select<const Cs extends readonly SelectCase[]>(cases: Cs, opts: { default: true }): Future<SelectResult<Cs> | DefaultResult>
+export function select<const Cs extends readonly SelectCase[]>(cases: Cs, opts?: { default?: false }): Future<SelectResult<Cs>>
+export function select<const Cs extends readonly SelectCase[]>(cases: Cs, opts?: SelectOptions): Future<SelectResult<Cs> | DefaultResult>
+export function select(cases: readonly SelectCase[], opts: SelectOptions = {}): Future<AnyResult> {
   if (!Array.isArray(cases)) throw new TypeError('select: expected an array of cases (ch.sendCase(v), ch.recvCase())')
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`select: options must be an object ({ default: true }), got ${String(opts)}`)
   const block = opts.default !== true
   let heap: SharedHeap | undefined = mheap()
   for (const [i, k] of cases.entries()) {
     if (k === null || typeof k !== 'object' || typeof k.send !== 'boolean') {
       throw new TypeError(`select: case ${i} is not a case; use ch.sendCase(v) or ch.recvCase()`)
     }
+    if (k.chan !== null && !(k.chan instanceof Chan)) {
+      throw new TypeError(`select: case ${i}'s chan is not a channel (${describe(k.chan)}); use ch.sendCase(v) or ch.recvCase()`)
+    }
     if (k.chan !== null) heap ??= k.chan.heap
   }
-  if (getg() !== 0) return selectG(heap!, cases, block) as ChanOp<SelectResult<T>>
+  if (getg() !== 0) return new GoroutineFuture(selectG(heap!, cases, block), 'select(cases)')
   if (mheap() !== undefined) throw new Error('select: blocking operations on an M must run inside a goroutine')
-  return selectHost(heap, cases, block) as unknown as ChanOp<SelectResult<T>>
+  return hostFuture(selectHost(heap, cases, block), 'select(cases)')
 }
 
-function toScases(h: SharedHeap | undefined, cases: ReadonlyArray<SelectCase<unknown>>): Scase[] {
+/** Any select's result, as the implementation sees it. */
+type AnyResult = { index: number; value: unknown; ok: boolean }
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined'
+  return typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'object'}` : `a ${typeof v}`
+}
+
+function toScases(h: SharedHeap | undefined, cases: readonly SelectCase[]): Scase[] {
   const out: Scase[] = []
   try {
     for (const k of cases) {
@@ -68,11 +127,11 @@ function toScases(h: SharedHeap | undefined, cases: ReadonlyArray<SelectCase<unk
   return out
 }
 
-function result(): SelectResult<unknown> {
+function result(): AnyResult {
   return { index: selIndex, value: selValue, ok: selOk }
 }
 
-function* selectG(h: SharedHeap, cases: ReadonlyArray<SelectCase<unknown>>, block: boolean): Generator<unknown, SelectResult<unknown>, unknown> {
+function* selectG(h: SharedHeap, cases: readonly SelectCase[], block: boolean): Generator<unknown, AnyResult, unknown> {
   const sc = toScases(h, cases)
   const r = selectgo(h, sc, block, getg())
   if (r !== PARKED) return r === DONE ? result() : { index: -1, value: undefined, ok: false }
@@ -83,7 +142,7 @@ function* selectG(h: SharedHeap, cases: ReadonlyArray<SelectCase<unknown>>, bloc
   return result()
 }
 
-async function selectHost(h: SharedHeap | undefined, cases: ReadonlyArray<SelectCase<unknown>>, block: boolean): Promise<SelectResult<unknown>> {
+async function selectHost(h: SharedHeap | undefined, cases: readonly SelectCase[], block: boolean): Promise<AnyResult> {
   const rt = currentRuntime()
   if (h === undefined) {
     if (rt === undefined) throw new Error('select: no runtime is running on this thread')

@@ -3,7 +3,7 @@
 
 import { handleObject, kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
 import type { SharedHeap } from './internal/heap.js'
-import { PARK } from './internal/ops.js'
+import { GoroutineFuture, PARK, hostFuture, type Future } from './internal/ops.js'
 import { SEMA_LIMIT, SEMA_REFS } from './internal/layout.js'
 import { defineRefKind, release, retain, track } from './internal/refs.js'
 import { getg, mheap } from './internal/proc.js'
@@ -14,7 +14,6 @@ import {
   SemaKind, freesema, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
   wgadd, wgcount, wgwait, wgwaitdone,
 } from './internal/sema.js'
-import type { ChanOp } from './chan.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 
 const HANDLE_WAITGROUP = 2
@@ -77,10 +76,10 @@ export class WaitGroup {
   }
 
   /** Blocks until the counter is zero: yield* in a goroutine, await on the app's thread. */
-  wait(): ChanOp<void> {
-    if (getg() !== 0) return waitG(this.heap, this.ptr) as ChanOp<void>
+  wait(): Future<void> {
+    if (getg() !== 0) return new GoroutineFuture(waitG(this.heap, this.ptr), 'wg.wait()')
     if (mheap() !== undefined) throw new Error('WaitGroup.wait: must run inside a goroutine on an M')
-    return this.hostWait() as unknown as ChanOp<void>
+    return hostFuture(this.hostWait(), 'wg.wait()')
   }
 
   private async hostWait(): Promise<void> {
@@ -130,10 +129,10 @@ export class Mutex {
   }
 
   /** Locks it: yield* in a goroutine, await on the app's thread. */
-  lock(): ChanOp<void> {
-    if (getg() !== 0) return lockG(this.heap, this.ptr) as ChanOp<void>
+  lock(): Future<void> {
+    if (getg() !== 0) return new GoroutineFuture(lockG(this.heap, this.ptr), 'mu.lock()')
     if (mheap() !== undefined) throw new Error('Mutex.lock: must run inside a goroutine on an M')
-    return this.hostLock() as unknown as ChanOp<void>
+    return hostFuture(this.hostLock(), 'mu.lock()')
   }
 
   /** Takes it if it is free; never blocks. */
@@ -220,16 +219,16 @@ export class Semaphore {
   }
 
   /** Acquires n permits, waiting until they are free: yield* in a goroutine, await on the app's thread. */
-  acquire(n = 1): ChanOp<void> {
+  acquire(n = 1): Future<void> {
     const k = checkWeight('Semaphore.acquire', n)
-    if (getg() !== 0) return acquireG(this.heap, this.ptr, k) as ChanOp<void>
+    if (getg() !== 0) return new GoroutineFuture(acquireG(this.heap, this.ptr, k), 'sem.acquire(n)')
     if (mheap() !== undefined) throw new Error('Semaphore.acquire: must run inside a goroutine on an M')
-    return (async () => {
+    return hostFuture((async () => {
       if (semacquire(this.heap, this.ptr, k, 0) !== PARKED) return
       const sg = semaSudog
       await hostWait(semaG, 'Semaphore.acquire')
       wgwaitdone(this.heap, sg)
-    })() as unknown as ChanOp<void>
+    })(), 'sem.acquire(n)')
   }
 
   /** Acquires n permits if they are free now and nobody waits; never blocks. */
@@ -275,11 +274,11 @@ export class Once {
   }
 
   /** Runs f if no caller has; else waits for the one that did. */
-  do(f: () => unknown): ChanOp<void> {
+  do(f: () => unknown): Future<void> {
     if (typeof f !== 'function') throw new TypeError('Once.do: f must be a function')
-    if (getg() !== 0) return onceG(this.heap, this.ptr, f) as ChanOp<void>
+    if (getg() !== 0) return new GoroutineFuture(onceG(this.heap, this.ptr, f), 'once.do(f)')
     if (mheap() !== undefined) throw new Error('Once.do: must run inside a goroutine on an M')
-    return (async () => {
+    return hostFuture((async () => {
       const r = oncebegin(this.heap, this.ptr, 0)
       if (r === 'run') {
         try {
@@ -292,7 +291,7 @@ export class Once {
         await hostWait(semaG, 'Once.do')
         wgwaitdone(this.heap, sg)
       }
-    })() as unknown as ChanOp<void>
+    })(), 'once.do(f)')
   }
 }
 
@@ -318,15 +317,15 @@ registerHandleKind(HANDLE_SEMAPHORE, (heap, ptr) => new Semaphore(0, {}, { heap,
 registerHandleKind(HANDLE_ONCE, (heap, ptr) => new Once({}, { heap, ptr }), { shared: true })
 
 /** Runs a blocking sema operation: yield* in a goroutine, await on the app's thread. */
-function blocking(what: string, h: SharedHeap, start: (gp: number) => number): ChanOp<void> {
-  if (getg() !== 0) return blockingG(h, start) as ChanOp<void>
+function blocking(what: string, call: string, h: SharedHeap, start: (gp: number) => number): Future<void> {
+  if (getg() !== 0) return new GoroutineFuture(blockingG(h, start), call)
   if (mheap() !== undefined) throw new Error(`${what}: must run inside a goroutine on an M`)
-  return (async () => {
+  return hostFuture((async () => {
     if (start(0) !== PARKED) return
     const sg = semaSudog
     await hostWait(semaG, what)
     wgwaitdone(h, sg)
-  })() as unknown as ChanOp<void>
+  })(), call)
 }
 
 function* blockingG(h: SharedHeap, start: (gp: number) => number): Generator<unknown, void, unknown> {
@@ -360,13 +359,13 @@ export class RWMutex {
   }
 
   /** Locks for writing. */
-  lock(): ChanOp<void> {
-    return blocking('RWMutex.lock', this.heap, (gp) => rwlock(this.heap, this.ptr, gp))
+  lock(): Future<void> {
+    return blocking('RWMutex.lock', 'rw.lock()', this.heap, (gp) => rwlock(this.heap, this.ptr, gp))
   }
 
   /** Locks for reading. */
-  rlock(): ChanOp<void> {
-    return blocking('RWMutex.rlock', this.heap, (gp) => rwrlock(this.heap, this.ptr, gp))
+  rlock(): Future<void> {
+    return blocking('RWMutex.rlock', 'rw.rlock()', this.heap, (gp) => rwrlock(this.heap, this.ptr, gp))
   }
 
   tryLock(): boolean {
@@ -419,11 +418,11 @@ export class Cond {
   }
 
   /** Unlocks L, waits to be signalled, locks L again. L must be held. */
-  wait(): ChanOp<void> {
+  wait(): Future<void> {
     if (!this.L.locked()) throw new Error('sync: Cond.wait with its Mutex unlocked')
-    if (getg() !== 0) return condWaitG(this) as ChanOp<void>
+    if (getg() !== 0) return new GoroutineFuture(condWaitG(this), 'cond.wait()')
     if (mheap() !== undefined) throw new Error('Cond.wait: must run inside a goroutine on an M')
-    return (async () => {
+    return hostFuture((async () => {
       condenqueue(this.heap, this.ptr, 0)
       const sg = semaSudog
       const g = semaG
@@ -431,7 +430,7 @@ export class Cond {
       await hostWait(g, 'Cond.wait')
       wgwaitdone(this.heap, sg)
       await this.L.lock()
-    })() as unknown as ChanOp<void>
+    })(), 'cond.wait()')
   }
 
   /** Wakes one waiter. */

@@ -11,10 +11,10 @@
 // sends the current time (Date.now()) on its channel without blocking, to
 // whichever thread waits there.
 
-import { OpKind, SchedOp } from './internal/ops.js'
+import { GoroutineFuture, OpKind, SchedOp, hostFuture, type Future } from './internal/ops.js'
 import { asyncPending, getg, mheap } from './internal/proc.js'
 import { chansend } from './internal/chan.js'
-import { chan, type Chan, type ChanOp } from './chan.js'
+import { chan, type Chan } from './chan.js'
 
 function checkMs(fn: string, ms: unknown): number {
   if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${fn}: ms must be a number, got ${String(ms)}`)
@@ -25,11 +25,11 @@ function checkMs(fn: string, ms: unknown): number {
  * Go's time.Sleep: pauses the goroutine (wait reason "sleep") for ms
  * milliseconds; on the app's thread, a promise that resolves after ms.
  */
-export function sleep(ms: number): ChanOp<void> {
+export function sleep(ms: number): Future<void> {
   const d = checkMs('sleep', ms)
-  if (getg() !== 0) return sleepG(d) as ChanOp<void>
+  if (getg() !== 0) return new GoroutineFuture(sleepG(d), 'sleep(ms)')
   if (mheap() !== undefined) throw new Error('sleep: must run inside a goroutine on an M')
-  return new Promise<void>((r) => setTimeout(r, d)) as unknown as ChanOp<void>
+  return hostFuture(new Promise<void>((r) => setTimeout(r, d)), 'sleep(ms)')
 }
 
 function* sleepG(ms: number): Generator<unknown, void, unknown> {

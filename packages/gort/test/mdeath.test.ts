@@ -3,7 +3,7 @@
 // M and the cause, and a new M replaces it (issue 5).
 
 import test from 'ava'
-import { chan, type Runtime } from 'gort'
+import { chan, select, type Chan, type Runtime } from 'gort'
 import { hogs } from './fixtures/hogs.js'
 import { withRuntime } from './helpers.js'
 
@@ -16,42 +16,69 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return true
 }
 
-async function deathScenario(t: import('ava').ExecutionContext, rt: Runtime, kill: () => Promise<unknown>, cause: RegExp): Promise<void> {
+/**
+ * Kills an M while 1,000 one-step goroutines run, with two goroutines parked
+ * on channels whose fate is known in advance: a survivor parked on another
+ * M, which must still receive, and a closure parked on the dying M, which
+ * must be lost with it (its wait withdrawn, so a send finds no receiver).
+ * kill(avoid, lost) runs a goroutine that returns false, without killing,
+ * when it lands on thread `avoid` (the survivor's M); it is tried again
+ * until it lands elsewhere.
+ */
+async function deathScenario(
+  t: import('ava').ExecutionContext,
+  rt: Runtime,
+  kill: (avoid: number, lost: Chan<number>) => Promise<boolean>,
+  cause: RegExp,
+): Promise<void> {
   const reports: string[] = []
   rt.on('error', (e: Error) => reports.push(e.message))
   const msBefore = rt.stats().ms.length
   // One step each: none lives on an M between steps, so none can be lost with
   // the dying M (goroutines parked or preempted on it are, by design).
   const others = Array.from({ length: 1000 }, (_, i) => rt.run(hogs.compute, i))
+  // The survivor: parked on a channel the app sends on later, on an M it reports.
+  const where = chan<number>(1)
   const parked = chan<number>(0)
-  // A goroutine parked on a channel the app will send on later: whichever M it lives on, the send must find a live receiver.
-  const survivor = rt.run(hogs.waitRecv, parked)
-  const err = await t.throwsAsync(kill())
-  t.regex(err!.message, /^gort: goroutine \d+ was lost: M\d+, the thread it lived on, died: /)
-  t.regex(err!.message, cause)
+  const survivor = rt.run(hogs.waitRecvWhere, where, parked)
+  const survivorThread = (await where.recv())!
+  const lost = chan<number>(0)
+  let err: Error | undefined
+  let tries = 0
+  while (err === undefined) {
+    t.true(++tries <= 30, 'the killer landed on the survivor\'s M 30 times in a row')
+    if (tries > 30) return
+    try {
+      t.is(await kill(survivorThread, lost), false, 'a killer returns only when it landed on the survivor\'s M')
+    } catch (e) {
+      err = e as Error
+    }
+  }
+  t.log(`the killer ran ${tries} time(s) to land on another M than the survivor's (thread ${survivorThread})`)
+  t.regex(err.message, /^gort: goroutine \d+ was lost: M\d+, the thread it lived on, died: /)
+  t.regex(err.message, cause)
   t.deepEqual(await Promise.all(others), Array.from({ length: 1000 }, (_, i) => i), 'the 1,000 others all finished')
   t.true(await until(() => rt.stats().ms.length > msBefore, 10_000), 'a new M was started')
   const dead = rt.stats().ms.filter((m) => m.state === 'dead')
   t.is(dead.length, 1)
   t.true(reports.some((r) => r.startsWith(`gort: M${dead[0].id} died: `)), reports.join('\n'))
-  // The runtime goes on: new goroutines run, the parked one can still be reached or was lost with its M.
+  // The runtime goes on: new goroutines run.
   t.deepEqual(await Promise.all([rt.run(hogs.work, 7), rt.run(hogs.work, 8)]), [7, 8])
-  const s = await Promise.race([
-    parked.send(1).then(() => survivor).then(() => 'received'),
-    survivor.then(() => 'received', (e: Error) => `lost: ${e.message}`),
-  ])
-  t.log(`the parked goroutine: ${s}`)
-  if (s !== 'received') t.regex(s, /was lost: M\d+/)
+  // The closure lived on the dead M: its receive was withdrawn, so nobody takes a send.
+  t.is((await select([lost.sendCase(1)], { default: true })).index, -1, 'the closure on the dead M is gone')
+  // The survivor lived on another M: it receives.
+  await parked.send(5)
+  t.is(await survivor, 5, 'the survivor on another M received')
 }
 
 test.serial('a goroutine calls process.exit(1) in its M while 1,000 others run: they finish, it fails naming the cause, a new M appears', async (t) => {
   await withRuntime(t, 2, 20_000, async (rt) => {
-    await deathScenario(t, rt, () => rt.run(hogs.exitThread, 1), /the thread exited with code 1/)
+    await deathScenario(t, rt, (avoid, lost) => rt.run(hogs.exitThreadAway, avoid, 1, lost), /the thread exited with code 1/)
   })
 })
 
 test.serial('an M killed by running out of memory under resourceLimits: the same recovery', async (t) => {
   await withRuntime(t, 2, 20_000, async (rt) => {
-    await deathScenario(t, rt, () => rt.run(hogs.oom), /out of memory|ERR_WORKER_OUT_OF_MEMORY/i)
+    await deathScenario(t, rt, (avoid, lost) => rt.run(hogs.oomAway, avoid, lost), /out of memory|ERR_WORKER_OUT_OF_MEMORY/i)
   }, { resourceLimits: { maxOldGenerationSizeMb: 48 } })
 })

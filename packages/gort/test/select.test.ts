@@ -25,7 +25,7 @@ test.serial('a blocked select wakes on the one case that fires and leaves no wai
 })
 
 test.serial('send cases, default, closed channels', async (t) => {
-  t.deepEqual(await rt.run(selects.sendCase), [0, 7])
+  t.deepEqual(await rt.run(selects.sendCase), [0, false, 7], 'a send case reports ok false, as Go\'s recvOK, also when it parked')
   t.deepEqual(await rt.run(selects.defaults), [-1, -1, [0, 5, true], [0, undefined, false]])
   t.is(await rt.run(selects.sendOnClosed), 'send on closed channel')
   t.deepEqual(await rt.run(selects.closeWakes), [0, undefined, false])

@@ -8,10 +8,18 @@ import { Mutex, Runtime, WaitGroup, chan } from 'gort'
 import { hogs } from './fixtures/hogs.js'
 import { withRuntime } from './helpers.js'
 
-/** Waits until n goroutines are parked (a fresh M may take a while to import their module). */
+/**
+ * Waits until n goroutines are parked (a fresh M may take a while to import
+ * their module); after 10 s, fails with the runtime's state and dump.
+ */
 async function parked(rt: Runtime, n: number): Promise<void> {
   const end = Date.now() + 10_000
-  while (rt.stats().byStatus.waiting < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+  while (rt.stats().byStatus.waiting < n) {
+    if (Date.now() > end) {
+      throw new Error(`parked: ${rt.stats().byStatus.waiting} of ${n} goroutines parked after 10 s\n${JSON.stringify(rt.stats())}\n${rt.dump()}`)
+    }
+    await new Promise((r) => setTimeout(r, 10))
+  }
 }
 
 test.serial('schedtrace lines parse with Go\'s format; scheddetail adds P, M and G lines', async (t) => {
@@ -122,8 +130,8 @@ test.serial('idle Ms beyond the spare retire after the idle timeout; their recor
     t.true(retired >= 1, 'an idle M retired')
     t.true(states.includes('idle'), 'a spare stays')
     // Work again: everything runs; new Ms take the retired records before new ones.
-    const stamps = await Promise.all(Array.from({ length: 200 }, () => rt.run(hogs.work, 1)))
-    t.is(stamps.length, 200)
+    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => rt.run(hogs.work, i)))
+    t.deepEqual(ids, Array.from({ length: 200 }, (_, i) => i), 'each of the 200 ran once, with its own argument')
     await new Promise((r) => setTimeout(r, 200))
     t.true(rt.stats().ms.length <= started + 1, `M records: ${rt.stats().ms.length}, ${started} before`)
   }, { mIdleTimeoutMs: 300 })

@@ -37,13 +37,26 @@ test.serial('Timer stop and reset', async (t) => {
   t.deepEqual(await rt.run(timers.stopReset), [true, -1, true, false])
 })
 
-test.serial('a ticker ticks until stopped', async (t) => {
-  t.is(await rt.run(timers.ticks, 5, 4), 4)
+test.serial('a ticker ticks every period until stopped, then never again', async (t) => {
+  const t0 = Date.now()
+  const { stamps, afterStop } = await rt.run(timers.ticks, 5, 4)
+  t.is(stamps.length, 4)
+  t.true(stamps[0] >= t0 + 4, `first tick ${stamps[0] - t0} ms after the start`)
+  for (let i = 1; i < stamps.length; i++) {
+    // A tick carries Date.now() when it fired; periods are never shorter (1 ms: Date.now()'s rounding).
+    t.true(stamps[i] - stamps[i - 1] >= 4, `ticks ${i - 1} and ${i}: ${stamps[i] - stamps[i - 1]} ms apart`)
+  }
+  t.is(afterStop, -1, 'no tick after stop()')
 })
 
 test.serial('Go\'s TestTimerFairness: a timer fires while channel traffic keeps the P busy', async (t) => {
-  const rounds = await rt.run(timers.fairness, 20)
-  t.true(rounds > 0)
+  // The traffic stops by itself after 5 s: a timer starved by it shows as
+  // fired false (or late), not as a hung test.
+  const r = await rt.run(timers.fairness, 20, 5000)
+  t.log(`fired after ${r.firedAfterMs.toFixed(1)} ms, ${r.rounds} round trips meanwhile`)
+  t.true(r.fired, 'the timer fired while the traffic ran')
+  t.true(r.firedAfterMs >= 19 && r.firedAfterMs < 2500, `fired after ${r.firedAfterMs} ms (timer: 20 ms)`)
+  t.true(r.rounds >= 10, `the traffic ran meanwhile: ${r.rounds} round trips`)
 })
 
 test.serial('on the app\'s thread: sleep and after', async (t) => {

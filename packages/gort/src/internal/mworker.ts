@@ -4,12 +4,16 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNeedM } from './proc.js'
+import { installSyncStdio } from './stdio.js'
 // Registers the shared-handle kinds (channels) on this M.
 import '../chan.js'
 import '../sync.js'
 import '../context.js'
 import '../bench.js'
 
+// Before any goroutine module loads (mstart imports them) and can print:
+// stdout and stderr written synchronously to the process's fds (stdio.ts).
+installSyncStdio()
 const { sab, mid, modules, idleTimeoutMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number }
 const h = SharedHeap.attach(sab)
 setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))

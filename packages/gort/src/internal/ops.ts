@@ -1,6 +1,103 @@
 // The operations a goroutine performs with yield*: each is a tiny generator
 // that yields a request (a SchedOp) to the M running it and returns what the
 // M sends back. A plain `yield` of anything else is a safe point.
+//
+// Two public types say what a call returns (effection's split):
+//  - an Operation is only an iterable: yield* it inside a goroutine.
+//    gosched(), until() and syscall() are Operations; they mean nothing
+//    outside a goroutine.
+//  - a Future is both an Operation and a PromiseLike, because one call
+//    shape serves every thread: `yield* ch.send(v)` in a goroutine,
+//    `await ch.send(v)` on the app's thread. Each value really has both
+//    faces, and the face that cannot work where the value was made fails
+//    loudly instead of doing nothing: a goroutine's Future rejects when
+//    awaited (GoroutineFuture, ChanOp in chan.ts), the app's Future, a
+//    promise already under way, throws when yield*ed (hostFuture).
+//    docs/design/channels.md says why awaiting inside a goroutine fails
+//    rather than runs the operation.
+
+/**
+ * An operation a goroutine runs with `yield*` (effection's Operation): only
+ * an iterable, whose iterator yields requests to the M and returns T.
+ */
+export interface Operation<T> {
+  [Symbol.iterator](): Iterator<unknown, T, unknown>
+}
+
+/**
+ * A blocking operation with one call shape on every thread (effection's
+ * Future): `yield*` it inside a goroutine, `await` it on the app's thread.
+ * Each value has both faces; the one that cannot work where the value was
+ * made fails with a TypeError saying what to write instead (awaited in a
+ * goroutine: it rejects and the operation never runs; yield*ed on the
+ * app's thread: it throws).
+ *
+ * @example
+ * yield* ch.send(1)   // in a goroutine
+ * await ch.send(1)    // on the app's thread
+ */
+export interface Future<T> extends Operation<T>, PromiseLike<T> {}
+
+/** The TypeError of a goroutine's Future that was awaited: `what` is the call as a user writes it ("ch.send(v)"). */
+export function awaitedInGoroutine(what: string): TypeError {
+  return new TypeError(
+    `${what} was awaited inside a goroutine: use yield* ${what} there; ` +
+      'await works only on the app\'s thread (an async function cannot make a goroutine wait: the operation did not run)',
+  )
+}
+
+/** A goroutine's rejection of then(): the operation has not run and never will through this value. */
+export function rejectAwait<T, A, B>(
+  what: string,
+  onrejected: ((reason: unknown) => B | PromiseLike<B>) | null | undefined,
+): PromiseLike<A | B> {
+  return Promise.reject<T>(awaitedInGoroutine(what)).then<A, B>(undefined, onrejected)
+}
+
+/**
+ * A goroutine's Future around an operation's iterator (a generator of
+ * sync.ts or select.ts): yield* drives the iterator; await rejects. The
+ * wrapper is dropped as soon as yield* took the iterator, so a parked
+ * goroutine keeps only its generator.
+ */
+export class GoroutineFuture<T> implements Future<T> {
+  constructor(
+    private readonly it: Iterator<unknown, T, unknown>,
+    /** The call as a user writes it, for the error ("mu.lock()"). */
+    private readonly what: string,
+  ) {}
+
+  [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    return this.it
+  }
+
+  then<A = T, B = never>(
+    _onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): PromiseLike<A | B> {
+    return rejectAwait<T, A, B>(this.what, onrejected)
+  }
+}
+
+/** Per call name, the [Symbol.iterator] that an app-thread Future throws from. */
+const hostIterators = new Map<string, { [Symbol.iterator](): never }>()
+
+/**
+ * The app thread's Future: the operation's promise (already under way),
+ * whose yield* throws a TypeError (the app's thread runs no goroutine).
+ */
+export function hostFuture<T>(p: Promise<T>, what: string): Future<T> {
+  let face = hostIterators.get(what)
+  if (face === undefined) {
+    face = {
+      [Symbol.iterator](): never {
+        throw new TypeError(`${what} was run with yield* on the app's thread, which runs no goroutine: await it there (yield* works inside goroutines)`)
+      },
+    }
+    hostIterators.set(what, face)
+  }
+  return Object.assign(p, face)
+}
 
 /** Kinds of request. */
 export const OpKind = {
@@ -32,7 +129,7 @@ export const PARK = new SchedOp(OpKind.Park, undefined)
  * @example
  * for (let i = 0; i < n; i++) { work(i); yield* gosched() }
  */
-export function gosched(): Generator<unknown, void, unknown> {
+export function gosched(): Operation<void> {
   return goschedOp
 }
 
@@ -45,7 +142,7 @@ export function gosched(): Generator<unknown, void, unknown> {
 export const RESUMED: unique symbol = Symbol('gort.resumed')
 const yieldGosched: IteratorResult<unknown, void> = { value: GOSCHED, done: false }
 const doneGosched: IteratorResult<unknown, void> = { value: undefined, done: true }
-const goschedOp = {
+const goschedOp: Operation<void> & Iterator<unknown, void, unknown> = {
   next(v?: unknown): IteratorResult<unknown, void> {
     return v === RESUMED ? doneGosched : yieldGosched
   },
@@ -58,7 +155,7 @@ const goschedOp = {
   [Symbol.iterator]() {
     return this
   },
-} as unknown as Generator<unknown, void, unknown>
+}
 
 /**
  * Parks the goroutine until the promise settles and returns its value (or
@@ -69,7 +166,7 @@ const goschedOp = {
  * @example
  * const text = yield* until(fs.promises.readFile(path, 'utf8'))
  */
-export function* until<T>(promise: PromiseLike<T> | T): Generator<unknown, Awaited<T>, unknown> {
+export function* until<T>(promise: PromiseLike<T> | T): Operation<Awaited<T>> {
   return (yield new SchedOp(OpKind.Until, promise)) as Awaited<T>
 }
 
@@ -82,7 +179,7 @@ export function* until<T>(promise: PromiseLike<T> | T): Generator<unknown, Await
  * @example
  * const out = yield* syscall(() => execFileSync('git', ['rev-parse', 'HEAD']))
  */
-export function* syscall<T>(fn: () => T): Generator<unknown, T, unknown> {
+export function* syscall<T>(fn: () => T): Operation<T> {
   if (typeof fn !== 'function') throw new TypeError('syscall: expected a function to call')
   return (yield new SchedOp(OpKind.Syscall, fn)) as T
 }

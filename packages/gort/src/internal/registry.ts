@@ -43,10 +43,21 @@ const byKey = new Map<string, GoroutineFn>()
  * Registers the generator functions of a goroutine module, so that any M can
  * start them, and returns them unchanged (typed as given).
  *
+ * Types: TypeScript infers each goroutine's result, except for one that
+ * `yield*`s or returns a sibling through the object being defined (`fib`
+ * below): the object's type would depend on itself (TS7022/TS7023), so
+ * write that goroutine's return type as `Generator<unknown, R>`. Spawning
+ * a sibling with `go(tasks.x, ...)` needs no annotation, nor does calling
+ * into another goroutines() object: declare helpers first in one of their
+ * own and the callers stay unannotated.
+ *
  * @param moduleUrl the module's own URL: pass `import.meta.url`
  * @example
  * export const tasks = goroutines(import.meta.url, {
- *   *fib(n: number): Generator<unknown, number> { ... },
+ *   *fib(n: number): Generator<unknown, number> {
+ *     return n < 2 ? n : (yield* tasks.fib(n - 1)) + (yield* tasks.fib(n - 2))
+ *   },
+ *   *fanout(n: number) { for (let i = 0; i < n; i++) go(tasks.fib, 20); return n },
  * })
  */
 export function goroutines<T extends Record<string, GoroutineFn>>(moduleUrl: string, fns: T): T {

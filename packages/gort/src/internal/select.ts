@@ -243,7 +243,8 @@ export function finishSelect(h: SharedHeap, cases: readonly Scase[], sgs: readon
   if (cases[index].send && !ok) throw new Error('send on closed channel')
   selIndex = index
   selValue = value
-  selOk = ok
+  // ok reports a receive (Go's recvOK): false for a send case, as in pass 1.
+  selOk = ok && !cases[index].send
 }
 
 export { CLOSED, DONE, PARKED, WOULDBLOCK }
