@@ -21,14 +21,15 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
  * on channels whose fate is known in advance: a survivor parked on another
  * M, which must still receive, and a closure parked on the dying M, which
  * must be lost with it (its wait withdrawn, so a send finds no receiver).
- * kill(avoid, lost) runs a goroutine that returns false, without killing,
- * when it lands on thread `avoid` (the survivor's M); it is tried again
- * until it lands elsewhere.
+ * kill(avoid, token, lost) runs a killer goroutine; four run together per
+ * try, so that they land on every M. One that lands on thread `avoid` (the
+ * survivor's M), or finds the one `token` taken, returns false without
+ * killing; the one that takes it kills its M.
  */
 async function deathScenario(
   t: import('ava').ExecutionContext,
   rt: Runtime,
-  kill: (avoid: number, lost: Chan<number>) => Promise<boolean>,
+  kill: (avoid: number, token: Chan<number>, lost: Chan<number>) => Promise<boolean>,
   cause: RegExp,
 ): Promise<void> {
   const reports: string[] = []
@@ -46,15 +47,18 @@ async function deathScenario(
   let err: Error | undefined
   let tries = 0
   while (err === undefined) {
-    t.true(++tries <= 30, 'the killer landed on the survivor\'s M 30 times in a row')
+    t.true(++tries <= 30, 'no killer landed off the survivor\'s M in 30 tries')
     if (tries > 30) return
-    try {
-      t.is(await kill(survivorThread, lost), false, 'a killer returns only when it landed on the survivor\'s M')
-    } catch (e) {
-      err = e as Error
+    const token = chan<number>(1)
+    await token.send(1)
+    const killers = await Promise.allSettled(Array.from({ length: 4 }, () => kill(survivorThread, token, lost)))
+    for (const k of killers) {
+      if (k.status === 'rejected') err = k.reason as Error
+      else t.is(k.value, false, 'a killer returns only when it did not kill')
     }
+    t.true(killers.filter((k) => k.status === 'rejected').length <= 1, 'at most one killer killed')
   }
-  t.log(`the killer ran ${tries} time(s) to land on another M than the survivor's (thread ${survivorThread})`)
+  t.log(`${tries} round(s) of four killers to land one on another M than the survivor's (thread ${survivorThread})`)
   t.regex(err.message, /^gort: goroutine \d+ was lost: M\d+, the thread it lived on, died: /)
   t.regex(err.message, cause)
   t.deepEqual(await Promise.all(others), Array.from({ length: 1000 }, (_, i) => i), 'the 1,000 others all finished')
@@ -73,12 +77,12 @@ async function deathScenario(
 
 test.serial('a goroutine calls process.exit(1) in its M while 1,000 others run: they finish, it fails naming the cause, a new M appears', async (t) => {
   await withRuntime(t, 2, 20_000, async (rt) => {
-    await deathScenario(t, rt, (avoid, lost) => rt.run(hogs.exitThreadAway, avoid, 1, lost), /the thread exited with code 1/)
+    await deathScenario(t, rt, (avoid, token, lost) => rt.run(hogs.exitThreadAway, avoid, token, 1, lost), /the thread exited with code 1/)
   })
 })
 
 test.serial('an M killed by running out of memory under resourceLimits: the same recovery', async (t) => {
   await withRuntime(t, 2, 20_000, async (rt) => {
-    await deathScenario(t, rt, (avoid, lost) => rt.run(hogs.oomAway, avoid, lost), /out of memory|ERR_WORKER_OUT_OF_MEMORY/i)
+    await deathScenario(t, rt, (avoid, token, lost) => rt.run(hogs.oomAway, avoid, token, lost), /out of memory|ERR_WORKER_OUT_OF_MEMORY/i)
   }, { resourceLimits: { maxOldGenerationSizeMb: 48 } })
 })

@@ -22,9 +22,10 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
 import { expose, type Endpoint } from 'comlink'
 import { SharedHeap } from './heap.js'
+import { installSyncStdio } from './stdio.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_PREEMPT, M_CURG, M_LOADING, M_SPINNING, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
+  G_PREEMPT, M_CURG, M_LOADING, M_SLEEP, M_SPINNING, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
   SCHED_GOMAXPROCS, SCHED_MNEXT, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NPIDLE, SCHED_NPREEMPT,
   SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_NWAKEGUARD, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
@@ -32,7 +33,7 @@ import {
 import { noteclear, notetsleep } from './lock_futex.js'
 import { handoffp, setNeedM, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
-import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
+import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 
 export interface SysmonOptions {
   /** A goroutine step longer than this loses its P (ms). */
@@ -246,14 +247,21 @@ let anyLent = false
 /** Whether the last retake started an idle P for a waiting runnext G (sysmon then keeps its fast pace). */
 let woke = false
 
-/** Whether some M sleeps (idle or waiting for a P) that could run global work: it imports no module. */
+/**
+ * Whether some M sleeps that could run global work: it announced its sleep
+ * (M.sleep is Mparked, so it looked at the global queue after announcing
+ * and found nothing) and imports no module. An M woken but not yet running
+ * (Mwoken), or still on its way to sleep (Mawake, it will look once more),
+ * does not count: on a loaded machine the OS may not run it for a while,
+ * and no wake-up was lost.
+ */
 function idleMCouldRun(h: SharedHeap): boolean {
   const m = h.i32
   const l = h.layout
   const n = Atomics.load(m, schedw(l, SCHED_MNEXT))
   for (let i = 0; i < n; i++) {
     const b = mbase(l, i)
-    if (Atomics.load(m, b + M_STATE) === Mstate.Midle && Atomics.load(m, b + M_LOADING) === 0) return true
+    if (Atomics.load(m, b + M_SLEEP) === Msleep.Mparked && Atomics.load(m, b + M_LOADING) === 0) return true
   }
   return false
 }
@@ -388,6 +396,9 @@ export function schedtrace(h: SharedHeap, opts: Pick<SysmonOptions, 'scheddetail
 
 // The worker's entry.
 if (parentPort !== null && (workerData as { sysmon?: unknown } | null)?.sysmon === true) {
+  // Its SCHED lines go straight to the process's stdout: sysmon's loop does
+  // not turn its event loop, through which a worker's stdio flows.
+  installSyncStdio()
   const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOptions }
   const h = SharedHeap.attach(sab)
   setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
