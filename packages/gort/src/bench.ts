@@ -21,7 +21,7 @@
 
 import type { Runtime } from './runtime.js'
 import type { SharedHeap } from './internal/heap.js'
-import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
+import { kHandle, registerHandleKind, type HandleRef } from './internal/codec/handles.js'
 import { free, malloc } from './internal/malloc.js'
 import { defineRefKind, track } from './internal/refs.js'
 import { hostOf } from './runtime.js'

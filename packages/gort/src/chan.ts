@@ -11,7 +11,7 @@ import {
   CLOSED, DONE, PARKED, chancap, freechan, chanlen, chanrecv, chansend, closechan, finishRecv, finishSend, makechan,
   parkG, parkedG, parkedSudog, recvValue,
 } from './internal/chan.js'
-import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
+import { kHandle, registerHandleKind, type HandleRef } from './internal/codec/handles.js'
 import { C_REFS } from './internal/layout.js'
 import { PARK } from './internal/ops.js'
 import { defineRefKind, retain, track } from './internal/refs.js'

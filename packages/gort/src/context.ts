@@ -5,7 +5,7 @@
 // (record 0): never cancelled, its done() is a nil channel.
 
 import { makechan, closechan } from './internal/chan.js'
-import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
+import { kHandle, registerHandleKind, type HandleRef } from './internal/codec/handles.js'
 import type { SharedHeap } from './internal/heap.js'
 import { CTX_BYTES, CTX_CHILD, CTX_DEADLINE, CTX_DONE, CTX_ERR, CTX_LOCK, CTX_PARENT, CTX_REFS, CTX_SIBLING } from './internal/layout.js'
 import { defineRefKind, release, retain, track } from './internal/refs.js'

@@ -1,7 +1,7 @@
 // The sync package across threads. WaitGroup now; Mutex, RWMutex, Once,
 // Cond and Semaphore follow on the same shared record (internal/sema.ts).
 
-import { handleObject, kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
+import { handleObject, kHandle, registerHandleKind, type HandleRef } from './internal/codec/handles.js'
 import type { SharedHeap } from './internal/heap.js'
 import { PARK } from './internal/ops.js'
 import { SEMA_LIMIT, SEMA_REFS } from './internal/layout.js'

@@ -10,9 +10,8 @@ import vm from 'node:vm'
 import { MessageChannel } from 'node:worker_threads'
 import {
   CodecTag, FatalError, SharedHeap, decodeArgs, decodeValue, encodeArgs, encodeValue, freeValue, heapStats, malloc, free,
+  kHandle, registerHandleKind,
 } from 'gort/internal'
-// Not re-exported by gort/internal (yet): the same module instance, by path.
-import { kHandle, registerHandleKind } from '../dist/internal/codec.js'
 import { startFixture, withWatchdog } from './helpers.js'
 import {
   TEST_HANDLE_KIND, TestHandle, agrees, decodedHandles, describeError, registerTestHandle, sampleErrors, sampleValues,

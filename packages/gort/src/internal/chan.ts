@@ -11,7 +11,7 @@
 //     qcount < dataqsiz implies sendq is empty.
 //
 // Values are encoded before the lock is taken (gvalue.ts: numbers, booleans
-// and null inline, everything else through codec.ts), so a DataCloneError
+// and null inline, everything else through internal/codec/), so a DataCloneError
 // never leaves a half-done operation, and a channel of numbers allocates
 // nothing. Under the lock the encoded value only moves between slots.
 //
@@ -26,7 +26,7 @@
 // Lock order: a channel's lock before heap.lock (malloc of a sudog) and
 // sched.gflock (a host waiter's G record); never the other way round.
 
-import { freeValue } from './codec.js'
+import { freeValue } from './codec/block.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, C_BUF, C_CLOSED, C_DATAQSIZ, C_LOCK, C_QCOUNT, C_RECVQ_HEAD, C_RECVQ_TAIL, C_RECVX, C_REFS, C_SENDQ_HEAD,

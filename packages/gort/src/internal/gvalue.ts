@@ -1,22 +1,25 @@
 // A goroutine's arguments and result in its G record.
 //
-// G.arg and G.result are arena pointers to encoded values (codec.ts), with
+// G.arg and G.result are arena pointers to encoded values (internal/codec/), with
 // small cases kept in the record itself, so that a trivial goroutine spawned
 // from the host (one number in, one number out) touches no lock but the run
 // queue's: no malloc for its arguments, none for its result.
 //
 //	0          no arguments / the result undefined
-//	> 0        an arena pointer (codec.ts)
+//	> 0        an arena pointer (internal/codec/)
 //	INL_NUM    one number argument / a number result, in G.inl (float64)
 //	INL_TRUE, INL_FALSE, INL_NULL   a result of true, false or null
-//	INL_HANDLE one shared handle argument (a channel, a mutex: codec.ts),
+//	INL_HANDLE one shared handle argument (a channel, a mutex: codec/handles.ts),
 //	           its ptr * 256 + kind in G.inl; the G holds a reference on
 //	           the record, which passes to the handle object decoded
 //
 // The G's owner writes these before publishing the G (a run queue's tail
 // store, the completion stack's CAS) and the next owner reads them after.
 
-import { decodeArgs, decodeValue, encodeArgs, encodeValue, freeValue, handleObject, handleRefOf } from './codec.js'
+import { freeValue } from './codec/block.js'
+import { decodeArgs, decodeValue } from './codec/decode.js'
+import { encodeArgs, encodeValue } from './codec/encode.js'
+import { handleObject, handleRefOf } from './codec/handles.js'
 import type { SharedHeap } from './heap.js'
 import { G_ARG, G_INL, G_RESULT } from './layout.js'
 import { release, retain } from './refs.js'
@@ -83,7 +86,7 @@ export let slotCodeF64 = 0
 
 /**
  * Encodes v as a slot code: 0 (undefined), an INL_* kind (a number then
- * sits in slotCodeF64), or an arena pointer (codec.ts). Throws
+ * sits in slotCodeF64), or an arena pointer (internal/codec/). Throws
  * DataCloneError, with nothing allocated, if v cannot cross threads.
  */
 export function encodeSlotCode(h: SharedHeap, v: unknown): number {

@@ -17,7 +17,10 @@ export {
   runqput, runqputslow, runqget, runqgetInheritTime, runqempty, runqlen, runqgrab, runqsteal,
   globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize, globrunqinject, globrunqdrain,
 } from './runq.js'
+export { encodeValue, encodeArgs } from './codec/encode.js'
+export { decodeValue, decodeArgs } from './codec/decode.js'
+export { freeValue } from './codec/block.js'
+export { CodecTag } from './codec/format.js'
 export {
-  encodeValue, decodeValue, encodeArgs, decodeArgs, freeValue, CodecTag,
   kHandle, registerHandleKind, type HandleRef, type HandleDecoder, type HandleKindOptions, type SharedHandle,
-} from './codec.js'
+} from './codec/handles.js'

@@ -384,7 +384,7 @@ const ctxSpec: RecordSpec = {
 }
 
 // A value slot: 4 words, 8-byte aligned. Word 0 says what the value is (0
-// undefined, > 0 an arena pointer from codec.ts, < 0 an inline kind) and
+// undefined, > 0 an arena pointer from the codec (codec/), < 0 an inline kind) and
 // words 2-3 hold an inline float64 (gvalue.ts).
 export const VSLOT_WORDS = 4
 
