@@ -38,6 +38,8 @@ import { free, freeBatch, malloc, mallocBatch } from './malloc.js'
 import { gfget, goready } from './proc.js'
 import { Gflags, Gstatus, WaitReason } from './runtime2.js'
 import { throwFatal } from './throw.js'
+import { HandleKind } from './handlekind.js'
+import { defineRefKind } from './refs.js'
 import { decodeSlotCode, encodeSlotCode, slotCodeF64, storeSlot, takeSlot } from './gvalue.js'
 
 /** The largest buffer: keeps the ring's byte size an int32. */
@@ -483,3 +485,7 @@ export function chanlen(h: SharedHeap, c: number): number {
 export function chancap(h: SharedHeap, c: number): number {
   return h.i32[(c >> 2) + C_DATAQSIZ]
 }
+
+// Channels are counted (refs.ts): freed with their last reference, on any
+// thread that loads this module (every M does, through mworker.ts).
+defineRefKind(HandleKind.Chan, { refsWord: C_REFS, free: freechan })

@@ -4,11 +4,13 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNeedM } from './proc.js'
-// Registers the shared-handle kinds (channels) on this M.
-import '../chan.js'
-import '../sync.js'
-import '../context.js'
-import '../bench.js'
+// The records every M counts and frees (handlekind.ts), whether or not it
+// decodes them: channels, sync objects, contexts, and gort/bench's PB,
+// whose class lives there too.
+import './chan.js'
+import './sema.js'
+import './context.js'
+import './pb.js'
 
 const { sab, mid, modules, idleTimeoutMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number }
 const h = SharedHeap.attach(sab)

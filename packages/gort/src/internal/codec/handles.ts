@@ -41,6 +41,7 @@ import { types } from 'node:util'
 import type { SharedHeap } from '../heap.js'
 import { release, retain } from '../refs.js'
 import { throwFatal } from '../throw.js'
+import { GORT_KINDS, handleKindName } from '../handlekind.js'
 import { FAST_ARRAY, FAST_DEPTH, LINEAR_SEEN, WALK_DENSE, hasOwn } from './format.js'
 import { CloneFailure } from './serializer.js'
 
@@ -119,7 +120,10 @@ const handleCaches = new WeakMap<SharedHeap, { map: Map<number, WeakRef<object>>
 export function handleObject(h: SharedHeap, kind: number, ptr: number, owned: boolean): object {
   const decode = handleDecoders[kind]
   if (decode === undefined) {
-    return throwFatal('decodeValue', `handle kind ${kind} at ${ptr} is not registered on this thread (registerHandleKind)`)
+    const hint = kind > 0 && kind < GORT_KINDS
+      ? `: gort's ${handleKindName(kind)} class registers when gort is imported on this thread (import 'gort' in the goroutine's module)`
+      : ' (registerHandleKind)'
+    return throwFatal('decodeValue', `handle kind ${kind}${kind < GORT_KINDS ? ` (${handleKindName(kind)})` : ''} at ${ptr} is not registered on this thread${hint}`)
   }
   if (sharedKinds[kind] !== true || ptr === 0) {
     if (!owned) retain(h, kind, ptr)
