@@ -37,6 +37,7 @@
 // until then).
 
 import { closechan, makechan } from './chan.js'
+import { registerError } from './codec/errors.js'
 import type { SharedHeap } from './heap.js'
 import { HandleKind } from './handlekind.js'
 import { CTX_BYTES, CTX_CHILD, CTX_DEADLINE, CTX_DONE, CTX_ERR, CTX_LOCK, CTX_PARENT, CTX_REFS, CTX_SIBLING } from './layout.js'
@@ -57,9 +58,11 @@ export const ERR_DEADLINE = 2
  * thread, and nothing (the runtime tagging a failure with its goroutine id
  * included) may change it.
  */
-export const Canceled: Error = Object.freeze(new Error('context canceled'))
+export const Canceled: Error = registerError(new Error('context canceled'), { name: 'gort.Canceled' })
 /** Go's context.DeadlineExceeded (its Timeout() is `timeout: true`). Shared and frozen as Canceled is. */
-export const DeadlineExceeded: Error & { readonly timeout: true } = Object.freeze(Object.assign(new Error('context deadline exceeded'), { timeout: true as const }))
+export const DeadlineExceeded: Error & { readonly timeout: true } = registerError(
+  Object.assign(new Error('context deadline exceeded'), { timeout: true as const }), { name: 'gort.DeadlineExceeded' },
+)
 
 /** This thread's pending deadline timers, by heap and context record: what stops each. */
 const deadlineTimers = new WeakMap<SharedHeap, Map<number, () => void>>()

@@ -20,6 +20,7 @@ export {
 export { encodeValue, encodeArgs } from './codec/encode.js'
 export { decodeValue, decodeArgs } from './codec/decode.js'
 export { freeValue } from './codec/block.js'
+export { registerError, type ErrorClass } from './codec/errors.js'
 export { CodecTag } from './codec/format.js'
 export {
   kHandle, registerHandleKind, type HandleRef, type HandleDecoder, type HandleKindOptions, type SharedHandle,

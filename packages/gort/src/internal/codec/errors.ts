@@ -20,8 +20,30 @@
 // that cannot be cloned is left out rather than making the error itself
 // uncloneable (structuredClone leaves out all of them). Errors inside values
 // that go to V8 whole get V8's treatment.
+//
+// Recognisable errors (registerError). A class or a value registered under
+// a name, on each thread that registers it, crosses as itself: the record
+// carries two more fields,
+//
+//	[..., known, cls]
+//
+// known: the name of a registered value (a sentinel such as Go's
+// context.Canceled), which decodes to the decoding thread's object of that
+// name, so that `err === Canceled` holds on every thread; cls: the name of
+// the nearest registered class on the error's prototype chain, which
+// decodes to an instance of the decoding thread's class of that name
+// (made with Reflect.construct from its built-in base, without running its
+// constructor, then given the record's name, message, stack, properties,
+// cause and errors), so that `instanceof` holds. A thread that has not
+// registered the name decodes the record as if it had no name: a built-in
+// error with the same parts. gort registers its own: context's Canceled and
+// DeadlineExceeded (internal/context.ts), FatalError (here). A registered
+// value is frozen: it is one object per thread, shared by every goroutine
+// there, and the runtime tags a goroutine's failure with its id (goid),
+// which must not stick to a shared value.
 
 import { types } from 'node:util'
+import { FatalError } from '../throw.js'
 import { ERROR_RECORDS, hasOwn } from './format.js'
 import { findHandle } from './handles.js'
 import { CloneFailure, v8bytes } from './serializer.js'
@@ -44,7 +66,100 @@ const SLOT_VALUE = 0
 const SLOT_ERROR = 1
 const SLOT_SEEN = 2
 
-export type ErrorRecord = [ctor: number, name: unknown, message: unknown, stack: unknown, props: unknown[], cause: unknown, errors: unknown[] | undefined, flags: number]
+export type ErrorRecord = [
+  ctor: number, name: unknown, message: unknown, stack: unknown, props: unknown[], cause: unknown, errors: unknown[] | undefined,
+  flags: number, known: string | undefined, cls: string | undefined,
+]
+
+// ---------------------------------------------------------------------------
+// The registry, per thread.
+
+/** A class registerError accepts: an Error subclass (not a built-in one). */
+export type ErrorClass = abstract new (...args: any[]) => Error
+
+/** Registered values by name, and names by value. */
+const knownByName = new Map<string, Error>()
+const knownName = new WeakMap<object, string>()
+/** Registered classes by name, and names by prototype. */
+const classByName = new Map<string, ErrorClass>()
+const className = new WeakMap<object, string>()
+
+/**
+ * Makes errors recognisable across threads: on every thread that registers
+ * the same name, an error of a registered class decodes as an instance of
+ * that thread's class (`instanceof` holds), and a registered error value
+ * decodes as that thread's very object (`===` holds). Register at the top
+ * level of the module that defines the class or the value, which every
+ * thread that uses them loads (a goroutine module is loaded by the app and
+ * by each M that runs its goroutines). Returns its argument.
+ *
+ * A class is registered under its name (or opts.name); a value needs
+ * opts.name, and is frozen (see the file's essay). A thread that did not
+ * register a name decodes such errors as built-in errors with the same
+ * name, message, stack, cause and own properties. Throws a TypeError for a
+ * class that is not an Error subclass, a built-in class, an anonymous class
+ * without opts.name, a name another class or value holds on this thread, or
+ * a class or value registered under another name; registering the same
+ * class or value under the same name again does nothing.
+ *
+ * @example
+ * export class NotFoundError extends Error { constructor(readonly key: string) { super(`${key}: not found`) } }
+ * registerError(NotFoundError)
+ * export const ErrClosed = registerError(new Error('store closed'), { name: 'store.ErrClosed' })
+ */
+export function registerError<C extends ErrorClass>(cls: C, opts?: { name?: string }): C
+export function registerError<E extends Error>(value: E, opts: { name: string }): E
+export function registerError(x: unknown, opts: { name?: string } = {}): unknown {
+  const given = opts?.name
+  if (given !== undefined && (typeof given !== 'string' || given === '')) {
+    throw new TypeError(`registerError: name must be a non-empty string, got ${String(given)}`)
+  }
+  if (typeof x === 'function') {
+    const proto = (x as { prototype?: unknown }).prototype
+    if (typeof proto !== 'object' || proto === null || !(proto instanceof Error)) {
+      throw new TypeError(`registerError: ${x.name || 'an anonymous function'} is not an Error class (its prototype must inherit from Error.prototype)`)
+    }
+    if (ERROR_PROTOS.includes(proto)) throw new TypeError(`registerError: ${x.name} is a built-in class; it crosses threads as itself already`)
+    const name = given ?? x.name
+    if (name === '') throw new TypeError('registerError: an anonymous class needs { name }')
+    const had = className.get(proto)
+    if (had !== undefined) {
+      if (had === name) return x
+      throw new TypeError(`registerError: class ${x.name} is registered as '${had}' on this thread already`)
+    }
+    if (classByName.has(name) || knownByName.has(name)) {
+      throw new TypeError(`registerError: the name '${name}' is taken on this thread by another ${classByName.has(name) ? 'class' : 'value'}; pass { name }`)
+    }
+    classByName.set(name, x as ErrorClass)
+    className.set(proto, name)
+    return x
+  }
+  if (typeof x !== 'object' || x === null || !isError(x)) {
+    throw new TypeError(`registerError: expected an Error class or an Error value, got ${x === null ? 'null' : typeof x}`)
+  }
+  if (given === undefined) throw new TypeError('registerError: a value needs { name }, the name it crosses threads under')
+  const had = knownName.get(x)
+  if (had !== undefined) {
+    if (had === given) return x
+    throw new TypeError(`registerError: this value is registered as '${had}' on this thread already`)
+  }
+  if (classByName.has(given) || knownByName.has(given)) {
+    throw new TypeError(`registerError: the name '${given}' is taken on this thread by another ${classByName.has(given) ? 'class' : 'value'}`)
+  }
+  Object.freeze(x)
+  knownByName.set(given, x as Error)
+  knownName.set(x, given)
+  return x
+}
+
+/** The name of the nearest registered class on e's prototype chain, if any. */
+function registeredClass(e: Error): string | undefined {
+  for (let p = Object.getPrototypeOf(e) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const n = className.get(p)
+    if (n !== undefined) return n
+  }
+  return undefined
+}
 
 export function isError(v: object): boolean {
   return types.isNativeError(v) || v instanceof Error
@@ -127,7 +242,7 @@ function errorRecord(e: Error, met: Error[], safe: boolean): ErrorRecord {
       flags |= F_ERRORS
     }
   }
-  return [ctor, name, message, stack, props, cause, errors, flags]
+  return [ctor, name, message, stack, props, cause, errors, flags, knownName.get(e), registeredClass(e)]
 }
 
 /** A slot for v, or undefined when it is not kept (keep). */
@@ -152,8 +267,14 @@ export function errorBytes(e: Error): Buffer {
 
 const hidden = (value: unknown): PropertyDescriptor => ({ value, writable: true, enumerable: false, configurable: true })
 
+/**
+ * Rebuilds the error of a record: this thread's registered value if the
+ * record names one (its parts are still read, for the back references that
+ * follow), else an instance of this thread's registered class if it names
+ * one, else of its built-in class.
+ */
 export function rebuildError(rec: ErrorRecord, met: Error[]): Error {
-  const [ctor, name, message, stack, props, cause, errors, flags] = rec
+  const [ctor, name, message, stack, props, cause, errors, flags, known, cls] = rec
   const hasMessage = (flags & F_MESSAGE) !== 0
   // The stack is replaced below: do not pay for capturing and formatting one
   // here (most of the cost of decoding an error, otherwise).
@@ -161,19 +282,20 @@ export function rebuildError(rec: ErrorRecord, met: Error[]): Error {
   Reflect.set(Error, 'stackTraceLimit', 0)
   let e: Error
   try {
-    if (ctor === CTOR_DOMEXCEPTION) {
-      e = new DOMException(hasMessage ? String(message) : '', typeof name === 'string' ? name : 'Error')
-    } else if (ctor === CTOR_AGGREGATE) {
-      e = hasMessage ? new AggregateError([], message as string) : new AggregateError([])
-    } else {
-      const C = ERROR_CTORS[ctor] ?? Error
-      e = hasMessage ? new (C as ErrorConstructor)(message as string) : new (C as ErrorConstructor)()
-    }
+    const base = ERROR_CTORS[ctor] ?? Error
+    const args = ctor === CTOR_DOMEXCEPTION
+      ? [hasMessage ? String(message) : '', typeof name === 'string' ? name : 'Error']
+      : ctor === CTOR_AGGREGATE ? (hasMessage ? [[], message] : [[]]) : hasMessage ? [message] : []
+    const C = cls === undefined ? undefined : classByName.get(cls)
+    e = C !== undefined && C.prototype instanceof base
+      ? Reflect.construct(base, args, C) as Error
+      : new (base as new (...a: unknown[]) => Error)(...args)
   } finally {
     Reflect.set(Error, 'stackTraceLimit', limit)
   }
   if (hasMessage && typeof message !== 'string') Object.defineProperty(e, 'message', hidden(message))
-  met.push(e)
+  const value = known === undefined ? undefined : knownByName.get(known)
+  met.push(value ?? e)
   if ((flags & F_STACK) !== 0) Object.defineProperty(e, 'stack', hidden(stack))
   else delete (e as { stack?: string }).stack
   // A name of its own comes with the other properties, in its place.
@@ -187,7 +309,7 @@ export function rebuildError(rec: ErrorRecord, met: Error[]): Error {
   if ((flags & F_ERRORS) !== 0) {
     Object.defineProperty(e, 'errors', hidden((errors as unknown[][]).map((s) => fromSlot(s, met))))
   }
-  return e
+  return value ?? e
 }
 
 function fromSlot(s: unknown[], met: Error[]): unknown {
@@ -197,3 +319,6 @@ function fromSlot(s: unknown[], met: Error[]): unknown {
     default: return s[1]
   }
 }
+
+// gort's own class: a FatalError on an M reaches the app as a FatalError.
+registerError(FatalError, { name: 'gort.FatalError' })
