@@ -18,7 +18,7 @@
 
 import { freeValue } from './codec/block.js'
 import { decodeArgs, decodeValue } from './codec/decode.js'
-import { encodeArgs, encodeValue } from './codec/encode.js'
+import { commitStaged, encodeArgs, encodeArgsOrStage, encodeValue, type StagedBlock } from './codec/encode.js'
 import { handleObject, handleRefOf } from './codec/handles.js'
 import type { SharedHeap } from './heap.js'
 import { G_ARG, G_INL, G_RESULT } from './layout.js'
@@ -41,6 +41,37 @@ export function putArgs(h: SharedHeap, gb: number, args: readonly unknown[]): vo
   } else if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && putHandleArg(h, gb, args[0])) {
     // go(fn, ch): no block, no heap.lock.
   } else h.i32[gb + G_ARG] = encodeArgs(h, args)
+}
+
+/**
+ * putArgs for a caller that can wait for arena space (the host's spawns,
+ * arenawait.ts): stores args in the G and returns undefined, or, when they
+ * need a block the arena has no room for now (or `now` is false: others
+ * wait already), leaves G.arg 0 and returns them staged, for putStaged.
+ * Throws DataCloneError, or a RangeError naming heapSize if they could
+ * never fit; nothing stays allocated then.
+ */
+export function putArgsOrStage(h: SharedHeap, gb: number, args: readonly unknown[], now: boolean): StagedBlock | undefined {
+  if (args.length === 0 || (args.length === 1 && typeof args[0] === 'number')) {
+    putArgs(h, gb, args)
+    return undefined
+  }
+  if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && putHandleArg(h, gb, args[0])) return undefined
+  const r = encodeArgsOrStage(h, args, now)
+  if (typeof r === 'number') {
+    h.i32[gb + G_ARG] = r
+    return undefined
+  }
+  h.i32[gb + G_ARG] = 0
+  return r
+}
+
+/** Moves staged arguments into the arena and the G; false if the arena has no room for them yet. */
+export function putStaged(h: SharedHeap, gb: number, s: StagedBlock): boolean {
+  const p = commitStaged(h, s)
+  if (p === 0) return false
+  h.i32[gb + G_ARG] = p
+  return true
 }
 
 /** Stores a lone handle argument inline, with a reference of the G's; false if o is not one that fits. */

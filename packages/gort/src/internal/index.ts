@@ -12,7 +12,7 @@ export {
   lock, lockAsync, tryLock, unlock, noteclear, notesleep, notetsleep, notetsleepAsync, notewakeup,
   MUTEX_LOCKED, MUTEX_SLEEPING, MUTEX_UNLOCKED,
 } from './lock_futex.js'
-export { malloc, free, mallocSize, heapStats, requestCollection, MIN_BLOCK, MAX_ALLOC, type HeapStats } from './malloc.js'
+export { malloc, free, mallocSize, heapStats, requestCollection, tryMalloc, neverFits, MIN_BLOCK, MAX_ALLOC, type HeapStats } from './malloc.js'
 export {
   runqput, runqputslow, runqget, runqgetInheritTime, runqempty, runqlen, runqgrab, runqsteal,
   globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize, globrunqinject, globrunqdrain,

@@ -210,6 +210,10 @@ const heapSpec: RecordSpec = {
         i32('heap.lock', `Free list of blocks of [2^${b}, 2^${b + 1}) bytes: the arena byte offset of the first, 0 = empty.`),
       ]),
     ),
+    {
+      freewaiters: i32('atomic-any', 'Threads waiting for arena space (the host\'s spawns whose arguments did not fit, arenawait.ts); Atomics.add/sub by them. free loads it with Atomics.load after unlocking heap.lock: a Dekker pair with the waiter\'s add before its retry.'),
+      freegen: i32('atomic-any', 'Frees seen by waiters: free Atomics.adds it and notifies it when freewaiters is not 0; waiters Atomics.waitAsync on it.'),
+    },
   ],
 }
 
@@ -448,6 +452,7 @@ export const HEAP_LOCK = HP.lock, HEAP_BINMAP = HP.binmap, HEAP_INUSE_BYTES = HP
 export const HEAP_INUSE_BLOCKS = HP.inuseBlocks, HEAP_FREE_BYTES = HP.freeBytes
 export const HEAP_ALLOCS = HP.allocs, HEAP_FREES = HP.frees, HEAP_BIN0 = HP.bin0
 export const HEAP_GCTRIGGER = HP.gcTrigger, HEAP_GCLOW = HP.gcLow, HEAP_GCGEN = HP.gcGen
+export const HEAP_FREEWAITERS = HP.freewaiters, HEAP_FREEGEN = HP.freegen
 
 export const P_ID = P.id, P_STATUS = P.status, P_LINK = P.link, P_SCHEDTICK = P.schedtick
 export const P_STEPTICK = P.steptick

@@ -42,8 +42,8 @@
 
 import { types } from 'node:util'
 import type { SharedHeap } from '../heap.js'
-import { counted, retain } from '../refs.js'
-import { free, malloc, MAX_ALLOC } from '../malloc.js'
+import { counted, release, retain } from '../refs.js'
+import { free, malloc, neverFits, tryMalloc } from '../malloc.js'
 import {
   T_ARGS, T_ARRAY, T_BIGINT64, T_BIGNEG, T_BIGPOS, T_DATE, T_ERROR, T_FALSE, T_FLOAT64, T_HANDLE, T_HREFS, T_INT32,
   T_NULL, T_OBJECT, T_STRING, T_TRUE, T_UNDEF, T_V8, T_VIEW,
@@ -300,10 +300,42 @@ function planHandle(t: Tape, o: object, hm: (this: object) => unknown): void {
 // ---------------------------------------------------------------------------
 // write: the second pass. No user code runs here.
 
-function writeTape(h: SharedHeap, t: Tape, p: number): void {
-  const i32 = h.i32
-  const f64 = h.f64
-  const u16 = viewU16
+/**
+ * Where write stores a block: the shared heap's views, or those of a
+ * staging buffer (a block the arena has no room for yet). Offsets are
+ * bytes into dst's buffer either way.
+ */
+interface Dst {
+  readonly i32: Int32Array
+  readonly f64: Float64Array
+  readonly u8: Uint8Array
+  readonly u16: Uint16Array
+  readonly buf: Buffer
+}
+
+/** This thread's Dst for the heap h (one heap per thread is the normal case: a one-entry cache). */
+let heapDstCache: Dst | undefined
+let heapDstSab: SharedArrayBuffer | undefined
+
+function heapDst(h: SharedHeap): Dst {
+  if (h.sab !== heapDstSab) {
+    views(h)
+    heapDstCache = { i32: h.i32, f64: h.f64, u8: h.u8, u16: viewU16, buf: viewBuf }
+    heapDstSab = h.sab
+  }
+  return heapDstCache!
+}
+
+/** A Dst over a fresh buffer of n bytes (a multiple of 8). */
+function stageDst(n: number): Dst {
+  const ab = new ArrayBuffer(n)
+  return { i32: new Int32Array(ab), f64: new Float64Array(ab), u8: new Uint8Array(ab), u16: new Uint16Array(ab), buf: Buffer.from(ab) }
+}
+
+function writeTape(dst: Dst, t: Tape, p: number): void {
+  const i32 = dst.i32
+  const f64 = dst.f64
+  const u16 = dst.u16
   let q = p
   for (let i = 0; i < t.n; i++) {
     const tag = t.tag[i]
@@ -337,14 +369,14 @@ function writeTape(h: SharedHeap, t: Tape, p: number): void {
           const b = (q + 8) >> 1
           for (let j = 0; j < aux; j++) u16[b + j] = s.charCodeAt(j)
         } else {
-          viewBuf.write(s, q + 8, 'utf16le')
+          dst.buf.write(s, q + 8, 'utf16le')
         }
         q += 8 + align8(aux * 2)
         break
       }
       case T_V8:
       case T_ERROR:
-        h.u8.set(t.val[i] as Buffer, q + 8)
+        dst.u8.set(t.val[i] as Buffer, q + 8)
         q += 8 + align8(aux)
         break
       case T_DATE:
@@ -360,7 +392,7 @@ function writeTape(h: SharedHeap, t: Tape, p: number): void {
         i++ // the next entry holds the kind
         i32[w + 2] = t.aux[i]
         i32[w + 3] = 0
-        h.u8.set(t.val[i - 1] as Uint8Array, q + 16)
+        dst.u8.set(t.val[i - 1] as Uint8Array, q + 16)
         q += 16 + align8(aux)
         break
       default: // the tag and aux words say it all
@@ -369,44 +401,88 @@ function writeTape(h: SharedHeap, t: Tape, p: number): void {
   }
 }
 
+/** Counted handles on the planned tape: each gets an entry in the block's T_HREFS prefix (block.ts). */
+function countedHandles(t: Tape): number {
+  let nh = 0
+  for (let i = 0; i < t.n; i++) if (t.tag[i] === T_HANDLE && counted(t.aux[i])) nh++
+  return nh
+}
+
+/** The block's size for the planned tape with nh counted handles; a RangeError naming heapSize if the arena could never hold it. */
+function blockBytes(h: SharedHeap, t: Tape, nh: number): number {
+  const bytes = t.bytes + (nh === 0 ? 0 : 8 + nh * 8)
+  if (neverFits(h, bytes)) {
+    throw new RangeError(`the value needs ${bytes} bytes in the shared heap, more than it can ever hold ` +
+      `(heapSize is ${h.layout.arenaBytes} bytes); raise the heapSize option`)
+  }
+  return bytes
+}
+
 /**
- * Mallocs a block for the planned tape and writes it. A value holding
+ * Writes the planned tape as a block at byte p of dst. A value holding
  * counted handles (refs.ts) starts with a T_HREFS prefix listing them, and
  * the block takes a reference on each: a channel in flight is not freed
  * while no handle object stands for it. freeValue drops them.
  */
-function commit(h: SharedHeap, t: Tape): number {
-  let nh = 0
-  for (let i = 0; i < t.n; i++) if (t.tag[i] === T_HANDLE && counted(t.aux[i])) nh++
-  const prefix = nh === 0 ? 0 : 8 + nh * 8
-  const bytes = t.bytes + prefix
-  if (bytes > MAX_ALLOC) {
-    throw new RangeError(`the value needs ${bytes} bytes in the shared heap, more than one block can hold (${MAX_ALLOC})`)
+function writeBlock(h: SharedHeap, dst: Dst, t: Tape, nh: number, p: number): void {
+  writeTape(dst, t, nh === 0 ? p : p + 8 + nh * 8)
+  if (nh === 0) return
+  const i32 = dst.i32
+  let w = p >> 2
+  i32[w] = T_HREFS
+  i32[w + 1] = nh
+  w += 2
+  for (let i = 0; i < t.n; i++) {
+    if (t.tag[i] !== T_HANDLE || !counted(t.aux[i])) continue
+    const ptr = t.val[i] as number
+    retain(h, t.aux[i], ptr)
+    i32[w] = t.aux[i]
+    i32[w + 1] = ptr
+    w += 2
   }
-  const p = malloc(h, bytes)
-  views(h)
+}
+
+/** Mallocs a block for the planned tape and writes it (malloc's RangeError if the arena is full). */
+function commit(h: SharedHeap, t: Tape): number {
+  const nh = countedHandles(t)
+  const p = malloc(h, blockBytes(h, t, nh))
   try {
-    writeTape(h, t, p + prefix)
+    writeBlock(h, heapDst(h), t, nh, p)
   } catch (e) {
     free(h, p)
     throw e
   }
-  if (nh > 0) {
-    const i32 = h.i32
-    let w = p >> 2
-    i32[w] = T_HREFS
-    i32[w + 1] = nh
-    w += 2
-    for (let i = 0; i < t.n; i++) {
-      if (t.tag[i] !== T_HANDLE || !counted(t.aux[i])) continue
-      const ptr = t.val[i] as number
-      retain(h, t.aux[i], ptr)
-      i32[w] = t.aux[i]
-      i32[w + 1] = ptr
-      w += 2
-    }
-  }
   return p
+}
+
+/**
+ * A block that did not fit the arena yet, written in memory of this
+ * thread, exactly as it will be in the arena (its bytes hold no address of
+ * their own, so they can be copied anywhere): it holds the references its
+ * handles need meanwhile. Made by encodeArgsOrStage; commitStaged moves it
+ * into the arena, dropStaged gives it up.
+ */
+export interface StagedBlock {
+  readonly bytes: Uint8Array
+}
+
+/** commit, or, if the arena has no room now (or `now` is false), a StagedBlock. */
+function commitOrStage(h: SharedHeap, t: Tape, now: boolean): number | StagedBlock {
+  const nh = countedHandles(t)
+  const bytes = blockBytes(h, t, nh)
+  const p = now ? tryMalloc(h, bytes, true) : 0
+  if (p !== 0) {
+    try {
+      writeBlock(h, heapDst(h), t, nh, p)
+    } catch (e) {
+      free(h, p)
+      throw e
+    }
+    return p
+  }
+  const dst = stageDst(bytes)
+  writeBlock(h, dst, t, nh, 0)
+  return { bytes: dst.u8 }
 }
 
 // ---------------------------------------------------------------------------
@@ -441,6 +517,19 @@ export function encodeValue(h: SharedHeap, v: unknown): number {
  * argument that could not be cloned.
  */
 export function encodeArgs(h: SharedHeap, args: readonly unknown[]): number {
+  return encodeArgsOrStage(h, args, null) as number
+}
+
+/**
+ * encodeArgs for a caller that can wait for arena space (the host's
+ * spawns, arenawait.ts): when the arena has no room for the block now (it
+ * asks for a collection), or `now` is false (others wait already), the
+ * block is written to a StagedBlock instead, for commitStaged later. With
+ * `now` null it is encodeArgs (malloc's RangeError when full). Throws
+ * DataCloneError, or a RangeError naming heapSize when the block could
+ * never fit; nothing stays allocated or referenced then.
+ */
+export function encodeArgsOrStage(h: SharedHeap, args: readonly unknown[], now: boolean | null): number | StagedBlock {
   const n = args.length
   if (n === 0) return 0
   const t = tapeBusy ? new Tape() : threadTape
@@ -450,7 +539,7 @@ export function encodeArgs(h: SharedHeap, args: readonly unknown[]): number {
   try {
     t.push(T_ARGS, n, undefined, 8)
     for (; i < n; i++) planValue(t, args[i])
-    return commit(h, t)
+    return now === null ? commit(h, t) : commitOrStage(h, t, now)
   } catch (e) {
     if (e instanceof CloneFailure) throw dataCloneError(e, `argument ${i}: `)
     throw e
@@ -458,4 +547,24 @@ export function encodeArgs(h: SharedHeap, args: readonly unknown[]): number {
     t.clear()
     if (mine) tapeBusy = false
   }
+}
+
+/**
+ * Moves a staged block into the arena: its pointer, or 0 if the arena has
+ * no room for it yet. It takes the space only if as much again stays free
+ * (tryMalloc's headroom): the waiting spawns it serves leave room for the
+ * results and channel values of the goroutines running, which cannot wait.
+ * Any thread, the block's owner.
+ */
+export function commitStaged(h: SharedHeap, s: StagedBlock): number {
+  const p = tryMalloc(h, s.bytes.length, false, s.bytes.length)
+  if (p !== 0) h.u8.set(s.bytes, p)
+  return p
+}
+
+/** Gives up a staged block: drops the references it held (block.ts's prefix). Its owner, once. */
+export function dropStaged(h: SharedHeap, s: StagedBlock): void {
+  const i32 = new Int32Array(s.bytes.buffer, s.bytes.byteOffset, s.bytes.length >> 2)
+  if (i32[0] !== T_HREFS) return
+  for (let i = 0, n = i32[1]; i < n; i++) release(h, i32[2 + 2 * i], i32[3 + 2 * i])
 }
