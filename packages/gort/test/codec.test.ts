@@ -825,6 +825,12 @@ test('shared handles: decoding an unregistered kind is a FatalError naming it; r
   t.throws(() => registerHandleKind(1.5, () => ({})), { instanceOf: RangeError })
   t.throws(() => registerHandleKind(2 ** 31, () => ({})), { instanceOf: RangeError })
   t.throws(() => registerHandleKind(3, 'no' as unknown as () => object), { instanceOf: TypeError })
+  // gort's own kinds register when gort's index loads, which this test file does not.
+  const cp = encodeValue(h, { [kHandle]: () => ({ kind: 1, ptr: 16 }) })
+  t.throws(() => decodeValue(h, cp), {
+    instanceOf: FatalError, message: /^decodeValue: handle kind 1 \(Chan\) at \d+ is not registered on this thread: gort's Chan class registers when gort is imported/,
+  })
+  freeValue(h, cp)
   noLeak(t, h)
 })
 
