@@ -20,57 +20,10 @@
 // await bench.run()  // per-iteration time: a task's mean latency / 10,000
 
 import type { Runtime } from './runtime.js'
-import type { SharedHeap } from './internal/heap.js'
-import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
-import { free, malloc } from './internal/malloc.js'
-import { defineRefKind, track } from './internal/refs.js'
+import { newpb, type PB } from './internal/pb.js'
 import { hostOf } from './runtime.js'
 
-const HANDLE_PB = 9
-/** The counter record in the shared heap: [refs, iterations left, grain]. */
-const PB_REFS = 0
-const PB_LEFT = 1
-const PB_GRAIN = 2
-const PB_BYTES = 12
-
-/**
- * Go's testing.PB: the iterations a parallel body runs. Call next() before
- * each iteration; it returns false when the shared count is used up.
- */
-export class PB {
-  /** Iterations taken from the shared count and not yet run by this goroutine. */
-  private cache = 0
-
-  /** @internal */
-  constructor(
-    /** @internal */ readonly heap: SharedHeap,
-    /** @internal */ readonly ptr: number,
-    /** @internal */ readonly grain: number,
-  ) {
-    track(heap, this, HANDLE_PB, ptr)
-  }
-
-  [kHandle](): HandleRef {
-    return { kind: HANDLE_PB, ptr: this.ptr }
-  }
-
-  /** Whether there is another iteration to run (Go's pb.Next). */
-  next(): boolean {
-    if (this.cache > 0) {
-      this.cache--
-      return true
-    }
-    // Take a grain; Atomics.sub returns what was left before.
-    const left = Atomics.sub(this.heap.i32, (this.ptr >> 2) + PB_LEFT, this.grain)
-    if (left <= 0) return false
-    this.cache = Math.min(this.grain, left) - 1
-    return true
-  }
-}
-
-// Every M decodes PBs (internal/mworker.ts imports this module).
-registerHandleKind(HANDLE_PB, (h, ptr) => new PB(h, ptr, h.i32[(ptr >> 2) + PB_GRAIN]))
-defineRefKind(HANDLE_PB, { refsWord: PB_REFS, free })
+export { PB } from './internal/pb.js'
 
 export interface ParallelOptions<A extends unknown[]> {
   /** Iterations per call (one tinybench iteration of the task). */
@@ -105,12 +58,7 @@ export function parallel<A extends unknown[]>(rt: Runtime, body: Body<A>, opts: 
   const grain = Math.max(1, Math.min(10_000, Math.floor(iterations / (100 * n))))
   const h = hostOf(rt).heap
   return async () => {
-    const ptr = malloc(h, PB_BYTES)
-    const w = ptr >> 2
-    h.i32[w + PB_GRAIN] = grain
-    Atomics.store(h.i32, w + PB_LEFT, iterations)
-    Atomics.store(h.i32, w + PB_REFS, 1)
-    const pb = new PB(h, ptr, grain)
+    const pb = newpb(h, iterations, grain)
     const runs: Array<Promise<unknown>> = []
     for (let i = 0; i < n; i++) runs.push(rt.run(body, pb, ...args))
     await Promise.all(runs)

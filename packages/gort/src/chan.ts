@@ -9,13 +9,13 @@
 
 import type { SharedHeap } from './internal/heap.js'
 import {
-  CLOSED, DONE, PARKED, chancap, freechan, chanlen, chanrecv, chansend, closechan, finishRecv, finishSend, makechan,
+  CLOSED, DONE, PARKED, chancap, chanlen, chanrecv, chansend, closechan, finishRecv, finishSend, makechan,
   parkG, parkedG, parkedSudog, recvValue,
 } from './internal/chan.js'
-import { kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
-import { C_REFS } from './internal/layout.js'
+import { kHandle, registerHandleKind, type HandleRef } from './internal/codec/handles.js'
 import { GoroutineFuture, PARK, hostFuture, rejectAwait, type Future } from './internal/ops.js'
-import { defineRefKind, retain, track } from './internal/refs.js'
+import { retain, track } from './internal/refs.js'
+import { HandleKind } from './internal/handlekind.js'
 import { WaitReason } from './internal/runtime2.js'
 import { getg, mheap } from './internal/proc.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
@@ -68,12 +68,12 @@ export class Chan<T> {
   ) {
     // This object holds one reference on the record (a new channel's first,
     // or one the caller took): released when the object is collected.
-    if (ptr !== 0) track(heap, this, HANDLE_CHAN, ptr)
+    if (ptr !== 0) track(heap, this, HandleKind.Chan, ptr)
   }
 
   /** A channel crosses threads as a handle to its record (codec.ts). */
   [kHandle](): HandleRef {
-    return { kind: HANDLE_CHAN, ptr: this.ptr }
+    return { kind: HandleKind.Chan, ptr: this.ptr }
   }
 
   /** Go's `ch <- v`. Throws "send on closed channel". */
@@ -157,16 +157,14 @@ export class Chan<T> {
   }
 }
 
-/** The codec kind of channel handles. */
-export const HANDLE_CHAN = 1
 // Every thread that loads gort can decode channels (the runtime of the
-// receiving thread is found when the channel is used).
-registerHandleKind(HANDLE_CHAN, (h, ptr) => new Chan(h, ptr, undefined), { shared: true })
-defineRefKind(HANDLE_CHAN, { refsWord: C_REFS, free: freechan })
+// receiving thread is found when the channel is used). internal/chan.ts
+// counts them.
+registerHandleKind(HandleKind.Chan, (h, ptr) => new Chan(h, ptr, undefined), { shared: true })
 
 /** A new Chan object for the channel at ptr, with a reference of its own (the caller holds one meanwhile). */
 export function chanHandle<T>(h: SharedHeap, ptr: number): Chan<T> {
-  retain(h, HANDLE_CHAN, ptr)
+  retain(h, HandleKind.Chan, ptr)
   return new Chan<T>(h, ptr, undefined)
 }
 

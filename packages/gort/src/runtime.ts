@@ -10,7 +10,8 @@ import os from 'node:os'
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import { wrap, type Remote } from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
-import { putArgs, takeResult } from './internal/gvalue.js'
+import { takeResult } from './internal/gvalue.js'
+import { ArenaWait } from './internal/arenawait.js'
 import { SharedHeap } from './internal/heap.js'
 import { lock, notewakeup, unlock } from './internal/lock_futex.js'
 import {
@@ -618,23 +619,49 @@ export class Runtime extends EventEmitter {
       )
     }
     const h = this.heap
-    const m = h.i32
     const l = h.layout
     const fnid = funcid(h, meta)
     const gp = gfget(h)
     if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines alive; raise the maxGoroutines option`)
     const gb = gbase(l, gp)
+    let now: boolean
     try {
-      putArgs(h, gb, args)
+      // false: the arena has no room for them yet; argq calls batch(gp) once they are in.
+      now = this.argq.put(gp, args)
     } catch (e) {
       gfput(h, gp)
-      throw e
+      // One failure mode per call (docs/design/errors.md): rt.run rejects, rt.go throws.
+      if (waiter === undefined) throw e
+      waiter.reject(e)
+      return waiter
     }
     // Counted into sched.gcount by flush, with its batch, before anyone can see it.
     const goid = newproc1(h, gb, fnid, Gflags.Gawaited | Gflags.Ghost, true)
     waiter ??= new HostGoroutine(goid)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0) this.ref()
+    if (now) this.batch(gp)
+    return waiter
+  }
+
+  private argqs: ArenaWait | undefined
+  /** Spawns whose arguments wait for arena space (internal/arenawait.ts). */
+  private get argq(): ArenaWait {
+    return this.argqs ??= new ArenaWait(this.heap, (gp) => this.batch(gp), (gp, e) => {
+      const w = this.waiters[gp]
+      if (w !== undefined) {
+        this.waiters[gp] = undefined
+        if (--this.nwaiters === 0) this.unref()
+        w.reject(e)
+      }
+      gfput(this.heap, gp)
+    })
+  }
+
+  /** Adds G gp, its arguments in place, to the batch of spawns. */
+  private batch(gp: number): void {
+    const m = this.heap.i32
+    const l = this.heap.layout
     // Batch spawns: one lock and one wake-up per batch.
     if (this.batchN === 0) this.batchHead = gp
     else m[gbase(l, this.batchTail) + G_SCHEDLINK] = gp
@@ -644,7 +671,6 @@ export class Runtime extends EventEmitter {
       this.flushQueued = true
       queueMicrotask(() => this.flush())
     }
-    return waiter
   }
 
   private flush(): void {
@@ -767,7 +793,7 @@ export class Runtime extends EventEmitter {
 
   /** Live goroutines (Go's runtime.NumGoroutine). */
   numGoroutine(): number {
-    return gcount(this.heap) + this.batchN // and the spawns not flushed yet
+    return gcount(this.heap) + this.batchN + this.argq.length // and the spawns not flushed yet, or waiting for arena space
   }
 
   /**

@@ -2,7 +2,7 @@
 // (yield*) and on the app's thread (await).
 
 import { encodeSlotCode, slotCodeF64 } from './internal/gvalue.js'
-import { freeValue } from './internal/codec.js'
+import { freeValue } from './internal/codec/block.js'
 import { GoroutineFuture, PARK, hostFuture, type Future } from './internal/ops.js'
 import { getg, mheap } from './internal/proc.js'
 import { DONE, PARKED, finishSelect, selG, selIndex, selOk, selSudogs, selValue, selectgo, type Scase } from './internal/select.js'

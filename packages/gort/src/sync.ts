@@ -1,27 +1,20 @@
 // The sync package across threads. WaitGroup now; Mutex, RWMutex, Once,
 // Cond and Semaphore follow on the same shared record (internal/sema.ts).
 
-import { handleObject, kHandle, registerHandleKind, type HandleRef } from './internal/codec.js'
+import { handleObject, kHandle, registerHandleKind, type HandleRef } from './internal/codec/handles.js'
 import type { SharedHeap } from './internal/heap.js'
 import { GoroutineFuture, PARK, hostFuture, type Future } from './internal/ops.js'
-import { SEMA_LIMIT, SEMA_REFS } from './internal/layout.js'
-import { defineRefKind, release, retain, track } from './internal/refs.js'
+import { track } from './internal/refs.js'
+import { HandleKind } from './internal/handlekind.js'
 import { getg, mheap } from './internal/proc.js'
 import { PARKED } from './internal/chan.js'
 import {
-  condenqueue, condwake, rwlock, rwrlock, rwrunlock, rwtrylock, rwunlock,
+  condenqueue, condmutex, condwake, newcond, rwlock, rwrlock, rwrunlock, rwtrylock, rwunlock,
   newsemaphore, oncebegin, oncedone, semacquire, semrelease, semtryacquire,
-  SemaKind, freesema, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
+  SemaKind, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
   wgadd, wgcount, wgwait, wgwaitdone,
 } from './internal/sema.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
-
-const HANDLE_WAITGROUP = 2
-const HANDLE_MUTEX = 3
-const HANDLE_SEMAPHORE = 4
-const HANDLE_ONCE = 5
-const HANDLE_RWMUTEX = 7
-const HANDLE_COND = 8
 
 function heapHere(what: string, rt?: Runtime): SharedHeap {
   const h = mheap()
@@ -52,11 +45,11 @@ export class WaitGroup {
       this.heap = heapHere('WaitGroup', opts.runtime)
       this.ptr = newsema(this.heap, SemaKind.WaitGroup)
     }
-    track(this.heap, this, HANDLE_WAITGROUP, this.ptr)
+    track(this.heap, this, HandleKind.WaitGroup, this.ptr)
   }
 
   [kHandle](): HandleRef {
-    return { kind: HANDLE_WAITGROUP, ptr: this.ptr }
+    return { kind: HandleKind.WaitGroup, ptr: this.ptr }
   }
 
   /** Adds delta (may be negative) to the counter. Throws "sync: negative WaitGroup counter". */
@@ -99,7 +92,7 @@ function* waitG(h: SharedHeap, p: number): Generator<unknown, void, unknown> {
   wgwaitdone(h, sg)
 }
 
-registerHandleKind(HANDLE_WAITGROUP, (heap, ptr) => new WaitGroup({}, { heap, ptr }), { shared: true })
+registerHandleKind(HandleKind.WaitGroup, (heap, ptr) => new WaitGroup({}, { heap, ptr }), { shared: true })
 
 /**
  * Go's sync.Mutex, shared by every M and the app's thread, with Go's
@@ -121,11 +114,11 @@ export class Mutex {
       this.heap = heapHere('Mutex', opts.runtime)
       this.ptr = newsema(this.heap, SemaKind.Mutex)
     }
-    track(this.heap, this, HANDLE_MUTEX, this.ptr)
+    track(this.heap, this, HandleKind.Mutex, this.ptr)
   }
 
   [kHandle](): HandleRef {
-    return { kind: HANDLE_MUTEX, ptr: this.ptr }
+    return { kind: HandleKind.Mutex, ptr: this.ptr }
   }
 
   /** Locks it: yield* in a goroutine, await on the app's thread. */
@@ -175,7 +168,7 @@ function* lockG(h: SharedHeap, p: number): Generator<unknown, void, unknown> {
   }
 }
 
-registerHandleKind(HANDLE_MUTEX, (heap, ptr) => new Mutex({}, { heap, ptr }), { shared: true })
+registerHandleKind(HandleKind.Mutex, (heap, ptr) => new Mutex({}, { heap, ptr }), { shared: true })
 
 function checkWeight(fn: string, n: unknown): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new RangeError(`${fn}: n must be a non-negative integer, got ${String(n)}`)
@@ -205,17 +198,17 @@ export class Semaphore {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
-      track(this.heap, this, HANDLE_SEMAPHORE, this.ptr)
+      track(this.heap, this, HandleKind.Semaphore, this.ptr)
       return
     }
     if (!Number.isInteger(size) || size < 0 || size > 0x7fffffff) throw new RangeError(`Semaphore: size must be a non-negative integer, got ${String(size)}`)
     this.heap = heapHere('Semaphore', opts.runtime)
     this.ptr = newsemaphore(this.heap, size)
-    track(this.heap, this, HANDLE_SEMAPHORE, this.ptr)
+    track(this.heap, this, HandleKind.Semaphore, this.ptr)
   }
 
   [kHandle](): HandleRef {
-    return { kind: HANDLE_SEMAPHORE, ptr: this.ptr }
+    return { kind: HandleKind.Semaphore, ptr: this.ptr }
   }
 
   /** Acquires n permits, waiting until they are free: yield* in a goroutine, await on the app's thread. */
@@ -266,11 +259,11 @@ export class Once {
       this.heap = heapHere('Once', opts.runtime)
       this.ptr = newsema(this.heap, SemaKind.Once)
     }
-    track(this.heap, this, HANDLE_ONCE, this.ptr)
+    track(this.heap, this, HandleKind.Once, this.ptr)
   }
 
   [kHandle](): HandleRef {
-    return { kind: HANDLE_ONCE, ptr: this.ptr }
+    return { kind: HandleKind.Once, ptr: this.ptr }
   }
 
   /** Runs f if no caller has; else waits for the one that did. */
@@ -313,8 +306,8 @@ function* onceG(h: SharedHeap, p: number, f: () => unknown): Generator<unknown, 
   }
 }
 
-registerHandleKind(HANDLE_SEMAPHORE, (heap, ptr) => new Semaphore(0, {}, { heap, ptr }), { shared: true })
-registerHandleKind(HANDLE_ONCE, (heap, ptr) => new Once({}, { heap, ptr }), { shared: true })
+registerHandleKind(HandleKind.Semaphore, (heap, ptr) => new Semaphore(0, {}, { heap, ptr }), { shared: true })
+registerHandleKind(HandleKind.Once, (heap, ptr) => new Once({}, { heap, ptr }), { shared: true })
 
 /** Runs a blocking sema operation: yield* in a goroutine, await on the app's thread. */
 function blocking(what: string, call: string, h: SharedHeap, start: (gp: number) => number): Future<void> {
@@ -351,11 +344,11 @@ export class RWMutex {
       this.heap = heapHere('RWMutex', opts.runtime)
       this.ptr = newsema(this.heap, SemaKind.RWMutex)
     }
-    track(this.heap, this, HANDLE_RWMUTEX, this.ptr)
+    track(this.heap, this, HandleKind.RWMutex, this.ptr)
   }
 
   [kHandle](): HandleRef {
-    return { kind: HANDLE_RWMUTEX, ptr: this.ptr }
+    return { kind: HandleKind.RWMutex, ptr: this.ptr }
   }
 
   /** Locks for writing. */
@@ -404,17 +397,14 @@ export class Cond {
       this.ptr = at.ptr
     } else {
       this.heap = L.heap
-      this.ptr = newsema(this.heap, SemaKind.Cond)
-      // The Mutex travels with the Cond: its record is kept in the limit
-      // word, and the Cond's record holds a reference on it.
-      retain(this.heap, HANDLE_MUTEX, L.ptr)
-      Atomics.store(this.heap.i32, (this.ptr >> 2) + SEMA_LIMIT, L.ptr)
+      // The Mutex travels with the Cond (its record holds a reference on it).
+      this.ptr = newcond(this.heap, L.ptr)
     }
-    track(this.heap, this, HANDLE_COND, this.ptr)
+    track(this.heap, this, HandleKind.Cond, this.ptr)
   }
 
   [kHandle](): HandleRef {
-    return { kind: HANDLE_COND, ptr: this.ptr }
+    return { kind: HandleKind.Cond, ptr: this.ptr }
   }
 
   /** Unlocks L, waits to be signalled, locks L again. L must be held. */
@@ -453,22 +443,8 @@ function* condWaitG(c: Cond): Generator<unknown, void, unknown> {
   yield* c.L.lock()
 }
 
-registerHandleKind(HANDLE_RWMUTEX, (heap, ptr) => new RWMutex({}, { heap, ptr }), { shared: true })
-registerHandleKind(HANDLE_COND, (heap, ptr) => {
+registerHandleKind(HandleKind.RWMutex, (heap, ptr) => new RWMutex({}, { heap, ptr }), { shared: true })
+registerHandleKind(HandleKind.Cond, (heap, ptr) => {
   // Its L is this thread's Mutex for the record (the one other decodings share).
-  const mu = Atomics.load(heap.i32, (ptr >> 2) + SEMA_LIMIT)
-  return new Cond(handleObject(heap, HANDLE_MUTEX, mu, false) as Mutex, { heap, ptr })
+  return new Cond(handleObject(heap, HandleKind.Mutex, condmutex(heap, ptr), false) as Mutex, { heap, ptr })
 }, { shared: true })
-
-// Sync objects are freed when nothing references them any more (refs.ts).
-for (const kind of [HANDLE_WAITGROUP, HANDLE_MUTEX, HANDLE_SEMAPHORE, HANDLE_ONCE, HANDLE_RWMUTEX]) {
-  defineRefKind(kind, { refsWord: SEMA_REFS, free: freesema })
-}
-defineRefKind(HANDLE_COND, {
-  refsWord: SEMA_REFS,
-  free: (h, p) => {
-    const mu = h.i32[(p >> 2) + SEMA_LIMIT]
-    freesema(h, p)
-    release(h, HANDLE_MUTEX, mu)
-  },
-})

@@ -5,14 +5,13 @@
 
 import test, { type ExecutionContext } from 'ava'
 import fc from 'fast-check'
-import { isDeepStrictEqual } from 'node:util'
+import { isDeepStrictEqual, types } from 'node:util'
 import vm from 'node:vm'
 import { MessageChannel } from 'node:worker_threads'
 import {
   CodecTag, FatalError, SharedHeap, decodeArgs, decodeValue, encodeArgs, encodeValue, freeValue, heapStats, malloc, free,
+  kHandle, registerHandleKind, registerError,
 } from 'gort/internal'
-// Not re-exported by gort/internal (yet): the same module instance, by path.
-import { kHandle, registerHandleKind } from '../dist/internal/codec.js'
 import { startFixture, withWatchdog } from './helpers.js'
 import {
   TEST_HANDLE_KIND, TestHandle, agrees, decodedHandles, describeError, registerTestHandle, sampleErrors, sampleValues,
@@ -412,6 +411,79 @@ test('error causes: errors, values, undefined, cycles; uncloneable parts are lef
   noLeak(t, h)
 })
 
+test('registered error classes decode as instances of the class, without running its constructor', (t) => {
+  const h = heap()
+  let made = 0
+  class StoreError extends TypeError {
+    constructor(readonly shard: number, message: string) {
+      super(message)
+      made++
+      this.name = 'StoreError'
+    }
+
+    where(): string {
+      return `shard ${this.shard}`
+    }
+  }
+  class ShardDown extends StoreError {}
+  t.is(registerError(StoreError, { name: 'codec-test.StoreError' }), StoreError)
+  const e = new StoreError(3, 'shard down')
+  made = 0
+  for (const back of [roundTrip(h, e), roundTrip(h, { in: [e] }).in[0], roundTrip(h, new Error('outer', { cause: e })).cause as StoreError]) {
+    t.true(back instanceof StoreError)
+    t.true(back instanceof TypeError)
+    t.true(types.isNativeError(back), 'a real error object (it has V8\'s error internals)')
+    t.is(back.where(), 'shard 3')
+    t.is(back.name, 'StoreError')
+    t.is(back.message, 'shard down')
+    t.is(back.stack, e.stack)
+  }
+  t.is(made, 0, 'decoding does not run the constructor')
+  // An unregistered subclass comes back as its nearest registered class.
+  const sub = roundTrip(h, new ShardDown(4, 'down'))
+  t.true(sub instanceof StoreError)
+  t.false(sub instanceof ShardDown)
+  t.is(sub.shard, 4)
+  noLeak(t, h)
+})
+
+test('registered error values decode to this thread\'s object, also as causes and aggregated errors, with back references intact', (t) => {
+  const h = heap()
+  const inner = new Error('inner')
+  const sentinel = new Error('sentinel', { cause: inner })
+  inner.cause = sentinel // a cycle through the registered value
+  t.is(registerError(sentinel, { name: 'codec-test.ErrSentinel' }), sentinel)
+  t.true(Object.isFrozen(sentinel), 'a registered value is frozen')
+  t.is(roundTrip(h, sentinel), sentinel)
+  const agg = roundTrip(h, new AggregateError([sentinel, inner, sentinel], 'all'))
+  t.is(agg.errors[0], sentinel)
+  t.is(agg.errors[2], sentinel)
+  t.not(agg.errors[1], inner, 'an unregistered error is a copy')
+  t.is((agg.errors[1] as Error).message, 'inner')
+  t.is((agg.errors[1] as Error).cause, sentinel, 'its back reference to the registered value is the value')
+  t.is(roundTrip(h, new Error('wrap', { cause: sentinel })).cause, sentinel)
+  noLeak(t, h)
+})
+
+test('registerError: bad registrations are TypeErrors naming what was wrong; registering again is a no-op', (t) => {
+  class A extends Error {}
+  class B extends Error {}
+  registerError(A, { name: 'codec-test.A' })
+  t.is(registerError(A, { name: 'codec-test.A' }), A)
+  t.throws(() => registerError(A, { name: 'codec-test.A2' }), { instanceOf: TypeError, message: /class A is registered as 'codec-test\.A'/ })
+  t.throws(() => registerError(B, { name: 'codec-test.A' }), { instanceOf: TypeError, message: /the name 'codec-test\.A' is taken on this thread by another class/ })
+  t.throws(() => registerError(RangeError), { instanceOf: TypeError, message: /RangeError is a built-in class/ })
+  t.throws(() => registerError(class {} as never), { instanceOf: TypeError, message: /is not an Error class/ })
+  t.throws(() => registerError((() => class extends Error {})()), { instanceOf: TypeError, message: /anonymous class needs \{ name \}/ })
+  t.throws(() => registerError(new Error('x') as never), { instanceOf: TypeError, message: /a value needs \{ name \}/ })
+  t.throws(() => registerError(new Error('x'), { name: 'codec-test.A' }), { instanceOf: TypeError, message: /taken on this thread by another class/ })
+  t.throws(() => registerError({ message: 'x' } as never, { name: 'n' }), { instanceOf: TypeError, message: /expected an Error class or an Error value, got object/ })
+  t.throws(() => registerError(B, { name: '' }), { instanceOf: TypeError, message: /name must be a non-empty string/ })
+  const v = registerError(new Error('v'), { name: 'codec-test.v' })
+  t.is(registerError(v, { name: 'codec-test.v' }), v)
+  t.throws(() => registerError(v, { name: 'codec-test.v2' }), { instanceOf: TypeError, message: /registered as 'codec-test\.v'/ })
+})
+
 test('errors inside values that go to V8 whole get V8\'s treatment', (t) => {
   const h = heap()
   const e = Object.assign(new TypeError('in a map'), { code: 'LOST' })
@@ -753,6 +825,12 @@ test('shared handles: decoding an unregistered kind is a FatalError naming it; r
   t.throws(() => registerHandleKind(1.5, () => ({})), { instanceOf: RangeError })
   t.throws(() => registerHandleKind(2 ** 31, () => ({})), { instanceOf: RangeError })
   t.throws(() => registerHandleKind(3, 'no' as unknown as () => object), { instanceOf: TypeError })
+  // gort's own kinds register when gort's index loads, which this test file does not.
+  const cp = encodeValue(h, { [kHandle]: () => ({ kind: 1, ptr: 16 }) })
+  t.throws(() => decodeValue(h, cp), {
+    instanceOf: FatalError, message: /^decodeValue: handle kind 1 \(Chan\) at \d+ is not registered on this thread: gort's Chan class registers when gort is imported/,
+  })
+  freeValue(h, cp)
   noLeak(t, h)
 })
 

@@ -7,6 +7,7 @@ import type { Worker } from 'node:worker_threads'
 import {
   FatalError, G_PAYLOAD, HEAP_ALLOCS, HEAP_FREES, HEAP_FREE_BYTES, HEAP_INUSE_BLOCKS, HEAP_INUSE_BYTES, HEAP_LOCK,
   MAX_ALLOC, MIN_BLOCK, MUTEX_UNLOCKED, SharedHeap, free, gbase, heapStats, heapw, malloc, mallocSize,
+  HEAP_FREEGEN, HEAP_FREEWAITERS, neverFits, tryMalloc,
 } from 'gort/internal'
 import { seeded, startFixture, withWatchdog } from './helpers.js'
 import type { MallocReport, MallocStressData } from './fixtures/malloc.js'
@@ -133,6 +134,34 @@ test('an exhausted arena throws a RangeError naming heapSize and stays usable', 
   assertOneFreeBlock(t, h)
   free(h, malloc(h, whole(h) - 12))
   t.throws(() => malloc(h, whole(h) - 11), { instanceOf: RangeError, message: /heapSize/ })
+  assertOneFreeBlock(t, h)
+})
+
+test('tryMalloc: 0 instead of a throw, headroom left free; neverFits; free bumps freegen only while someone waits', (t) => {
+  const h = heap(4096)
+  t.false(neverFits(h, whole(h) - 12))
+  t.true(neverFits(h, whole(h) - 11))
+  t.true(neverFits(h, MAX_ALLOC + 1))
+  const a = tryMalloc(h, 1000, false)
+  t.not(a, 0)
+  const free0 = heapStats(h).freeBytes
+  t.is(tryMalloc(h, 1000, false, free0), 0, 'it would not leave the headroom free')
+  const b = tryMalloc(h, 1000, false, 1000)
+  t.not(b, 0, 'it leaves 1000 free')
+  t.is(tryMalloc(h, 5000, false), 0)
+  t.true(heapLockFree(h))
+  // An arena holding only this block qualifies, whatever the headroom asked for.
+  free(h, a)
+  free(h, b)
+  const all = tryMalloc(h, whole(h) - 12, false, 1 << 20)
+  t.not(all, 0)
+  const gen = heapw(h.layout, HEAP_FREEGEN)
+  free(h, all)
+  t.is(Atomics.load(h.i32, gen), 0, 'no waiter: free does not touch freegen')
+  Atomics.add(h.i32, heapw(h.layout, HEAP_FREEWAITERS), 1)
+  free(h, malloc(h, 64))
+  t.is(Atomics.load(h.i32, gen), 1, 'a waiter: free bumps freegen')
+  Atomics.sub(h.i32, heapw(h.layout, HEAP_FREEWAITERS), 1)
   assertOneFreeBlock(t, h)
 })
 

@@ -11,7 +11,7 @@
 //     qcount < dataqsiz implies sendq is empty.
 //
 // Values are encoded before the lock is taken (gvalue.ts: numbers, booleans
-// and null inline, everything else through codec.ts), so a DataCloneError
+// and null inline, everything else through internal/codec/), so a DataCloneError
 // never leaves a half-done operation, and a channel of numbers allocates
 // nothing. Under the lock the encoded value only moves between slots.
 //
@@ -26,7 +26,7 @@
 // Lock order: a channel's lock before heap.lock (malloc of a sudog) and
 // sched.gflock (a host waiter's G record); never the other way round.
 
-import { freeValue } from './codec.js'
+import { freeValue } from './codec/block.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, C_BUF, C_CLOSED, C_DATAQSIZ, C_LOCK, C_QCOUNT, C_RECVQ_HEAD, C_RECVQ_TAIL, C_RECVX, C_REFS, C_SENDQ_HEAD,
@@ -38,6 +38,8 @@ import { free, freeBatch, malloc, mallocBatch } from './malloc.js'
 import { gfget, goready } from './proc.js'
 import { Gflags, Gstatus, WaitReason } from './runtime2.js'
 import { throwFatal } from './throw.js'
+import { HandleKind } from './handlekind.js'
+import { defineRefKind } from './refs.js'
 import { decodeSlotCode, encodeSlotCode, slotCodeF64, storeSlot, takeSlot } from './gvalue.js'
 
 /** The largest buffer: keeps the ring's byte size an int32. */
@@ -483,3 +485,7 @@ export function chanlen(h: SharedHeap, c: number): number {
 export function chancap(h: SharedHeap, c: number): number {
   return h.i32[(c >> 2) + C_DATAQSIZ]
 }
+
+// Channels are counted (refs.ts): freed with their last reference, on any
+// thread that loads this module (every M does, through mworker.ts).
+defineRefKind(HandleKind.Chan, { refsWord: C_REFS, free: freechan })

@@ -1,22 +1,25 @@
 // A goroutine's arguments and result in its G record.
 //
-// G.arg and G.result are arena pointers to encoded values (codec.ts), with
+// G.arg and G.result are arena pointers to encoded values (internal/codec/), with
 // small cases kept in the record itself, so that a trivial goroutine spawned
 // from the host (one number in, one number out) touches no lock but the run
 // queue's: no malloc for its arguments, none for its result.
 //
 //	0          no arguments / the result undefined
-//	> 0        an arena pointer (codec.ts)
+//	> 0        an arena pointer (internal/codec/)
 //	INL_NUM    one number argument / a number result, in G.inl (float64)
 //	INL_TRUE, INL_FALSE, INL_NULL   a result of true, false or null
-//	INL_HANDLE one shared handle argument (a channel, a mutex: codec.ts),
+//	INL_HANDLE one shared handle argument (a channel, a mutex: codec/handles.ts),
 //	           its ptr * 256 + kind in G.inl; the G holds a reference on
 //	           the record, which passes to the handle object decoded
 //
 // The G's owner writes these before publishing the G (a run queue's tail
 // store, the completion stack's CAS) and the next owner reads them after.
 
-import { decodeArgs, decodeValue, encodeArgs, encodeValue, freeValue, handleObject, handleRefOf } from './codec.js'
+import { freeValue } from './codec/block.js'
+import { decodeArgs, decodeValue } from './codec/decode.js'
+import { commitStaged, encodeArgs, encodeArgsOrStage, encodeValue, type StagedBlock } from './codec/encode.js'
+import { handleObject, handleRefOf } from './codec/handles.js'
 import type { SharedHeap } from './heap.js'
 import { G_ARG, G_INL, G_RESULT } from './layout.js'
 import { release, retain } from './refs.js'
@@ -38,6 +41,37 @@ export function putArgs(h: SharedHeap, gb: number, args: readonly unknown[]): vo
   } else if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && putHandleArg(h, gb, args[0])) {
     // go(fn, ch): no block, no heap.lock.
   } else h.i32[gb + G_ARG] = encodeArgs(h, args)
+}
+
+/**
+ * putArgs for a caller that can wait for arena space (the host's spawns,
+ * arenawait.ts): stores args in the G and returns undefined, or, when they
+ * need a block the arena has no room for now (or `now` is false: others
+ * wait already), leaves G.arg 0 and returns them staged, for putStaged.
+ * Throws DataCloneError, or a RangeError naming heapSize if they could
+ * never fit; nothing stays allocated then.
+ */
+export function putArgsOrStage(h: SharedHeap, gb: number, args: readonly unknown[], now: boolean): StagedBlock | undefined {
+  if (args.length === 0 || (args.length === 1 && typeof args[0] === 'number')) {
+    putArgs(h, gb, args)
+    return undefined
+  }
+  if (args.length === 1 && typeof args[0] === 'object' && args[0] !== null && putHandleArg(h, gb, args[0])) return undefined
+  const r = encodeArgsOrStage(h, args, now)
+  if (typeof r === 'number') {
+    h.i32[gb + G_ARG] = r
+    return undefined
+  }
+  h.i32[gb + G_ARG] = 0
+  return r
+}
+
+/** Moves staged arguments into the arena and the G; false if the arena has no room for them yet. */
+export function putStaged(h: SharedHeap, gb: number, s: StagedBlock): boolean {
+  const p = commitStaged(h, s)
+  if (p === 0) return false
+  h.i32[gb + G_ARG] = p
+  return true
 }
 
 /** Stores a lone handle argument inline, with a reference of the G's; false if o is not one that fits. */
@@ -83,7 +117,7 @@ export let slotCodeF64 = 0
 
 /**
  * Encodes v as a slot code: 0 (undefined), an INL_* kind (a number then
- * sits in slotCodeF64), or an arena pointer (codec.ts). Throws
+ * sits in slotCodeF64), or an arena pointer (internal/codec/). Throws
  * DataCloneError, with nothing allocated, if v cannot cross threads.
  */
 export function encodeSlotCode(h: SharedHeap, v: unknown): number {

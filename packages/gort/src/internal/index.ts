@@ -12,13 +12,17 @@ export {
   lock, lockAsync, tryLock, unlock, noteclear, notesleep, notetsleep, notetsleepAsync, notewakeup,
   MUTEX_LOCKED, MUTEX_SLEEPING, MUTEX_UNLOCKED,
 } from './lock_futex.js'
-export { malloc, free, mallocSize, heapStats, requestCollection, MIN_BLOCK, MAX_ALLOC, type HeapStats } from './malloc.js'
+export { malloc, free, mallocSize, heapStats, requestCollection, tryMalloc, neverFits, MIN_BLOCK, MAX_ALLOC, type HeapStats } from './malloc.js'
 export {
   runqput, runqputslow, runqget, runqgetInheritTime, runqempty, runqlen, runqgrab, runqsteal,
   globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize, globrunqinject, globrunqdrain,
 } from './runq.js'
+export { encodeValue, encodeArgs } from './codec/encode.js'
+export { decodeValue, decodeArgs } from './codec/decode.js'
+export { freeValue } from './codec/block.js'
+export { registerError, type ErrorClass } from './codec/errors.js'
+export { CodecTag } from './codec/format.js'
 export {
-  encodeValue, decodeValue, encodeArgs, decodeArgs, freeValue, CodecTag,
   kHandle, registerHandleKind, type HandleRef, type HandleDecoder, type HandleKindOptions, type SharedHandle,
-} from './codec.js'
+} from './codec/handles.js'
 export { schedwords, type SchedWords } from './schedwords.js'

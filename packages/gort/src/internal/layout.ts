@@ -45,6 +45,7 @@ export type Writer =
   | 'g-owner' // whoever owns the G by its status (packed record)
   | 'c.lock' // written only while holding the channel's own lock (arena records)
   | 'sysmon' // the sysmon thread only; others read with Atomics.load
+  | 'record-init' // an arena record's maker, before it publishes the record's pointer; read-only after
 
 export interface FieldSpec {
   /** 1 for an int32 word, 2 for a float64 (8-byte aligned). */
@@ -209,6 +210,10 @@ const heapSpec: RecordSpec = {
         i32('heap.lock', `Free list of blocks of [2^${b}, 2^${b + 1}) bytes: the arena byte offset of the first, 0 = empty.`),
       ]),
     ),
+    {
+      freewaiters: i32('atomic-any', 'Threads waiting for arena space (the host\'s spawns whose arguments did not fit, arenawait.ts); Atomics.add/sub by them. free loads it with Atomics.load after unlocking heap.lock: a Dekker pair with the waiter\'s add before its retry.'),
+      freegen: i32('atomic-any', 'Frees seen by waiters: free Atomics.adds it and notifies it when freewaiters is not 0; waiters Atomics.waitAsync on it.'),
+    },
   ],
 }
 
@@ -339,7 +344,7 @@ const sudogSpec: RecordSpec = {
       prev: i32('c.lock', 'Previous sudog in the channel queue.'),
       success: i32('c.lock', '1 if woken by a value passing, 0 if by close. Read by the G after it is readied.'),
       c: i32('c.lock', 'The channel (arena byte offset).'),
-      isSelect: i32('c.lock', 'Reserved for select.'),
+      isSelect: i32('c.lock', '1 if the G waits in a select (selectgo sets it, under each case\'s channel lock); dequeue then wins the select by CASing G.selectdone before taking the sudog, as Go\'s isSelect does.'),
       slot: i32('c.lock', 'Value slot, first word: the value sent, or the value received (VSLOT).'),
       slot1: i32('c.lock', 'Value slot, second word (unused; keeps the float64 aligned).'),
     },
@@ -384,8 +389,22 @@ const ctxSpec: RecordSpec = {
   ],
 }
 
+// pb: gort/bench's iteration counter (Go's testing.PB shares b.N the same
+// way): one per parallel() call, shared by every body goroutine.
+const pbSpec: RecordSpec = {
+  name: 'pb',
+  packed: 'one malloc block per parallel() call; its count is taken by every body goroutine with Atomics.sub',
+  lines: [
+    {
+      refs: i32('atomic-any', 'References: the PB handles on all threads and the value blocks holding one (refs.ts).'),
+      left: i32('atomic-any', 'Iterations not yet handed out; each body\'s next() takes a grain with Atomics.sub (which returns what was left before).'),
+      grain: i32('record-init', 'Iterations a body takes at a time; read with a plain load by the PB decoder, after the pointer reached it through a synchronizing handoff.'),
+    },
+  ],
+}
+
 // A value slot: 4 words, 8-byte aligned. Word 0 says what the value is (0
-// undefined, > 0 an arena pointer from codec.ts, < 0 an inline kind) and
+// undefined, > 0 an arena pointer from the codec (codec/), < 0 an inline kind) and
 // words 2-3 hold an inline float64 (gvalue.ts).
 export const VSLOT_WORDS = 4
 
@@ -399,7 +418,8 @@ export const CHANREC = place(chanSpec)
 export const SUDOG = place(sudogSpec)
 export const SEMA = place(semaSpec)
 export const CTXREC = place(ctxSpec)
-export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG, SEMA, CTXREC]
+export const PBREC = place(pbSpec)
+export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG, SEMA, CTXREC, PBREC]
 
 const H = offsets(HEADER)
 const S = offsets(SCHED)
@@ -411,6 +431,7 @@ const C = offsets(CHANREC)
 const SG = offsets(SUDOG)
 const SM = offsets(SEMA)
 const CX = offsets(CTXREC)
+const PBX = offsets(PBREC)
 
 export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLength
 export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
@@ -432,6 +453,7 @@ export const HEAP_LOCK = HP.lock, HEAP_BINMAP = HP.binmap, HEAP_INUSE_BYTES = HP
 export const HEAP_INUSE_BLOCKS = HP.inuseBlocks, HEAP_FREE_BYTES = HP.freeBytes
 export const HEAP_ALLOCS = HP.allocs, HEAP_FREES = HP.frees, HEAP_BIN0 = HP.bin0
 export const HEAP_GCTRIGGER = HP.gcTrigger, HEAP_GCLOW = HP.gcLow, HEAP_GCGEN = HP.gcGen
+export const HEAP_FREEWAITERS = HP.freewaiters, HEAP_FREEGEN = HP.freegen
 
 export const P_ID = P.id, P_STATUS = P.status, P_LINK = P.link, P_SCHEDTICK = P.schedtick
 export const P_STEPTICK = P.steptick
@@ -591,3 +613,6 @@ export const CTX_LOCK = CX.lock, CTX_ERR = CX.err, CTX_DONE = CX.done, CTX_PAREN
 export const CTX_SIBLING = CX.sibling, CTX_DEADLINE = CX.deadline, CTX_REFS = CX.refs
 /** Bytes of a context record. */
 export const CTX_BYTES = CTXREC.fixedWords * WORD_BYTES
+export const PB_REFS = PBX.refs, PB_LEFT = PBX.left, PB_GRAIN = PBX.grain
+/** Bytes of a pb record. */
+export const PB_BYTES = PBREC.fixedWords * WORD_BYTES

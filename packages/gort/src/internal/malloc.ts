@@ -26,11 +26,18 @@
 // fits), and splits off the remainder when it can stand as a block. Every
 // field here is read and written under heap.lock, so plain accesses suffice:
 // the lock's exchange orders them.
+//
+// Waiting for space. malloc fails at once when nothing fits; only the host
+// waits and retries (arenawait.ts: a spawn whose arguments do not fit, which
+// the app's thread queues without blocking). A waiter announces itself in
+// heap.freewaiters and waits on heap.freegen, which free bumps and notifies
+// only while someone waits (an Atomics.notify with nobody waiting would cost
+// every free 34 ns). tryMalloc is the waiter's malloc: 0 instead of a throw.
 
 import type { SharedHeap } from './heap.js'
 import {
   heapw, HEAP_ALLOCS, HEAP_BIN0, HEAP_BINMAP, HEAP_FREE_BYTES, HEAP_FREES, HEAP_INUSE_BLOCKS,
-  HEAP_INUSE_BYTES, HEAP_LOCK, MALLOC_BINS, HEAP_GCGEN, HEAP_GCLOW, HEAP_GCTRIGGER,
+  HEAP_INUSE_BYTES, HEAP_LOCK, MALLOC_BINS, HEAP_GCGEN, HEAP_GCLOW, HEAP_GCTRIGGER, HEAP_FREEGEN, HEAP_FREEWAITERS,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
 import { throwFatal } from './throw.js'
@@ -170,6 +177,32 @@ export function malloc(h: SharedHeap, n: number): number {
 }
 
 /**
+ * malloc that returns 0 when the arena cannot hold the block now, instead
+ * of throwing; with askCollection, it asks every thread to collect too
+ * (garbage may be what holds the arena). With headroom, it also returns 0
+ * unless that many bytes stay free after the block (as many as an empty
+ * arena could leave): a caller that can wait leaves room for those that
+ * cannot. Any thread.
+ */
+export function tryMalloc(h: SharedHeap, n: number, askCollection: boolean, headroom = 0): number {
+  checkSize(n)
+  const m = h.i32
+  const l = h.layout
+  const need = blockSize(n)
+  const room = Math.min(headroom, l.arenaBytes - 16 - need)
+  lock(m, heapw(l, HEAP_LOCK))
+  const p = room > 0 && m[heapw(l, HEAP_FREE_BYTES)] - need < room ? 0 : mallocLocked(h, need, n)
+  if (p === 0 && askCollection) gcRequest(h, m[heapw(l, HEAP_INUSE_BYTES)])
+  unlock(m, heapw(l, HEAP_LOCK))
+  return p
+}
+
+/** Whether a block of n bytes could not fit even in an empty arena: waiting for space would never end. */
+export function neverFits(h: SharedHeap, n: number): boolean {
+  return n > MAX_ALLOC || blockSize(n) > h.layout.arenaBytes - 16
+}
+
+/**
  * Allocates up to count blocks of n bytes under one lock and pushes them on
  * out; returns how many it got (fewer only when the arena is full). For
  * per-thread caches of small records (sudogs): one heap.lock round trip per
@@ -241,6 +274,15 @@ export function free(h: SharedHeap, p: number): void {
   lock(m, heapw(l, HEAP_LOCK))
   freeLocked(h, p)
   unlock(m, heapw(l, HEAP_LOCK))
+  // Dekker pair with arenawait.ts: the waiter adds to freewaiters, then retries under heap.lock.
+  if (Atomics.load(m, heapw(l, HEAP_FREEWAITERS)) !== 0) freewake(h)
+}
+
+/** Tells the threads waiting for arena space that a block was freed. */
+function freewake(h: SharedHeap): void {
+  const w = heapw(h.layout, HEAP_FREEGEN)
+  Atomics.add(h.i32, w, 1) // pairs with the waiter's Atomics.load before its retry
+  Atomics.notify(h.i32, w)
 }
 
 /** Frees the blocks ps[from..to) under one lock (mallocBatch's other half). */
@@ -250,6 +292,7 @@ export function freeBatch(h: SharedHeap, ps: readonly number[], from: number, to
   lock(m, heapw(l, HEAP_LOCK))
   for (let i = from; i < to; i++) freeLocked(h, ps[i])
   unlock(m, heapw(l, HEAP_LOCK))
+  if (Atomics.load(m, heapw(l, HEAP_FREEWAITERS)) !== 0) freewake(h) // as in free
 }
 
 /** free with heap.lock held; on a bad pointer, unlocks and throws a FatalError. */

@@ -5,11 +5,13 @@ import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNeedM } from './proc.js'
 import { installSyncStdio } from './stdio.js'
-// Registers the shared-handle kinds (channels) on this M.
-import '../chan.js'
-import '../sync.js'
-import '../context.js'
-import '../bench.js'
+// The records every M counts and frees (handlekind.ts), whether or not it
+// decodes them: channels, sync objects, contexts, and gort/bench's PB,
+// whose class lives there too.
+import './chan.js'
+import './sema.js'
+import './context.js'
+import './pb.js'
 
 // Before any goroutine module loads (mstart imports them) and can print:
 // stdout and stderr written synchronously to the process's fds (stdio.ts).

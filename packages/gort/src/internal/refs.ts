@@ -10,7 +10,7 @@
 //     makes a new object with a reference of its own. Each is registered
 //     with its heap's FinalizationRegistry on its thread, which releases the
 //     reference after the object is collected;
-//   - an encoded copy in a value block (codec.ts): a channel sent over a
+//   - an encoded copy in a value block (internal/codec/): a channel sent over a
 //     channel, an argument or result of a goroutine. The block holds one
 //     reference per handle in it, taken when it is written and dropped when
 //     the block is freed, decoded or not;

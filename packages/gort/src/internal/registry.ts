@@ -12,7 +12,8 @@
 import type { SharedHeap } from './heap.js'
 import { schedw, SCHED_LOCK, SCHED_NFUNCS } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
-import { decodeValue, encodeValue } from './codec.js'
+import { decodeValue } from './codec/decode.js'
+import { encodeValue } from './codec/encode.js'
 
 const kGoroutine = Symbol.for('gort.goroutine')
 

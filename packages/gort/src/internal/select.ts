@@ -17,7 +17,7 @@
 // Send values are encoded before any lock is taken; the values of send cases
 // that did not fire are freed.
 
-import { freeValue } from './codec.js'
+import { freeValue } from './codec/block.js'
 import {
   acquireSudog, bufrecv, bufsend, dequeue, enqueue, parkG, recvFromSender, releaseSudog, removeSudog, sendToReceiver,
   takenF, takenSender, waiterG,

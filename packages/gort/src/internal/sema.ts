@@ -14,6 +14,8 @@ import { free, malloc } from './malloc.js'
 import { throwFatal } from './throw.js'
 import { goready } from './proc.js'
 import { WaitReason } from './runtime2.js'
+import { HandleKind } from './handlekind.js'
+import { defineRefKind, release, retain } from './refs.js'
 
 export const SemaKind = { WaitGroup: 1, Mutex: 2, Semaphore: 3, Once: 4, RWMutex: 5, Cond: 6 } as const
 
@@ -224,6 +226,23 @@ export function newsemaphore(h: SharedHeap, n: number): number {
   return p
 }
 
+/**
+ * A new Cond record on the Mutex record mu: the Mutex travels with the
+ * Cond, kept in its limit word, and the Cond holds a reference on it
+ * (dropped when the Cond is freed). The caller holds a reference on mu.
+ */
+export function newcond(h: SharedHeap, mu: number): number {
+  const p = newsema(h, SemaKind.Cond)
+  retain(h, HandleKind.Mutex, mu)
+  Atomics.store(h.i32, (p >> 2) + SEMA_LIMIT, mu)
+  return p
+}
+
+/** The Mutex record of the Cond record at p. */
+export function condmutex(h: SharedHeap, p: number): number {
+  return Atomics.load(h.i32, (p >> 2) + SEMA_LIMIT)
+}
+
 /** Acquire n: DONE, or PARKED (semaSudog, semaG) until release hands the permits over. */
 export function semacquire(h: SharedHeap, p: number, n: number, gp: number): number {
   const m = h.i32
@@ -432,3 +451,18 @@ export function condwake(h: SharedHeap, p: number, all: boolean): void {
   unlock(m, w + SEMA_LOCK)
   for (const gp of wake) goready(h, gp)
 }
+
+// Sync objects are counted (refs.ts): freed with their last reference, on
+// any thread that loads this module (every M does, through mworker.ts). A
+// Cond holds a reference on its Mutex (limit word), dropped when it is freed.
+for (const kind of [HandleKind.WaitGroup, HandleKind.Mutex, HandleKind.Semaphore, HandleKind.Once, HandleKind.RWMutex]) {
+  defineRefKind(kind, { refsWord: SEMA_REFS, free: freesema })
+}
+defineRefKind(HandleKind.Cond, {
+  refsWord: SEMA_REFS,
+  free: (h, p) => {
+    const mu = h.i32[(p >> 2) + SEMA_LIMIT]
+    freesema(h, p)
+    release(h, HandleKind.Mutex, mu)
+  },
+})

@@ -1,0 +1,35 @@
+// codec: a block's life. encodeValue/encodeArgs (encode.ts) malloc it and
+// write it; a value that holds counted handles (refs.ts) starts with a
+// prefix, [T_HREFS, n, kind, ptr, ...], listing them, and the block holds a
+// reference on each; decodeValue/decodeArgs (decode.ts) start after the
+// prefix; freeValue drops the references and frees the block.
+
+import type { SharedHeap } from '../heap.js'
+import { release } from '../refs.js'
+import { free } from '../malloc.js'
+import { T_HREFS } from './format.js'
+
+/** Where the value of the block at p starts: after its T_HREFS prefix, if it has one. */
+export function valueStart(h: SharedHeap, p: number): number {
+  const w = p >> 2
+  return h.i32[w] === T_HREFS ? p + 8 + h.i32[w + 1] * 8 : p
+}
+
+/**
+ * Frees a block from encodeValue or encodeArgs, and drops the references it
+ * held on shared records (which may free them); 0 is a no-op. Its last
+ * owner, once.
+ */
+export function freeValue(h: SharedHeap, p: number): void {
+  if (p === 0) return
+  const i32 = h.i32
+  const w = p >> 2
+  if (i32[w] !== T_HREFS) {
+    free(h, p)
+    return
+  }
+  const n = i32[w + 1]
+  const held = i32.slice(w + 2, w + 2 + n * 2)
+  free(h, p)
+  for (let i = 0; i < n * 2; i += 2) release(h, held[i], held[i + 1])
+}
