@@ -445,7 +445,11 @@ function writeBlock(h: SharedHeap, dst: Dst, t: Tape, nh: number, p: number): vo
 /** Mallocs a block for the planned tape and writes it (malloc's RangeError if the arena is full). */
 function commit(h: SharedHeap, t: Tape): number {
   const nh = countedHandles(t)
-  const p = malloc(h, blockBytes(h, t, nh))
+  return writeArena(h, t, nh, malloc(h, blockBytes(h, t, nh)))
+}
+
+/** Writes the planned tape into arena block p, freeing p if that fails. Returns p. */
+function writeArena(h: SharedHeap, t: Tape, nh: number, p: number): number {
   try {
     writeBlock(h, heapDst(h), t, nh, p)
   } catch (e) {
@@ -471,15 +475,7 @@ function commitOrStage(h: SharedHeap, t: Tape, now: boolean): number | StagedBlo
   const nh = countedHandles(t)
   const bytes = blockBytes(h, t, nh)
   const p = now ? tryMalloc(h, bytes, true) : 0
-  if (p !== 0) {
-    try {
-      writeBlock(h, heapDst(h), t, nh, p)
-    } catch (e) {
-      free(h, p)
-      throw e
-    }
-    return p
-  }
+  if (p !== 0) return writeArena(h, t, nh, p)
   const dst = stageDst(bytes)
   writeBlock(h, dst, t, nh, 0)
   return { bytes: dst.u8 }
