@@ -17,6 +17,7 @@ import { PARK } from './internal/ops.js'
 import { defineRefKind, retain, track } from './internal/refs.js'
 import { WaitReason } from './internal/runtime2.js'
 import { getg, mheap } from './internal/proc.js'
+import { heapHost } from './internal/host.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 
 /** A blocking channel operation: `yield*` it in a goroutine, `await` it on the app's thread. */
@@ -29,17 +30,17 @@ export interface ChanOptions {
 
 /** Go's nil channel: send and receive block forever, select never chooses it, close throws "close of nil channel". */
 export function nilChan<T>(): Chan<T> {
-  return new Chan<T>(mheap() ?? (undefined as unknown as SharedHeap), 0, undefined)
+  return new Chan<T>(mheap() ?? (undefined as unknown as SharedHeap), 0)
 }
 
 /** Go's make(chan T, cap). */
 export function chan<T>(cap = 0, opts: ChanOptions = {}): Chan<T> {
   const h = mheap()
-  if (h !== undefined) return new Chan<T>(h, makechan(h, cap), undefined)
+  if (h !== undefined) return new Chan<T>(h, makechan(h, cap))
   const rt = opts.runtime ?? currentRuntime()
   if (rt === undefined) throw new Error('chan: no runtime is running on this thread; start one with Runtime.start() or pass { runtime }')
   const host = hostOf(rt)
-  return new Chan<T>(host.heap, makechan(host.heap, cap), rt)
+  return new Chan<T>(host.heap, makechan(host.heap, cap))
 }
 
 function inGoroutine(op: string): boolean {
@@ -53,7 +54,6 @@ export class Chan<T> {
   constructor(
     /** @internal */ readonly heap: SharedHeap,
     /** @internal */ readonly ptr: number,
-    private readonly rt: Runtime | undefined,
   ) {
     // This object holds one reference on the record (a new channel's first,
     // or one the caller took): released when the object is collected.
@@ -121,14 +121,9 @@ export class Chan<T> {
     }
   }
 
-  private host(): ReturnType<typeof hostOf> {
-    const rt = this.rt ?? currentRuntime()
-    if (rt === undefined) throw new Error('chan: no runtime is running on this thread')
-    return hostOf(rt)
-  }
-
   private async hostSend(v: T): Promise<void> {
-    const host = this.host()
+    // The completion loop of the channel's own runtime settles the wait.
+    const host = heapHost(this.heap, 'send')
     if (chansend(this.heap, this.ptr, v, true, 0) === DONE) return
     const sg = parkedSudog
     await host.park(parkedG)
@@ -136,7 +131,7 @@ export class Chan<T> {
   }
 
   private async hostRecv(withOk: boolean): Promise<unknown> {
-    const host = this.host()
+    const host = heapHost(this.heap, 'recv')
     const r = chanrecv(this.heap, this.ptr, true, 0)
     if (r !== PARKED) return withOk ? [recvValue, r !== CLOSED] : recvValue
     const sg = parkedSudog
@@ -148,15 +143,15 @@ export class Chan<T> {
 
 /** The codec kind of channel handles. */
 export const HANDLE_CHAN = 1
-// Every thread that loads gort can decode channels (the runtime of the
-// receiving thread is found when the channel is used).
-registerHandleKind(HANDLE_CHAN, (h, ptr) => new Chan(h, ptr, undefined), { shared: true })
+// Every thread that loads gort can decode channels (an operation of the
+// app's thread finds the channel's runtime from its heap).
+registerHandleKind(HANDLE_CHAN, (h, ptr) => new Chan(h, ptr), { shared: true })
 defineRefKind(HANDLE_CHAN, { refsWord: C_REFS, free: freechan })
 
 /** A new Chan object for the channel at ptr, with a reference of its own (the caller holds one meanwhile). */
 export function chanHandle<T>(h: SharedHeap, ptr: number): Chan<T> {
   retain(h, HANDLE_CHAN, ptr)
-  return new Chan<T>(h, ptr, undefined)
+  return new Chan<T>(h, ptr)
 }
 
 /** A nil channel's send or receive: park forever (goroutine) or never settle (app's thread). */

@@ -8,7 +8,7 @@ import { getg, mheap } from './internal/proc.js'
 import { DONE, PARKED, finishSelect, selG, selIndex, selOk, selSudogs, selValue, selectgo, type Scase } from './internal/select.js'
 import type { SharedHeap } from './internal/heap.js'
 import { Chan, type ChanOp } from './chan.js'
-import { currentRuntime, hostOf } from './runtime.js'
+import { heapHost } from './internal/host.js'
 
 /** A case of select: ch.sendCase(v) or ch.recvCase(). */
 export interface SelectCase<T = unknown> {
@@ -46,7 +46,9 @@ export function select<T = unknown>(cases: ReadonlyArray<SelectCase<T>>, opts: S
     if (k === null || typeof k !== 'object' || typeof k.send !== 'boolean') {
       throw new TypeError(`select: case ${i} is not a case; use ch.sendCase(v) or ch.recvCase()`)
     }
-    if (k.chan !== null) heap ??= k.chan.heap
+    if (k.chan === null || k.chan.ptr === 0) continue
+    heap ??= k.chan.heap
+    if (k.chan.heap !== heap) throw new TypeError(`select: case ${i}'s channel belongs to another runtime than the others'`)
   }
   if (getg() !== 0) return selectG(heap!, cases, block) as ChanOp<SelectResult<T>>
   if (mheap() !== undefined) throw new Error('select: blocking operations on an M must run inside a goroutine')
@@ -84,18 +86,19 @@ function* selectG(h: SharedHeap, cases: ReadonlyArray<SelectCase<unknown>>, bloc
 }
 
 async function selectHost(h: SharedHeap | undefined, cases: ReadonlyArray<SelectCase<unknown>>, block: boolean): Promise<SelectResult<unknown>> {
-  const rt = currentRuntime()
   if (h === undefined) {
-    if (rt === undefined) throw new Error('select: no runtime is running on this thread')
-    h = hostOf(rt).heap
+    // Only nil channels (or none): Go's select {} blocks forever; with default, it takes the default.
+    if (!block) return { index: -1, value: undefined, ok: false }
+    return new Promise<never>(() => {})
   }
+  // The completion loop of the channels' own runtime settles the wait.
+  const host = heapHost(h, 'select')
   const sc = toScases(h, cases)
   const r = selectgo(h, sc, block, 0)
   if (r !== PARKED) return r === DONE ? result() : { index: -1, value: undefined, ok: false }
   const sgs = selSudogs
   const wg = selG
-  if (rt === undefined) throw new Error('select: no runtime is running on this thread')
-  await hostOf(rt).park(wg)
+  await host.park(wg)
   finishSelect(h, sc, sgs, wg)
   return result()
 }

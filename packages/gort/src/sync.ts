@@ -15,6 +15,7 @@ import {
   wgadd, wgcount, wgwait, wgwaitdone,
 } from './internal/sema.js'
 import type { ChanOp } from './chan.js'
+import { heapHost } from './internal/host.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 
 const HANDLE_WAITGROUP = 2
@@ -84,11 +85,10 @@ export class WaitGroup {
   }
 
   private async hostWait(): Promise<void> {
+    const host = heapHost(this.heap, 'WaitGroup.wait')
     if (wgwait(this.heap, this.ptr, 0) !== PARKED) return
     const sg = semaSudog
-    const rt = currentRuntime()
-    if (rt === undefined) throw new Error('WaitGroup.wait: no runtime is running on this thread')
-    await hostOf(rt).park(semaG)
+    await host.park(semaG)
     wgwaitdone(this.heap, sg)
   }
 }
@@ -152,13 +152,12 @@ export class Mutex {
   }
 
   private async hostLock(): Promise<void> {
+    const host = heapHost(this.heap, 'Mutex.lock')
     let front = false
     for (;;) {
       if (mutexlock(this.heap, this.ptr, 0, front) !== PARKED) return
       const sg = mutexSudog
-      const rt = currentRuntime()
-      if (rt === undefined) throw new Error('Mutex.lock: no runtime is running on this thread')
-      await hostOf(rt).park(mutexG)
+      await host.park(mutexG)
       if (mutexwoken(this.heap, sg)) return
       front = true
     }
@@ -183,11 +182,9 @@ function checkWeight(fn: string, n: unknown): number {
   return n
 }
 
-/** Parks on the app's thread until goready, through the runtime's host loop. */
-async function hostWait(g: number, what: string): Promise<void> {
-  const rt = currentRuntime()
-  if (rt === undefined) throw new Error(`${what}: no runtime is running on this thread`)
-  await hostOf(rt).park(g)
+/** Parks on the app's thread until goready, through the completion loop of h's own runtime. */
+async function hostWait(h: SharedHeap, g: number, what: string): Promise<void> {
+  await heapHost(h, what).park(g)
 }
 
 /**
@@ -227,7 +224,7 @@ export class Semaphore {
     return (async () => {
       if (semacquire(this.heap, this.ptr, k, 0) !== PARKED) return
       const sg = semaSudog
-      await hostWait(semaG, 'Semaphore.acquire')
+      await hostWait(this.heap, semaG, 'Semaphore.acquire')
       wgwaitdone(this.heap, sg)
     })() as unknown as ChanOp<void>
   }
@@ -289,7 +286,7 @@ export class Once {
         }
       } else if (r === 'parked') {
         const sg = semaSudog
-        await hostWait(semaG, 'Once.do')
+        await hostWait(this.heap, semaG, 'Once.do')
         wgwaitdone(this.heap, sg)
       }
     })() as unknown as ChanOp<void>
@@ -324,7 +321,7 @@ function blocking(what: string, h: SharedHeap, start: (gp: number) => number): C
   return (async () => {
     if (start(0) !== PARKED) return
     const sg = semaSudog
-    await hostWait(semaG, what)
+    await hostWait(h, semaG, what)
     wgwaitdone(h, sg)
   })() as unknown as ChanOp<void>
 }
@@ -428,7 +425,7 @@ export class Cond {
       const sg = semaSudog
       const g = semaG
       this.L.unlock()
-      await hostWait(g, 'Cond.wait')
+      await hostWait(this.heap, g, 'Cond.wait')
       wgwaitdone(this.heap, sg)
       await this.L.lock()
     })() as unknown as ChanOp<void>

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
-import { setNeedM } from './proc.js'
+import { setNewmHandoff } from './proc.js'
 // Registers the shared-handle kinds (channels) on this M.
 import '../chan.js'
 import '../sync.js'
@@ -12,7 +12,7 @@ import '../bench.js'
 
 const { sab, mid, modules, idleTimeoutMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number }
 const h = SharedHeap.attach(sab)
-setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
+setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
 await mstart(h, mid, modules, idleTimeoutMs)
 // Retired: end the thread (nothing of ours is pending).
 process.exit(0)

@@ -16,7 +16,7 @@ import { decodeValue, encodeValue } from './codec.js'
 
 const kGoroutine = Symbol.for('gort.goroutine')
 
-interface Meta {
+export interface Meta {
   readonly url: string
   readonly name: string
   readonly key: string
@@ -81,7 +81,8 @@ export function goroutineMeta(fn: unknown): Meta | undefined {
 /** Describes fn for an error message. */
 export function describeFn(fn: unknown): string {
   if (typeof fn === 'function') return fn.name ? `function ${fn.name}` : 'an anonymous function'
-  return `a ${fn === null ? 'null' : typeof fn}`
+  if (fn === undefined || fn === null) return String(fn)
+  return typeof fn === 'object' ? 'an object' : `a ${typeof fn}`
 }
 
 /**

@@ -30,7 +30,7 @@ import {
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
 } from './layout.js'
 import { noteclear, notetsleep } from './lock_futex.js'
-import { handoffp, setNeedM, wakep } from './proc.js'
+import { handoffp, setNewmHandoff, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 
@@ -370,7 +370,7 @@ export function schedtrace(h: SharedHeap, opts: Pick<SysmonOptions, 'scheddetail
 if (parentPort !== null && (workerData as { sysmon?: unknown } | null)?.sysmon === true) {
   const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOptions }
   const h = SharedHeap.attach(sab)
-  setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
+  setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
   const { control } = workerData as { control: MessagePort }
   const { endpoint, poll } = pollingEndpoint(control)
   await sysmon(h, opts, poll, (c) => {
