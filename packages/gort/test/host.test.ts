@@ -1,0 +1,98 @@
+// The host (internal/host.ts) seen from the app: the contract of issue 12
+// that can be checked inside one process. Real runtimes, real worker
+// threads. The exit behaviour is in host-exit.test.ts (child processes).
+
+import test from 'ava'
+import { Mutex, Runtime, WaitGroup, chan, select } from 'gort'
+import { hostops } from './fixtures/hostops.js'
+
+/** p, or a rejection naming what did not settle within ms. */
+function within<T>(p: PromiseLike<T>, what: string, ms = 5000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms)
+  })
+  return Promise.race([Promise.resolve(p), late]).finally(() => clearTimeout(timer))
+}
+
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}
+
+test.serial('two runtimes in one app: channel, WaitGroup, Mutex and select of the second settle on the app\'s thread while the first is live', async (t) => {
+  const rt1 = await Runtime.start({ procs: 1 })
+  const rt2 = await Runtime.start({ procs: 1 })
+  try {
+    const c = chan<number>(0, { runtime: rt2 })
+    rt2.go(hostops.sendAfter, c, 7, 20)
+    t.is(await within(c.recv(), 'recv on rt2'), 7)
+
+    const back = chan<number>(0, { runtime: rt2 })
+    const got = rt2.run(hostops.recvOne, back)
+    await within(back.send(8), 'send on rt2')
+    t.is(await within(got, 'rt2 goroutine'), 8)
+
+    const wg = new WaitGroup({ runtime: rt2 })
+    wg.add(2)
+    rt2.go(hostops.doneAfter, wg, 10)
+    rt2.go(hostops.doneAfter, wg, 30)
+    await within(wg.wait(), 'WaitGroup.wait on rt2')
+    t.is(wg.count(), 0)
+
+    const mu = new Mutex({ runtime: rt2 })
+    const held = rt2.run(hostops.holdMutex, mu, 30)
+    await until(() => mu.locked(), 'the goroutine locks the mutex')
+    await within(mu.lock(), 'Mutex.lock on rt2')
+    t.true(mu.locked())
+    mu.unlock()
+    await held
+
+    const a = chan<number>(0, { runtime: rt2 })
+    const b = chan<number>(0, { runtime: rt2 })
+    rt2.go(hostops.sendAfter, b, 9, 20)
+    const r = await within(select([a.recvCase(), b.recvCase()]), 'select on rt2')
+    t.deepEqual([r.index, r.value, r.ok], [1, 9, true])
+
+    // The first runtime, the default one, works alongside.
+    const c1 = chan<number>(0)
+    rt1.go(hostops.sendAfter, c1, 1, 10)
+    t.is(await within(c1.recv(), 'recv on rt1'), 1)
+  } finally {
+    await rt2.close()
+    await rt1.close()
+  }
+})
+
+test.serial('two runtimes: the second keeps working on the app\'s thread after the first closed', async (t) => {
+  const rt1 = await Runtime.start({ procs: 1 })
+  const rt2 = await Runtime.start({ procs: 1 })
+  try {
+    const c = chan<number>(0, { runtime: rt2 })
+    await rt1.close()
+    rt2.go(hostops.sendAfter, c, 5, 20)
+    t.is(await within(c.recv(), 'recv on rt2'), 5)
+    const wg = new WaitGroup({ runtime: rt2 })
+    wg.add(1)
+    rt2.go(hostops.doneAfter, wg, 10)
+    await within(wg.wait(), 'WaitGroup.wait on rt2')
+  } finally {
+    await rt2.close()
+  }
+})
+
+test.serial('select over channels of two runtimes is refused at the call site', async (t) => {
+  const rt1 = await Runtime.start({ procs: 1 })
+  const rt2 = await Runtime.start({ procs: 1 })
+  try {
+    const a = chan<number>(0, { runtime: rt1 })
+    const b = chan<number>(0, { runtime: rt2 })
+    t.throws(() => select([a.recvCase(), b.recvCase()]), { instanceOf: TypeError, message: /select: case 1's channel belongs to another runtime/ })
+  } finally {
+    await rt2.close()
+    await rt1.close()
+  }
+})
