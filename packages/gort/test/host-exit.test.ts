@@ -1,0 +1,48 @@
+// The host's contract with the process (issue 12), checked in child
+// processes: an app that never calls close() exits by itself when nothing
+// is left to do; a failed start leaves nothing behind; an app whose
+// awaited operations nothing can complete gets a DeadlockError and exits.
+// Each child has a timeout; a hang shows as a killed child.
+
+import test from 'ava'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+interface Run {
+  /** Exit status, or null when killed (a hang past the timeout). */
+  code: number | null
+  signal: string | null
+  stdout: string
+  stderr: string
+  ms: number
+}
+
+/** Runs test-dist/fixtures/<name>.js in a child node, killed after timeoutMs. */
+function runFixture(name: string, timeoutMs = 20_000, args: string[] = []): Promise<Run> {
+  const script = fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url))
+  const t0 = Date.now()
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [script, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (_e, stdout, stderr) => {
+      resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr, ms: Date.now() - t0 })
+    })
+  })
+}
+
+function show(r: Run): string {
+  return `code ${r.code} signal ${r.signal} after ${r.ms} ms\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`
+}
+
+test('an app that never calls close() exits by itself once its goroutines are done, and not before', async (t) => {
+  const r = await runFixture('exit-noclose')
+  t.is(r.code, 0, show(r))
+  t.regex(r.stdout, /^fib 6765$/m)
+  t.regex(r.stdout, /^received 42$/m)
+  t.regex(r.stdout, /^main done$/m)
+  t.regex(r.stdout, /^exit 0: goroutines left 0$/m, 'the goroutines nobody awaited ran to their end first')
+})
+
+test('docs/run-parallel.md\'s example (three runtimes, never closed) exits by itself', async (t) => {
+  const r = await runFixture('exit-parallel', 30_000)
+  t.is(r.code, 0, show(r))
+  t.deepEqual(r.stdout.trim().split('\n'), ['primes procs=1: ran', 'primes procs=2: ran', 'primes procs=4: ran'])
+})
