@@ -236,12 +236,54 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   static readonly waitReasons = waitReasonStrings
 }
 
-/** Checks every option of Runtime.start and fills in the defaults. */
+const optionNames = [
+  'procs', 'maxGoroutines', 'heapSize', 'modules', 'maxThreads', 'runawayMs', 'godebug', 'main', 'mIdleTimeoutMs', 'resourceLimits',
+] as const satisfies ReadonlyArray<keyof RuntimeOptions>
+const resourceLimitNames = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const
+
+/** The known name closest to a misspelt one (at most two edits away), for "did you mean". */
+function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestD = 3
+  for (const k of known) {
+    const a = name.toLowerCase()
+    const b = k.toLowerCase()
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
+    for (let j = 1; j <= b.length; j++) d[0][j] = j
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) {
+        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
+      }
+    }
+    if (d[a.length][b.length] < bestD) {
+      bestD = d[a.length][b.length]
+      best = k
+    }
+  }
+  return best
+}
+
+function unknownOption(where: string, name: string, known: readonly string[]): TypeError {
+  const guess = closest(name, known)
+  return new TypeError(`${where}: unknown option "${name}"${guess !== undefined ? ` (did you mean "${guess}"?)` : ''}; the options are ${known.join(', ')}`)
+}
+
+/**
+ * Checks every option of Runtime.start, before any thread starts, and fills
+ * in the defaults. Bad values are RangeErrors and wrong types or unknown
+ * names TypeErrors, each naming the option.
+ */
 function checkOptions(opts: RuntimeOptions): HostConfig {
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`Runtime.start: options must be an object, got ${opts === null ? 'null' : typeof opts}`)
+  for (const k of Object.keys(opts)) {
+    if (!(optionNames as readonly string[]).includes(k)) throw unknownOption('Runtime.start', k, optionNames)
+  }
   const envProcs = process.env.GOMAXPROCS !== undefined && process.env.GOMAXPROCS !== '' ? Number(process.env.GOMAXPROCS) : undefined
   const procs = opts.procs ?? envProcs ?? os.availableParallelism()
   if (!Number.isInteger(procs) || procs < 1 || procs > 1024) {
-    throw new RangeError(`Runtime.start: procs must be an integer from 1 to 1024, got ${String(procs)}`)
+    const from = opts.procs === undefined && envProcs !== undefined ? ' (from the GOMAXPROCS environment variable)' : ''
+    throw new RangeError(`Runtime.start: procs must be an integer from 1 to 1024, got ${String(procs)}${from}`)
   }
   const maxGoroutines = opts.maxGoroutines ?? 1 << 20
   if (!Number.isInteger(maxGoroutines) || maxGoroutines < 1 || maxGoroutines > 2 ** 26 - 1) {
@@ -256,15 +298,37 @@ function checkOptions(opts: RuntimeOptions): HostConfig {
     throw new RangeError(`Runtime.start: maxThreads must be an integer of at least procs + 1 (${procs + 1}), got ${String(maxThreads)}`)
   }
   const runawayMs = opts.runawayMs ?? 20
-  if (typeof runawayMs !== 'number' || !(runawayMs >= 1)) {
-    throw new RangeError(`Runtime.start: runawayMs must be a number of at least 1, got ${String(runawayMs)}`)
+  if (typeof runawayMs !== 'number' || !(runawayMs >= 1) || runawayMs === Infinity) {
+    throw new RangeError(`Runtime.start: runawayMs must be a finite number of at least 1, got ${String(runawayMs)}`)
   }
-  const modules = (opts.modules ?? []).map((u) => String(u))
+  const mIdleTimeoutMs = opts.mIdleTimeoutMs ?? 60_000
+  if (typeof mIdleTimeoutMs !== 'number' || !(mIdleTimeoutMs >= 0) || mIdleTimeoutMs === Infinity) {
+    throw new RangeError(`Runtime.start: mIdleTimeoutMs must be a finite number of at least 0 (0 keeps every M), got ${String(mIdleTimeoutMs)}`)
+  }
+  const godebug = opts.godebug ?? process.env.GODEBUG ?? ''
+  if (typeof godebug !== 'string') throw new TypeError(`Runtime.start: godebug must be a string such as 'schedtrace=1000', got ${typeof godebug}`)
+  if (opts.main !== undefined && typeof opts.main !== 'boolean') throw new TypeError(`Runtime.start: main must be a boolean, got ${typeof opts.main}`)
+  if (opts.modules !== undefined && !Array.isArray(opts.modules)) throw new TypeError('Runtime.start: modules must be an array of module URLs')
+  const modules = (opts.modules ?? []).map((u, i) => {
+    const s = u instanceof URL ? u.href : u
+    if (typeof s !== 'string' || !URL.canParse(s)) {
+      throw new TypeError(`Runtime.start: modules[${i}] must be a module URL (a URL, or a string such as new URL('./tasks.js', import.meta.url).href), got ${typeof s === 'string' ? JSON.stringify(s) : typeof s}`)
+    }
+    return s
+  })
+  const limits = opts.resourceLimits
+  if (limits !== undefined) {
+    if (limits === null || typeof limits !== 'object') throw new TypeError('Runtime.start: resourceLimits must be an object (node:worker_threads\' resourceLimits)')
+    for (const [k, v] of Object.entries(limits)) {
+      if (!(resourceLimitNames as readonly string[]).includes(k)) throw unknownOption('Runtime.start: resourceLimits', k, resourceLimitNames)
+      if (v !== undefined && (typeof v !== 'number' || !(v > 0) || v === Infinity)) {
+        throw new RangeError(`Runtime.start: resourceLimits.${k} must be a positive number of megabytes, got ${String(v)}`)
+      }
+    }
+  }
   return {
-    procs, maxGoroutines, heapSize, maxThreads, runawayMs, modules,
-    godebug: opts.godebug ?? process.env.GODEBUG ?? '',
+    procs, maxGoroutines, heapSize, maxThreads, runawayMs, modules, godebug, mIdleTimeoutMs,
     main: opts.main === true,
-    mIdleTimeoutMs: opts.mIdleTimeoutMs ?? 60_000,
-    ...(opts.resourceLimits !== undefined ? { resourceLimits: opts.resourceLimits } : {}),
+    ...(limits !== undefined ? { resourceLimits: limits } : {}),
   }
 }

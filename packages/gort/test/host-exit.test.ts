@@ -46,3 +46,22 @@ test('docs/run-parallel.md\'s example (three runtimes, never closed) exits by it
   t.is(r.code, 0, show(r))
   t.deepEqual(r.stdout.trim().split('\n'), ['primes procs=1: ran', 'primes procs=2: ran', 'primes procs=4: ran'])
 })
+
+test('a start that fails on a bad option rejects before any thread starts, and the process exits', async (t) => {
+  const r = await runFixture('start-fails', 20_000, ['runaway0'])
+  t.is(r.code, 0, show(r))
+  t.is(r.stdout, 'rejected RangeError: Runtime.start: runawayMs must be a finite number of at least 1, got 0\n')
+  t.is(r.stderr, '')
+  const typo = await runFixture('start-fails', 20_000, ['typo'])
+  t.is(typo.code, 0, show(typo))
+  t.regex(typo.stdout, /^rejected TypeError: Runtime\.start: unknown option "prcos" \(did you mean "procs"\?\)/)
+})
+
+test('with resourceLimits too small for an M, start rejects once, nothing restarts or prints afterwards, and the exit is the same every time', async (t) => {
+  for (let i = 0; i < 2; i++) {
+    const r = await runFixture('start-fails', 20_000, ['tinyheap'])
+    t.is(r.code, 0, show(r))
+    t.regex(r.stdout, /^rejected Error: Runtime\.start: M\d died while starting: .*memory limit.*\n$/, show(r))
+    t.is(r.stderr, '', show(r))
+  }
+})

@@ -96,3 +96,26 @@ test.serial('select over channels of two runtimes is refused at the call site', 
     await rt1.close()
   }
 })
+
+test.serial('Runtime.start checks every option before any thread starts, naming the option', async (t) => {
+  const bad: Array<[unknown, new (...a: never[]) => Error, RegExp]> = [
+    [{ prcos: 2 }, TypeError, /unknown option "prcos" \(did you mean "procs"\?\)/],
+    [{ runawayMS: 5 }, TypeError, /unknown option "runawayMS" \(did you mean "runawayMs"\?\)/],
+    [{ zzz: 1 }, TypeError, /unknown option "zzz"; the options are procs, /],
+    [{ runawayMs: 0 }, RangeError, /runawayMs must be a finite number of at least 1, got 0/],
+    [{ runawayMs: Infinity }, RangeError, /runawayMs/],
+    [{ mIdleTimeoutMs: -1 }, RangeError, /mIdleTimeoutMs/],
+    [{ godebug: 5 }, TypeError, /godebug must be a string/],
+    [{ main: 'yes' }, TypeError, /main must be a boolean/],
+    [{ modules: 'file:///x.js' }, TypeError, /modules must be an array/],
+    [{ modules: ['./tasks.js'] }, TypeError, /modules\[0\] must be a module URL.*"\.\/tasks\.js"/],
+    [{ resourceLimits: { maxOldGenerationSize: 64 } }, TypeError, /resourceLimits: unknown option "maxOldGenerationSize" \(did you mean "maxOldGenerationSizeMb"\?\)/],
+    [{ resourceLimits: { stackSizeMb: -4 } }, RangeError, /resourceLimits\.stackSizeMb must be a positive number/],
+    [null, TypeError, /options must be an object/],
+  ]
+  const threadsBefore = process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length
+  for (const [opts, cls, message] of bad) {
+    await t.throwsAsync(Runtime.start(opts as never), { instanceOf: cls, message }, JSON.stringify(opts))
+  }
+  t.is(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length, threadsBefore, 'no worker or port was left holding the process')
+})
