@@ -65,3 +65,16 @@ test('with resourceLimits too small for an M, start rejects once, nothing restar
     t.is(r.stderr, '', show(r))
   }
 })
+
+test('rt.go() of a goroutine that fails: an error listener gets it and the app goes on; without one, Node\'s unhandled rejection', async (t) => {
+  const r = await runFixture('go-fails', 20_000, ['listener'])
+  t.is(r.code, 0, show(r))
+  const id = /^spawned (\d+)$/m.exec(r.stdout)?.[1]
+  t.truthy(id, show(r))
+  t.regex(r.stdout, new RegExp(`^error event: nobody asked \\(goroutine ${id}\\)$`, 'm'))
+  t.regex(r.stdout, /^still running: 2$/m)
+  t.is(r.stderr, '')
+  const none = await runFixture('go-fails', 20_000, ['none'])
+  t.is(none.code, 1, show(none))
+  t.regex(none.stderr, /Error: nobody asked/)
+})

@@ -119,3 +119,22 @@ test.serial('Runtime.start checks every option before any thread starts, naming 
   }
   t.is(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length, threadsBefore, 'no worker or port was left holding the process')
 })
+
+test.serial('rt.go() failures: to the result when it was asked for, else to the error listeners; a result asked for afterwards still rejects', async (t) => {
+  const rt = await Runtime.start({ procs: 1 })
+  try {
+    const errors: Array<Error & { goid?: number }> = []
+    rt.on('error', (e) => errors.push(e))
+    const g = rt.go(hostops.fail, 'nobody asked')
+    await until(() => errors.length > 0, 'the error event')
+    t.is(errors[0].message, 'nobody asked')
+    t.is(errors[0].goid, g.id)
+    await t.throwsAsync(g.result, { message: 'nobody asked' }, 'asked for after the failure')
+    const asked = rt.go(hostops.fail, 'asked')
+    await t.throwsAsync(asked.result, { message: 'asked' })
+    await new Promise((r) => setTimeout(r, 50))
+    t.is(errors.length, 1, 'a failure whose result was asked for is not emitted')
+  } finally {
+    await rt.close()
+  }
+})
