@@ -3,7 +3,11 @@
 // threads. The exit behaviour is in host-exit.test.ts (child processes).
 
 import test from 'ava'
-import { Mutex, Runtime, WaitGroup, chan, select } from 'gort'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { ModuleLoadError, Mutex, Runtime, WaitGroup, chan, select } from 'gort'
 import { hostops } from './fixtures/hostops.js'
 
 /** p, or a rejection naming what did not settle within ms. */
@@ -136,5 +140,26 @@ test.serial('rt.go() failures: to the result when it was asked for, else to the 
     t.is(errors.length, 1, 'a failure whose result was asked for is not emitted')
   } finally {
     await rt.close()
+  }
+})
+
+test.serial('Runtime.start({ modules }) with a module that does not parse or does not exist rejects naming the module', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gort-modules-'))
+  try {
+    const syntax = pathToFileURL(join(dir, 'syntax.mjs'))
+    writeFileSync(syntax, 'export const x = ;\n')
+    const missing = pathToFileURL(join(dir, 'missing.mjs'))
+    const e1 = await t.throwsAsync(Runtime.start({ procs: 1, modules: [syntax] }), { instanceOf: ModuleLoadError })
+    t.is(e1!.url, syntax.href)
+    t.regex(e1!.message, new RegExp(`^Runtime\\.start: module ${syntax.href.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} failed to load on an M: SyntaxError: `))
+    const e2 = await t.throwsAsync(Runtime.start({ procs: 1, modules: [missing.href] }), { instanceOf: ModuleLoadError })
+    t.is(e2!.url, missing.href)
+    t.regex(e2!.message, /failed to load on an M: Error: Cannot find module/)
+    // A good module still starts.
+    const rt = await Runtime.start({ procs: 1, modules: [new URL('./fixtures/hostops.js', import.meta.url)] })
+    t.is(await rt.run(hostops.nap, 1), 1)
+    await rt.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 })

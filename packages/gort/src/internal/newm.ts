@@ -57,11 +57,16 @@ interface ReadyMessage {
   failed?: Array<{ url: string; message: string }>
 }
 
-/** An eager module (Runtime.start's modules) that an M could not import. */
+/**
+ * Runtime.start's rejection when an M could not import one of its
+ * `modules` (a syntax error, a module that does not exist, one that throws
+ * while it loads). `url` is the module; the message names it and says why.
+ */
 export class ModuleLoadError extends Error {
   override name = 'ModuleLoadError'
-  constructor(readonly url: string, message: string) {
-    super(`Runtime.start: module ${url} failed to load on an M: ${message}`)
+  /** @internal */
+  constructor(readonly url: string, why: string) {
+    super(`Runtime.start: module ${url} failed to load on an M: ${why}`)
   }
 }
 
