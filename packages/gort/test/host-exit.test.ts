@@ -78,3 +78,37 @@ test('rt.go() of a goroutine that fails: an error listener gets it and the app g
   t.is(none.code, 1, show(none))
   t.regex(none.stderr, /Error: nobody asked/)
 })
+
+test('await chan().recv() with no goroutine that could send rejects with DeadlockError, and the app exits', async (t) => {
+  const r = await runFixture('deadlock-app', 20_000, ['recv-alone'])
+  t.is(r.code, 0, show(r))
+  t.regex(r.stdout, /^recv: DeadlockError: all goroutines are asleep - deadlock!$/m)
+  t.regex(r.stdout, /^the app's thread \[chan receive\]:$/m, 'the dump names the app\'s pending operation')
+  t.notRegex(r.stdout, /deadlock event/, 'no goroutine is alive: no event')
+})
+
+test('a goroutine asleep for good and the app awaiting it, a WaitGroup and a select: \'deadlock\' fires and all three reject', async (t) => {
+  const r = await runFixture('deadlock-app', 20_000, ['with-goroutine'])
+  t.is(r.code, 0, show(r))
+  t.regex(r.stdout, /^deadlock event$/m)
+  for (const what of ['run', 'wait', 'select']) t.regex(r.stdout, new RegExp(`^${what}: DeadlockError: all goroutines are asleep - deadlock!$`, 'm'))
+  t.regex(r.stdout, /^goroutine \d+ \[chan receive\]:\nwaitRecv\(\.\.\.\)$/m, 'the dump shows the goroutine')
+})
+
+test('not a deadlock: the app\'s own timer sends later, or a goroutine sleeps and then sends', async (t) => {
+  const a = await runFixture('deadlock-app', 20_000, ['app-sends-later'])
+  t.is(a.code, 0, show(a))
+  t.regex(a.stdout, /^recv: 5$/m)
+  t.regex(a.stdout, /^after 600\+ ms$/m)
+  const b = await runFixture('deadlock-app', 20_000, ['goroutine-sleeps'])
+  t.is(b.code, 0, show(b))
+  t.regex(b.stdout, /^recv: 6$/m)
+  t.regex(b.stdout, /^after 600\+ ms$/m)
+})
+
+test('after a DeadlockError the app can still wake a goroutine and await it', async (t) => {
+  const r = await runFixture('deadlock-app', 20_000, ['recover'])
+  t.is(r.code, 0, show(r))
+  t.regex(r.stdout, /^send: DeadlockError: /m)
+  t.regex(r.stdout, /^result: 9$/m)
+})

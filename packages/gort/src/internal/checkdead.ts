@@ -50,6 +50,7 @@ import { tracebackhost, tracebackothers } from './traceback.js'
  */
 export class DeadlockError extends Error {
   override name = 'DeadlockError'
+  /** @internal */
   constructor(readonly dump: string) {
     super('all goroutines are asleep - deadlock!')
   }
