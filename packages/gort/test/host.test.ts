@@ -163,3 +163,27 @@ test.serial('Runtime.start({ modules }) with a module that does not parse or doe
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test.serial('no phantom goroutine: the app\'s own channel waits are neither counted in stats().byStatus nor listed by dump()', async (t) => {
+  const rt = await Runtime.start({ procs: 1 })
+  try {
+    const c = chan<number>(0)
+    const produced = rt.run(hostops.produce, c, 3)
+    const got: Array<number | undefined> = []
+    for (let i = 0; i < 3; i++) got.push(await c.recv())
+    t.deepEqual(got, [0, 1, 2])
+    t.is(await produced, 3)
+    await until(() => rt.numGoroutine() === 0, 'the producer is gone')
+    t.deepEqual(rt.stats().byStatus, { runnable: 0, running: 0, syscall: 0, waiting: 0 })
+    t.is(rt.dump(), '')
+    // While the app waits, its wait is not a goroutine either.
+    const pending = c.recv()
+    await new Promise((r) => setTimeout(r, 20))
+    t.deepEqual(rt.stats().byStatus, { runnable: 0, running: 0, syscall: 0, waiting: 0 })
+    t.is(rt.dump(), '')
+    await c.send(1) // the app's send completes its own pending receive
+    t.is(await pending, 1)
+  } finally {
+    await rt.close()
+  }
+})
