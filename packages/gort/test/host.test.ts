@@ -187,3 +187,18 @@ test.serial('no phantom goroutine: the app\'s own channel waits are neither coun
     await rt.close()
   }
 })
+
+test.serial('messages say what happened: destroyed vs closing, and what was passed instead of a goroutine function', async (t) => {
+  const rt = await Runtime.start({ procs: 1 })
+  const c = chan<number>(1)
+  for (const [v, what] of [[undefined, 'undefined'], [null, 'null'], [42, 'a number'], ['f', 'a string'], [{}, 'an object']] as const) {
+    t.throws(() => rt.go(v as never), { instanceOf: TypeError, message: new RegExp(`^go: ${what} is not a registered goroutine function; export it from a module`) })
+  }
+  await rt.destroy()
+  t.throws(() => rt.run(hostops.nap, 1), { message: /^go: the runtime was destroyed \(destroy\(\) was called\); no new goroutines can start$/ })
+  await t.throwsAsync(c.recv(), { message: /^recv: this object's runtime was destroyed$/ })
+  const rt2 = await Runtime.start({ procs: 1 })
+  const closing = rt2.close()
+  t.throws(() => rt2.run(hostops.nap, 1), { message: /^go: the runtime is closing \(close\(\) was called\); no new goroutines can start$/ })
+  await closing
+})
