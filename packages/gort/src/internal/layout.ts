@@ -338,7 +338,7 @@ const sudogSpec: RecordSpec = {
       prev: i32('c.lock', 'Previous sudog in the channel queue.'),
       success: i32('c.lock', '1 if woken by a value passing, 0 if by close. Read by the G after it is readied.'),
       c: i32('c.lock', 'The channel (arena byte offset).'),
-      isSelect: i32('c.lock', 'Reserved for select.'),
+      isSelect: i32('c.lock', 'Set on the sudogs of a select (select.ts): a waker must win the G\'s selectdone CAS before it completes one (chan.ts dequeue).'),
       slot: i32('c.lock', 'Value slot, first word: the value sent, or the value received (VSLOT).'),
       slot1: i32('c.lock', 'Value slot, second word (unused; keeps the float64 aligned).'),
     },

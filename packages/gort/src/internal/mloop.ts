@@ -1,7 +1,7 @@
 // The M: a worker thread running Go's scheduler loop (proc.go's schedule,
 // findRunnable, stealWork, execute, goexit, stopm, entersyscall/exitsyscall).
 //
-// The one constraint (DESIGN.md): a generator lives in the isolate that
+// The one constraint (docs/design/scheduler.md): a generator lives in the isolate that
 // created it. So an M keeps, in its own memory, the generators of the
 // goroutines it started, and serves two kinds of runnable work:
 //
@@ -860,11 +860,10 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
 }
 
 /**
- * Go's entersyscall followed at once by entersyscallblock's hand-off: the
- * goroutine announced a blocking call, so its P goes to another M now (with
- * its run queue) instead of idling until the call returns. The P passes
- * through Psyscall, the state sysmon's retake works on (the sysmon issue can
- * then make the hand-off lazy, as Go's plain entersyscall is).
+ * Go's entersyscall: the goroutine announced a blocking call, so its P is
+ * lent (Psyscall), not handed off: sysmon's retake hands it to another M
+ * (with its run queue) by Go's rule if the call lasts, and exitsyscall
+ * takes it back if nobody did.
  */
 function entersyscall(gp: number, gb: number): void {
   Atomics.store(m, gb + G_STATUS, Gstatus.Gsyscall)

@@ -6,7 +6,7 @@
 //
 // Idle Ps are on sched.pidle, idle Ms on sched.midle, both under sched.lock.
 // A third list, sched.mwant, holds Ms that have goroutines of their own
-// runnable (started goroutines cannot move, DESIGN.md) but no P: every place
+// runnable (started goroutines cannot move, scheduler.md) but no P: every place
 // that frees a P offers it to sched.mwant first (releasep_locked). This is
 // this project's version of Go's startlockedm: a G locked to an M is run by
 // handing a P to that M.
@@ -365,7 +365,7 @@ export function handoffp(h: SharedHeap, pp: number): boolean {
  * Readies gp, a started G that lives on M mp, from any thread: pushes it on
  * mp's ready stack and wakes mp if it sleeps. If mp has no P, it gets one
  * itself (or joins sched.mwant) when it wakes. This is goready for the
- * second kind of G in DESIGN.md.
+ * second kind of G in docs/design/scheduler.md.
  */
 export function readyOnM(h: SharedHeap, gp: number, mp: number): void {
   const m = h.i32

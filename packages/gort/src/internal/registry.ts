@@ -1,7 +1,8 @@
 // Goroutine functions: registration by module URL and export name, and the
 // shared function table that turns them into small integers every M agrees on.
 //
-// A goroutine that has not started is only data (DESIGN.md): G.fn names its
+// A goroutine that has not started is only data (docs/design/scheduler.md,
+// "The one constraint"): G.fn names its
 // function by an index into the function table, whose entry points to the
 // key "moduleURL#name" in the arena. An M that meets an index it does not
 // know reads the key, imports the module (whose top level calls goroutines()
