@@ -30,17 +30,17 @@ export interface ChanOptions {
 
 /** Go's nil channel: send and receive block forever, select never chooses it, close throws "close of nil channel". */
 export function nilChan<T>(): Chan<T> {
-  return new Chan<T>(mheap() ?? (undefined as unknown as SharedHeap), 0)
+  return Chan.of<T>(mheap() ?? (undefined as unknown as SharedHeap), 0)
 }
 
 /** Go's make(chan T, cap). */
 export function chan<T>(cap = 0, opts: ChanOptions = {}): Chan<T> {
   const h = mheap()
-  if (h !== undefined) return new Chan<T>(h, makechan(h, cap))
+  if (h !== undefined) return Chan.of<T>(h, makechan(h, cap))
   const rt = opts.runtime ?? currentRuntime()
   if (rt === undefined) throw new Error('chan: no runtime is running on this thread; start one with Runtime.start() or pass { runtime }')
   const host = hostOf(rt)
-  return new Chan<T>(host.heap, makechan(host.heap, cap))
+  return Chan.of<T>(host.heap, makechan(host.heap, cap))
 }
 
 function inGoroutine(op: string): boolean {
@@ -50,14 +50,19 @@ function inGoroutine(op: string): boolean {
 }
 
 export class Chan<T> {
-  /** @internal */
-  constructor(
+  /** Channels are made with chan() and nilChan(), and arrive as handles. */
+  private constructor(
     /** @internal */ readonly heap: SharedHeap,
     /** @internal */ readonly ptr: number,
   ) {
     // This object holds one reference on the record (a new channel's first,
     // or one the caller took): released when the object is collected.
     if (ptr !== 0) track(heap, this, HANDLE_CHAN, ptr)
+  }
+
+  /** @internal A Chan object for the record at ptr, holding one reference (see the constructor). */
+  static of<T>(heap: SharedHeap, ptr: number): Chan<T> {
+    return new Chan<T>(heap, ptr)
   }
 
   /** A channel crosses threads as a handle to its record (codec.ts). */
@@ -145,13 +150,13 @@ export class Chan<T> {
 export const HANDLE_CHAN = 1
 // Every thread that loads gort can decode channels (an operation of the
 // app's thread finds the channel's runtime from its heap).
-registerHandleKind(HANDLE_CHAN, (h, ptr) => new Chan(h, ptr), { shared: true })
+registerHandleKind(HANDLE_CHAN, (h, ptr) => Chan.of(h, ptr), { shared: true })
 defineRefKind(HANDLE_CHAN, { refsWord: C_REFS, free: freechan })
 
-/** A new Chan object for the channel at ptr, with a reference of its own (the caller holds one meanwhile). */
+/** @internal A new Chan object for the channel at ptr, with a reference of its own (the caller holds one meanwhile). */
 export function chanHandle<T>(h: SharedHeap, ptr: number): Chan<T> {
   retain(h, HANDLE_CHAN, ptr)
-  return new Chan<T>(h, ptr)
+  return Chan.of<T>(h, ptr)
 }
 
 /** A nil channel's send or receive: park forever (goroutine) or never settle (app's thread). */

@@ -46,7 +46,10 @@ export class WaitGroup {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -114,7 +117,10 @@ export class Mutex {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -199,7 +205,10 @@ export class Semaphore {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(size: number, opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(size: number, opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(size: number, opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(size: number, opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -256,7 +265,10 @@ export class Once {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -341,7 +353,10 @@ export class RWMutex {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -394,7 +409,10 @@ export class Cond {
   /** @internal */ readonly ptr: number
   readonly L: Mutex
 
-  constructor(L: Mutex, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(L: Mutex)
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(L: Mutex, at: { heap: SharedHeap; ptr: number })
+  constructor(L: Mutex, at?: { heap: SharedHeap; ptr: number }) {
     if (!(L instanceof Mutex)) throw new TypeError('Cond: L must be a Mutex')
     this.L = L
     if (at !== undefined) {
