@@ -81,7 +81,8 @@ export interface RuntimeEvents {
 
 type Fn<A extends unknown[], R> = (...args: A) => Generator<unknown, R, any>
 
-let defaultRuntime: Runtime | undefined
+/** The runtimes started on this thread and not closed, oldest first: the first is the default. */
+const live: Runtime[] = []
 
 /** The host of each runtime, for the public modules that create records (chan(), new WaitGroup()...). */
 const hosts = new WeakMap<Runtime, Host>()
@@ -98,9 +99,13 @@ export function hostOf(rt: Runtime): Host {
   return h
 }
 
-/** The runtime started first and not yet closed, if any. */
+/**
+ * The default runtime of this thread: the oldest started and not closed,
+ * if any. Only creating a record (chan(), new WaitGroup()...) without a
+ * { runtime } option uses it; an operation on a record uses the record's own.
+ */
 export function currentRuntime(): Runtime | undefined {
-  return defaultRuntime
+  return live[0]
 }
 
 /** A gort runtime: Ms on worker threads, Ps and goroutines in a shared heap. */
@@ -134,13 +139,14 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       },
       deadlock: (dump) => rt?.emit('deadlock', dump),
       close: () => {
-        if (defaultRuntime === rt) defaultRuntime = undefined
+        const i = rt === undefined ? -1 : live.indexOf(rt)
+        if (i >= 0) live.splice(i, 1)
         rt?.emit('close')
       },
     })
     rt = new Runtime(host)
     hosts.set(rt, host)
-    defaultRuntime ??= rt
+    live.push(rt)
     return rt
   }
 

@@ -83,6 +83,10 @@ test.serial('two runtimes: the second keeps working on the app\'s thread after t
     wg.add(1)
     rt2.go(hostops.doneAfter, wg, 10)
     await within(wg.wait(), 'WaitGroup.wait on rt2')
+    // The second is now the default: records made without { runtime } belong to it.
+    const d = chan<number>(0)
+    rt2.go(hostops.sendAfter, d, 6, 10)
+    t.is(await within(d.recv(), 'recv on a default channel'), 6)
   } finally {
     await rt2.close()
   }
