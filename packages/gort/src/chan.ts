@@ -18,6 +18,7 @@ import { retain, track } from './internal/refs.js'
 import { HandleKind } from './internal/handlekind.js'
 import { WaitReason } from './internal/runtime2.js'
 import { getg, mheap } from './internal/proc.js'
+import { heapHost } from './internal/host.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 import type { RecvCase, SendCase } from './select.js'
 
@@ -40,17 +41,17 @@ export interface ChanOptions {
 
 /** Go's nil channel: send and receive block forever, select never chooses it, close throws "close of nil channel". */
 export function nilChan<T>(): Chan<T> {
-  return new Chan<T>(mheap() ?? (undefined as unknown as SharedHeap), 0, undefined)
+  return Chan.of<T>(mheap() ?? (undefined as unknown as SharedHeap), 0)
 }
 
 /** Go's make(chan T, cap). */
 export function chan<T>(cap = 0, opts: ChanOptions = {}): Chan<T> {
   const h = mheap()
-  if (h !== undefined) return new Chan<T>(h, makechan(h, cap), undefined)
+  if (h !== undefined) return Chan.of<T>(h, makechan(h, cap))
   const rt = opts.runtime ?? currentRuntime()
   if (rt === undefined) throw new Error('chan: no runtime is running on this thread; start one with Runtime.start() or pass { runtime }')
   const host = hostOf(rt)
-  return new Chan<T>(host.heap, makechan(host.heap, cap), rt)
+  return Chan.of<T>(host.heap, makechan(host.heap, cap))
 }
 
 function inGoroutine(op: string): boolean {
@@ -60,15 +61,19 @@ function inGoroutine(op: string): boolean {
 }
 
 export class Chan<T> {
-  /** @internal */
-  constructor(
+  /** Channels are made with chan() and nilChan(), and arrive as handles. */
+  private constructor(
     /** @internal */ readonly heap: SharedHeap,
     /** @internal */ readonly ptr: number,
-    private readonly rt: Runtime | undefined,
   ) {
     // This object holds one reference on the record (a new channel's first,
     // or one the caller took): released when the object is collected.
     if (ptr !== 0) track(heap, this, HandleKind.Chan, ptr)
+  }
+
+  /** @internal A Chan object for the record at ptr, holding one reference (see the constructor). */
+  static of<T>(heap: SharedHeap, ptr: number): Chan<T> {
+    return new Chan<T>(heap, ptr)
   }
 
   /** A channel crosses threads as a handle to its record (codec.ts). */
@@ -132,14 +137,9 @@ export class Chan<T> {
     }
   }
 
-  private host(): ReturnType<typeof hostOf> {
-    const rt = this.rt ?? currentRuntime()
-    if (rt === undefined) throw new Error('chan: no runtime is running on this thread')
-    return hostOf(rt)
-  }
-
   private async hostSend(v: T): Promise<void> {
-    const host = this.host()
+    // The completion loop of the channel's own runtime settles the wait.
+    const host = heapHost(this.heap, 'send')
     if (chansend(this.heap, this.ptr, v, true, 0) === DONE) return
     const sg = parkedSudog
     await host.park(parkedG)
@@ -147,7 +147,7 @@ export class Chan<T> {
   }
 
   private async hostRecv(withOk: boolean): Promise<unknown> {
-    const host = this.host()
+    const host = heapHost(this.heap, 'recv')
     const r = chanrecv(this.heap, this.ptr, true, 0)
     if (r !== PARKED) return withOk ? [recvValue, r !== CLOSED] : recvValue
     const sg = parkedSudog
@@ -157,15 +157,15 @@ export class Chan<T> {
   }
 }
 
-// Every thread that loads gort can decode channels (the runtime of the
-// receiving thread is found when the channel is used). internal/chan.ts
+// Every thread that loads gort can decode channels (an operation of the
+// app's thread finds the channel's runtime from its heap). internal/chan.ts
 // counts them.
-registerHandleKind(HandleKind.Chan, (h, ptr) => new Chan(h, ptr, undefined), { shared: true })
+registerHandleKind(HandleKind.Chan, (h, ptr) => Chan.of(h, ptr), { shared: true })
 
-/** A new Chan object for the channel at ptr, with a reference of its own (the caller holds one meanwhile). */
+/** @internal A new Chan object for the channel at ptr, with a reference of its own (the caller holds one meanwhile). */
 export function chanHandle<T>(h: SharedHeap, ptr: number): Chan<T> {
   retain(h, HandleKind.Chan, ptr)
-  return new Chan<T>(h, ptr, undefined)
+  return Chan.of<T>(h, ptr)
 }
 
 /** The calls as users write them, by ChanOpIter mode, for the errors of a misused Future. */

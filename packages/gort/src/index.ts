@@ -6,6 +6,8 @@ export { go } from './internal/spawn.js'
 export { gosched, until, syscall, type Operation, type Future } from './internal/ops.js'
 export { FatalError } from './internal/throw.js'
 export { registerError, type ErrorClass } from './internal/codec/errors.js'
+export { ModuleLoadError } from './internal/newm.js'
+export { DeadlockError } from './internal/checkdead.js'
 export { chan, nilChan, Chan, type ChanOp, type ChanOptions, type RecvOk } from './chan.js'
 export {
   select, type SelectCase, type SelectResult, type SelectOptions, type RecvCase, type SendCase, type RecvResult, type SendResult, type DefaultResult, type CaseResult,

@@ -8,7 +8,7 @@ import { getg, mheap } from './internal/proc.js'
 import { DONE, PARKED, finishSelect, selG, selIndex, selOk, selSudogs, selValue, selectgo, type Scase } from './internal/select.js'
 import type { SharedHeap } from './internal/heap.js'
 import { Chan } from './chan.js'
-import { currentRuntime, hostOf } from './runtime.js'
+import { heapHost } from './internal/host.js'
 
 /** A select case that receives from chan (ch.recvCase()); a null chan never proceeds. */
 export interface RecvCase<T> {
@@ -97,7 +97,9 @@ export function select(cases: readonly SelectCase[], opts: SelectOptions = {}): 
     if (k.chan !== null && !(k.chan instanceof Chan)) {
       throw new TypeError(`select: case ${i}'s chan is not a channel (${describe(k.chan)}); use ch.sendCase(v) or ch.recvCase()`)
     }
-    if (k.chan !== null) heap ??= k.chan.heap
+    if (k.chan === null || k.chan.ptr === 0) continue
+    heap ??= k.chan.heap
+    if (k.chan.heap !== heap) throw new TypeError(`select: case ${i}'s channel belongs to another runtime than the others'`)
   }
   if (getg() !== 0) return new GoroutineFuture(selectG(heap!, cases, block), 'select(cases)')
   if (mheap() !== undefined) throw new Error('select: blocking operations on an M must run inside a goroutine')
@@ -143,18 +145,19 @@ function* selectG(h: SharedHeap, cases: readonly SelectCase[], block: boolean): 
 }
 
 async function selectHost(h: SharedHeap | undefined, cases: readonly SelectCase[], block: boolean): Promise<AnyResult> {
-  const rt = currentRuntime()
   if (h === undefined) {
-    if (rt === undefined) throw new Error('select: no runtime is running on this thread')
-    h = hostOf(rt).heap
+    // Only nil channels (or none): Go's select {} blocks forever; with default, it takes the default.
+    if (!block) return { index: -1, value: undefined, ok: false }
+    return new Promise<never>(() => {})
   }
+  // The completion loop of the channels' own runtime settles the wait.
+  const host = heapHost(h, 'select')
   const sc = toScases(h, cases)
   const r = selectgo(h, sc, block, 0)
   if (r !== PARKED) return r === DONE ? result() : { index: -1, value: undefined, ok: false }
   const sgs = selSudogs
   const wg = selG
-  if (rt === undefined) throw new Error('select: no runtime is running on this thread')
-  await hostOf(rt).park(wg)
+  await host.park(wg)
   finishSelect(h, sc, sgs, wg)
   return result()
 }

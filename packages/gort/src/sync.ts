@@ -14,6 +14,7 @@ import {
   SemaKind, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
   wgadd, wgcount, wgwait, wgwaitdone,
 } from './internal/sema.js'
+import { heapHost } from './internal/host.js'
 import { currentRuntime, hostOf, type Runtime } from './runtime.js'
 
 function heapHere(what: string, rt?: Runtime): SharedHeap {
@@ -37,7 +38,10 @@ export class WaitGroup {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -76,11 +80,10 @@ export class WaitGroup {
   }
 
   private async hostWait(): Promise<void> {
+    const host = heapHost(this.heap, 'WaitGroup.wait')
     if (wgwait(this.heap, this.ptr, 0) !== PARKED) return
     const sg = semaSudog
-    const rt = currentRuntime()
-    if (rt === undefined) throw new Error('WaitGroup.wait: no runtime is running on this thread')
-    await hostOf(rt).park(semaG)
+    await host.park(semaG)
     wgwaitdone(this.heap, sg)
   }
 }
@@ -106,7 +109,10 @@ export class Mutex {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -144,13 +150,12 @@ export class Mutex {
   }
 
   private async hostLock(): Promise<void> {
+    const host = heapHost(this.heap, 'Mutex.lock')
     let front = false
     for (;;) {
       if (mutexlock(this.heap, this.ptr, 0, front) !== PARKED) return
       const sg = mutexSudog
-      const rt = currentRuntime()
-      if (rt === undefined) throw new Error('Mutex.lock: no runtime is running on this thread')
-      await hostOf(rt).park(mutexG)
+      await host.park(mutexG)
       if (mutexwoken(this.heap, sg)) return
       front = true
     }
@@ -175,11 +180,9 @@ function checkWeight(fn: string, n: unknown): number {
   return n
 }
 
-/** Parks on the app's thread until goready, through the runtime's host loop. */
-async function hostWait(g: number, what: string): Promise<void> {
-  const rt = currentRuntime()
-  if (rt === undefined) throw new Error(`${what}: no runtime is running on this thread`)
-  await hostOf(rt).park(g)
+/** Parks on the app's thread until goready, through the completion loop of h's own runtime. */
+async function hostWait(h: SharedHeap, g: number, what: string): Promise<void> {
+  await heapHost(h, what).park(g)
 }
 
 /**
@@ -194,7 +197,10 @@ export class Semaphore {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(size: number, opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(size: number, opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(size: number, opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(size: number, opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -219,7 +225,7 @@ export class Semaphore {
     return hostFuture((async () => {
       if (semacquire(this.heap, this.ptr, k, 0) !== PARKED) return
       const sg = semaSudog
-      await hostWait(semaG, 'Semaphore.acquire')
+      await hostWait(this.heap, semaG, 'Semaphore.acquire')
       wgwaitdone(this.heap, sg)
     })(), 'sem.acquire(n)')
   }
@@ -251,7 +257,10 @@ export class Once {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -281,7 +290,7 @@ export class Once {
         }
       } else if (r === 'parked') {
         const sg = semaSudog
-        await hostWait(semaG, 'Once.do')
+        await hostWait(this.heap, semaG, 'Once.do')
         wgwaitdone(this.heap, sg)
       }
     })(), 'once.do(f)')
@@ -316,7 +325,7 @@ function blocking(what: string, call: string, h: SharedHeap, start: (gp: number)
   return hostFuture((async () => {
     if (start(0) !== PARKED) return
     const sg = semaSudog
-    await hostWait(semaG, what)
+    await hostWait(h, semaG, what)
     wgwaitdone(h, sg)
   })(), call)
 }
@@ -336,7 +345,10 @@ export class RWMutex {
   /** @internal */ readonly heap: SharedHeap
   /** @internal */ readonly ptr: number
 
-  constructor(opts: { runtime?: Runtime } = {}, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(opts?: { runtime?: Runtime })
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(opts: { runtime?: Runtime }, at: { heap: SharedHeap; ptr: number })
+  constructor(opts: { runtime?: Runtime } = {}, at?: { heap: SharedHeap; ptr: number }) {
     if (at !== undefined) {
       this.heap = at.heap
       this.ptr = at.ptr
@@ -389,7 +401,10 @@ export class Cond {
   /** @internal */ readonly ptr: number
   readonly L: Mutex
 
-  constructor(L: Mutex, /** @internal */ at?: { heap: SharedHeap; ptr: number }) {
+  constructor(L: Mutex)
+  /** @internal A handle to the record at at.ptr (a decoding; registerHandleKind). */
+  constructor(L: Mutex, at: { heap: SharedHeap; ptr: number })
+  constructor(L: Mutex, at?: { heap: SharedHeap; ptr: number }) {
     if (!(L instanceof Mutex)) throw new TypeError('Cond: L must be a Mutex')
     this.L = L
     if (at !== undefined) {
@@ -417,7 +432,7 @@ export class Cond {
       const sg = semaSudog
       const g = semaG
       this.L.unlock()
-      await hostWait(g, 'Cond.wait')
+      await hostWait(this.heap, g, 'Cond.wait')
       wgwaitdone(this.heap, sg)
       await this.L.lock()
     })(), 'cond.wait()')

@@ -33,7 +33,7 @@ test.serial('a goroutine that throws rejects its result with the error and its g
 test.serial('an error in a goroutine nobody awaits is emitted as rt.on("error") with its id', async (t) => {
   const rt = await Runtime.start({ procs: 2 })
   try {
-    const got = new Promise<Error & { goid: number }>((resolve) => rt.once('error', resolve))
+    const got = new Promise<Error & { goid: number }>((resolve) => rt.once('error', (e) => resolve(e as Error & { goid: number })))
     const id = await rt.run(tasks.spawnBoom, 'unawaited')
     const e = await got
     t.is(e.message, 'unawaited')

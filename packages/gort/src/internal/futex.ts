@@ -14,7 +14,7 @@
 // thread. A pending Atomics.waitAsync does not keep Node's event loop alive
 // by itself, so futexsleepAsync holds a ref'd timer while anything waits.
 //
-// Costs measured here (DESIGN.md): a wake-up of a thread parked on the other
+// Costs measured here (docs/design/locks.md): a wake-up of a thread parked on the other
 // vCPU costs about 52 µs round trip, a notify with nobody waiting 34 ns. The
 // callers therefore spin briefly before they sleep, and notify only when a
 // sleeper has said that it sleeps (lock_futex.ts's sleeping state).

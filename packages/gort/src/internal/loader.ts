@@ -2,8 +2,8 @@
 //
 // A worker thread does not inherit the loader of an app run under tsx: its
 // execArgv shows `--import tsx`, yet importing a .ts module fails, and
-// import('tsx') inside the worker does not help (DESIGN.md, measured with
-// tsx 4.23 on Node 20.20). Calling register() from tsx/esm/api inside the
+// import('tsx') inside the worker does not help (measured with tsx 4.23 on
+// Node 20.20; docs/design/scheduler.md, "Modules"). Calling register() from tsx/esm/api inside the
 // worker does. So an M that meets a TypeScript goroutine module registers
 // tsx's loader first, resolving tsx from the module's own location (the
 // app's dependencies, not gort's).

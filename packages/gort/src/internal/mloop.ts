@@ -1,7 +1,7 @@
 // The M: a worker thread running Go's scheduler loop (proc.go's schedule,
 // findRunnable, stealWork, execute, goexit, stopm, entersyscall/exitsyscall).
 //
-// The one constraint (DESIGN.md): a generator lives in the isolate that
+// The one constraint (docs/design/scheduler.md): a generator lives in the isolate that
 // created it. So an M keeps, in its own memory, the generators of the
 // goroutines it started, and serves two kinds of runnable work:
 //
@@ -30,7 +30,7 @@
 // same note when something can.
 
 import { parentPort } from 'node:worker_threads'
-import { dropArgs, putArgs, putResult, takeArgs } from './gvalue.js'
+import { dropArgs, putResult, takeArgs } from './gvalue.js'
 import { Deque } from './deque.js'
 import { setSelectRand } from './select.js'
 import { importModule } from './loader.js'
@@ -48,9 +48,9 @@ import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, trackLocks, u
 import { FastRand, randomSeed } from './fastrand.js'
 import { OpKind, PARK, RESUMED, SchedOp } from './ops.js'
 import {
-  gfget, gfput, handoffp, wakesysmon, mput, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
+  gfget, gfput, handoffp, wakesysmon, mput, newproc, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
-import { funcById, funcKey, funcid, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
+import { funcById, funcKey, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
 import { globrunqget, globrunqput, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, WaitReason } from './runtime2.js'
 import { setSpawnHook, type SpawnHook } from './spawn.js'
@@ -163,7 +163,9 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
     }
   }
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
-  parentPort?.postMessage({ type: 'ready', mid })
+  // The eager modules it could not import: Runtime.start rejects naming them (newm.ts).
+  const failed = [...loadErrors].map(([url, e]) => ({ url, message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }))
+  parentPort?.postMessage({ type: 'ready', mid, failed })
   await mloop()
 }
 
@@ -896,11 +898,10 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
 }
 
 /**
- * Go's entersyscall followed at once by entersyscallblock's hand-off: the
- * goroutine announced a blocking call, so its P goes to another M now (with
- * its run queue) instead of idling until the call returns. The P passes
- * through Psyscall, the state sysmon's retake works on (the sysmon issue can
- * then make the hand-off lazy, as Go's plain entersyscall is).
+ * Go's entersyscall: the goroutine announced a blocking call, so its P is
+ * lent (Psyscall), not handed off: sysmon's retake hands it to another M
+ * (with its run queue) by Go's rule if the call lasts, and exitsyscall
+ * takes it back if nobody did.
  */
 function entersyscall(gp: number, gb: number): void {
   Atomics.store(m, gb + G_STATUS, Gstatus.Gsyscall)
@@ -1025,18 +1026,9 @@ const spawnHook: SpawnHook = (fn, args) => {
     }
     return spawnLocal(fn, args)
   }
-  const id = funcid(h, meta)
-  const gp = gfget(h)
-  if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines; raise the maxGoroutines option`)
-  const gb = gbase(l, gp)
-  try {
-    putArgs(h, gb, args)
-  } catch (e) {
-    gfput(h, gp)
-    throw e
-  }
+  const gp = newproc(h, meta, args, 0, true)
   gcountTake()
-  const goid = newproc1(h, gb, id, 0, true)
+  const goid = m[gbase(l, gp) + G_GOID]
   // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
   // We are inside a step, our P lent (Pexec): take it back to touch its
   // run queue, and lend it again. If sysmon took it, the global queue.

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
-import { setNeedM } from './proc.js'
+import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
 // The records every M counts and frees (handlekind.ts), whether or not it
 // decodes them: channels, sync objects, contexts, and gort/bench's PB,
@@ -18,7 +18,7 @@ import './pb.js'
 installSyncStdio()
 const { sab, mid, modules, idleTimeoutMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number }
 const h = SharedHeap.attach(sab)
-setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
+setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
 await mstart(h, mid, modules, idleTimeoutMs)
 // Retired: end the thread (nothing of ours is pending).
 process.exit(0)

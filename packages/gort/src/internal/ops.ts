@@ -173,8 +173,10 @@ export function* until<T>(promise: PromiseLike<T> | T): Operation<Awaited<T>> {
 /**
  * Runs a synchronous blocking call (a sync fs call, a child process, a wait
  * on another system) bracketed by entersyscall/exitsyscall: while it runs,
- * the goroutine's P is handed to another M, so other goroutines keep
- * running. Returns what fn returns; throws what it throws.
+ * the goroutine's P is lent, as Go's entersyscall leaves it; sysmon hands it
+ * to another M if the call lasts and work waits (Go's retake), so other
+ * goroutines keep running, and exitsyscall takes it back if nobody did.
+ * Returns what fn returns; throws what it throws.
  *
  * @example
  * const out = yield* syscall(() => execFileSync('git', ['rev-parse', 'HEAD']))

@@ -6,7 +6,7 @@
 //
 // Idle Ps are on sched.pidle, idle Ms on sched.midle, both under sched.lock.
 // A third list, sched.mwant, holds Ms that have goroutines of their own
-// runnable (started goroutines cannot move, DESIGN.md) but no P: every place
+// runnable (started goroutines cannot move, scheduler.md) but no P: every place
 // that frees a P offers it to sched.mwant first (releasep_locked). This is
 // this project's version of Go's startlockedm: a G locked to an M is run by
 // handing a P to that M.
@@ -30,7 +30,9 @@ import {
   SCHED_NEEDSPINNING, SCHED_NGFREE, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPIDLE, SCHED_PIDLE,
   SCHED_GOMAXPROCS, SCHED_SYSMONNOTE, SCHED_SYSMONWAIT, SCHED_GOIDGEN, SCHED_GFLOCK, SCHED_DONEHEAD, SCHED_HOSTWAITING,
 } from './layout.js'
+import { putArgs } from './gvalue.js'
 import { lock, notewakeup, unlock } from './lock_futex.js'
+import { funcid, type Meta } from './registry.js'
 import { globrunqinject, globrunqputbatch, globrunqsize, runqempty } from './runq.js'
 import { Gflags, Gstatus, Msleep, Pstatus } from './runtime2.js'
 import { throwFatal } from './throw.js'
@@ -205,14 +207,16 @@ export function wakem(h: SharedHeap, mp: number): void {
 // ---------------------------------------------------------------------------
 // Starting Ms.
 
-const needmHooks = new WeakMap<SharedHeap, () => void>()
+const newmHooks = new WeakMap<SharedHeap, () => void>()
 
 /**
- * Says how this thread asks for a new M when startm finds none idle (Go's
- * newm): the host starts a worker; an M posts a message to the host.
+ * Says how this thread asks for a new M when startm finds none idle: Go's
+ * newm, or its hand-off (newmHandoff) where a thread cannot start one
+ * itself. Only the host can create threads: on the host the request is
+ * deferred to a microtask; an M or sysmon posts it to the host (newm.ts).
  */
-export function setNeedM(h: SharedHeap, fn: () => void): void {
-  needmHooks.set(h, fn)
+export function setNewmHandoff(h: SharedHeap, fn: () => void): void {
+  newmHooks.set(h, fn)
 }
 
 /**
@@ -238,8 +242,8 @@ export function startm(h: SharedHeap, pp: number, spinning: boolean): boolean {
   if (nmp < 0) nmp = mget(h)
   if (nmp < 0) {
     // No M to run it. Go would start one (newm); the host does that for us
-    // when asked (needm), and meanwhile pp stays idle.
-    needmHooks.get(h)?.()
+    // when asked (newmHandoff), and meanwhile pp stays idle.
+    newmHooks.get(h)?.()
     if (spinning) Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1)
     if (runqempty(h, pp)) pidleput(h, pp)
     else {
@@ -388,7 +392,7 @@ export function handoffp(h: SharedHeap, pp: number): boolean {
  * Readies gp, a started G that lives on M mp, from any thread: pushes it on
  * mp's ready stack and wakes mp if it sleeps. If mp has no P, it gets one
  * itself (or joins sched.mwant) when it wakes. This is goready for the
- * second kind of G in DESIGN.md.
+ * second kind of G in docs/design/scheduler.md.
  */
 export function readyOnM(h: SharedHeap, gp: number, mp: number): void {
   const m = h.i32
@@ -473,13 +477,42 @@ export function gomaxprocs(h: SharedHeap): number {
 }
 
 /**
+ * Go's newproc, the half every spawner shares (the host's rt.go, and go()
+ * inside a goroutine): takes a free G record, stores fn's encoded arguments
+ * in it (put: putArgs; the host's put may instead queue them until the
+ * arena has room, arenawait.ts) and fills it (newproc1). Returns the G index; the caller publishes
+ * it (an M: runqput; the host: a batch for injectglist). On failure nothing
+ * is taken: RangeError when the G table is full, DataCloneError for an
+ * argument that cannot cross threads. Go's newproc also places the G; here
+ * the host and an M place it differently (a batch, or runnext), so they do
+ * that themselves. Any thread.
+ */
+export function newproc(
+  h: SharedHeap, fn: Meta, args: unknown[], flags: number, counted: boolean,
+  put: (gp: number, args: unknown[]) => void = (gp, a) => putArgs(h, gbase(h.layout, gp), a),
+): number {
+  const fnid = funcid(h, fn)
+  const gp = gfget(h)
+  if (gp < 0) throw new RangeError(`go: more than ${h.layout.maxGs - 1} goroutines alive; raise the maxGoroutines option`)
+  const gb = gbase(h.layout, gp)
+  try {
+    put(gp, args)
+  } catch (e) {
+    gfput(h, gp)
+    throw e
+  }
+  newproc1(h, gb, fnid, flags, counted)
+  return gp
+}
+
+/** Go's _GoidCacheBatch. */
+const GOID_BATCH = 16
+
+/**
  * Go's newproc1 bookkeeping: gives the G record at word gb a fresh goid, its
  * function and flags, counts it live and makes it runnable. The caller has
  * stored its arguments (gvalue.ts) and then publishes it on a queue. Any thread.
  */
-/** Go's _GoidCacheBatch. */
-const GOID_BATCH = 16
-
 export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number, counted = false): number {
   const m = h.i32
   const l = h.layout

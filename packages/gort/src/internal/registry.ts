@@ -1,7 +1,8 @@
 // Goroutine functions: registration by module URL and export name, and the
 // shared function table that turns them into small integers every M agrees on.
 //
-// A goroutine that has not started is only data (DESIGN.md): G.fn names its
+// A goroutine that has not started is only data (docs/design/scheduler.md,
+// "The one constraint"): G.fn names its
 // function by an index into the function table, whose entry points to the
 // key "moduleURL#name" in the arena. An M that meets an index it does not
 // know reads the key, imports the module (whose top level calls goroutines()
@@ -17,7 +18,7 @@ import { encodeValue } from './codec/encode.js'
 
 const kGoroutine = Symbol.for('gort.goroutine')
 
-interface Meta {
+export interface Meta {
   readonly url: string
   readonly name: string
   readonly key: string
@@ -93,7 +94,8 @@ export function goroutineMeta(fn: unknown): Meta | undefined {
 /** Describes fn for an error message. */
 export function describeFn(fn: unknown): string {
   if (typeof fn === 'function') return fn.name ? `function ${fn.name}` : 'an anonymous function'
-  return `a ${fn === null ? 'null' : typeof fn}`
+  if (fn === undefined || fn === null) return String(fn)
+  return typeof fn === 'object' ? 'an object' : `a ${typeof fn}`
 }
 
 /**

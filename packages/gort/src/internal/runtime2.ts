@@ -28,7 +28,10 @@ export type Pstatus = (typeof Pstatus)[keyof typeof Pstatus]
 
 /**
  * G status (Go's _Gidle .. _Gdead; the GC-only states are left out).
- * Changes go through casgstatus so that exactly one thread owns a transition.
+ * There is no casgstatus: the owner of a state (below) writes the next one,
+ * with a plain store when no other thread acts on it, else with
+ * Atomics.store before the G is published (docs/design/scheduler.md, "Status
+ * words"); dumps and stats read statuses with Atomics.load.
  */
 export const Gstatus = {
   /** Just allocated, not yet initialized. Owned by the allocator. */

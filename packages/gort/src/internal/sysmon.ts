@@ -31,7 +31,7 @@ import {
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
 } from './layout.js'
 import { noteclear, notetsleep } from './lock_futex.js'
-import { handoffp, setNeedM, startm, wakep } from './proc.js'
+import { handoffp, setNewmHandoff, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 
@@ -401,7 +401,7 @@ if (parentPort !== null && (workerData as { sysmon?: unknown } | null)?.sysmon =
   installSyncStdio()
   const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOptions }
   const h = SharedHeap.attach(sab)
-  setNeedM(h, () => parentPort?.postMessage({ type: 'needm' }))
+  setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
   const { control } = workerData as { control: MessagePort }
   const { endpoint, poll } = pollingEndpoint(control)
   await sysmon(h, opts, poll, (c) => {

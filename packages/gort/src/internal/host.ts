@@ -1,0 +1,668 @@
+// The host: the runtime's part on the thread that started it (usually the
+// app's main thread). It is not an M and never blocks. It holds what Go's
+// runtime does at its edges: schedinit (the heap, the idle Ps), the Ms'
+// threads (newm.ts) and sysmon's (sysmonctl.ts), the spawns of the app
+// (rt.go: Go's newproc, in batches), the completion loop that settles the
+// app's promises, the app's own blocking operations (host waiters), its ref
+// on the app's event loop, and the deadlock watch (checkdead.ts). The
+// public Runtime (../runtime.ts) is a facade over one Host.
+//
+// Finding the host. A channel, WaitGroup, Mutex, select or context is a
+// record in one runtime's shared heap, and an operation the app awaits on
+// it must be completed by that runtime's completion loop. So a record
+// reaches its host through its heap (heapHost(heap)), never through a
+// "current runtime": two runtimes in one app each complete their own.
+//
+// Spawns. rt.go takes a G record from this thread's cache and fills it
+// (proc.ts newproc), then appends it to a batch; a batch (up to 256 Gs,
+// or whatever accumulated by the end of the current microtask) goes to the
+// global queue with one lock-free push (injectglist), so the app's thread
+// sends no message per goroutine.
+//
+// Completions. Ms push finished awaited goroutines, and host waiters that
+// a partner completed, on sched.donehead (proc.ts pushDone). The loop takes
+// the whole stack with one exchange, settles the promises, then lets the
+// app's continuations run. When the stack is empty it stores
+// sched.hostwaiting = 1, checks the stack again, and waits with
+// Atomics.waitAsync; an M pushing onto an empty stack notifies only if
+// hostwaiting is set (a Dekker pair: each side stores, then loads).
+//
+// Refs. A pending Atomics.waitAsync does not keep Node's event loop alive,
+// and the Ms and sysmon are unref'd. The host holds one ref'd timer while
+// the app awaits something of the runtime (a result, an operation, a
+// control request) or a goroutine is alive, except when checkdead has
+// proven that nothing inside can run (then only the app can wake them). So
+// an app that never calls close() exits when nothing is left to do, as
+// with a piscina pool. Goroutines nobody awaits are seen gone by polling
+// sched.gcount (it reads high while Ms hold count credit, never low).
+//
+// Who calls what: everything here runs on the host's thread.
+
+import type { Worker } from 'node:worker_threads'
+import { watchCollections } from './gc.js'
+import { takeResult } from './gvalue.js'
+import { SharedHeap } from './heap.js'
+import { gbase, schedw, G_FLAGS, G_GOID, G_SCHEDLINK, G_STATUS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
+import { Checkdead, DeadlockError, nothingCanRun } from './checkdead.js'
+import { Ms, type ResourceLimits } from './newm.js'
+import { gcount, gfflush, gfput, injectglist, newproc, pidleput, setNewmHandoff } from './proc.js'
+import { ArenaWait } from './arenawait.js'
+import { describeFn, goroutineMeta } from './registry.js'
+import { Gflags, Gstatus } from './runtime2.js'
+import { readStats, type RuntimeStats } from './stats.js'
+import { schedtrace, type SysmonView } from './sysmon.js'
+import { parseGodebug, SysmonThread } from './sysmonctl.js'
+import { tracebackothers } from './traceback.js'
+
+/** What the facade has validated: every option, with its default. */
+export interface HostConfig {
+  procs: number
+  maxGoroutines: number
+  heapSize: number
+  maxThreads: number
+  modules: string[]
+  runawayMs: number
+  godebug: string
+  main: boolean
+  mIdleTimeoutMs: number
+  resourceLimits?: ResourceLimits
+}
+
+/** How the host tells its facade what happened (the facade's events). */
+export interface HostEvents {
+  /** A failure nobody asked for; returns false when nobody listens. */
+  error(err: Error): boolean
+  deadlock(dump: string): void
+  close(): void
+}
+
+/** A promise's settling functions, as the completion loop calls them. */
+interface Waiter {
+  resolve(v: unknown): void
+  reject(e: unknown): void
+}
+
+/** An 'error' event's value: a thrown non-Error is wrapped, with the value as its cause. */
+function asError(v: unknown, goid: number): Error {
+  if (v instanceof Error) return v
+  return Object.assign(new Error(`goroutine ${goid} failed with a non-Error value: ${String(v)}`, { cause: v }), { goid })
+}
+
+/**
+ * What rt.go returns. Its result promise is made when first asked for: a
+ * goroutine whose result nobody reads (Go's `go f()`) costs the app this
+ * object until it finishes, not a promise and its resolving functions too
+ * (a million parked goroutines: about 220 MB less on the app's thread).
+ * If it fails before anyone asked, the failure goes to the runtime's
+ * 'error' listeners; with none, it rejects a promise nobody handles, which
+ * Node reports as an unhandled rejection (as for an unread rt.run()).
+ */
+export class HostGoroutine<R> implements Waiter {
+  private p: Promise<R> | undefined
+  private res: ((v: R) => void) | undefined
+  private rej: ((e: unknown) => void) | undefined
+  /** The value, once the goroutine has returned before anyone asked for the result. */
+  private v: R | undefined
+  private state: 'running' | 'returned' | 'failed' = 'running'
+  private err: unknown
+
+  constructor(readonly id: number, private readonly events: HostEvents) {}
+
+  /** Someone asked for the result. */
+  get asked(): boolean {
+    return this.p !== undefined
+  }
+
+  get result(): Promise<R> {
+    if (this.p === undefined) {
+      if (this.state === 'returned') this.p = Promise.resolve(this.v as R)
+      else if (this.state === 'failed') this.p = Promise.reject(this.err)
+      else {
+        this.p = new Promise<R>((res, rej) => {
+          this.res = res
+          this.rej = rej
+        })
+      }
+    }
+    return this.p
+  }
+
+  resolve(v: unknown): void {
+    if (this.res !== undefined) this.res(v as R)
+    else if (this.p === undefined) {
+      this.v = v as R
+      this.state = 'returned'
+    }
+  }
+
+  reject(e: unknown): void {
+    if (this.rej !== undefined) {
+      this.rej(e)
+      return
+    }
+    if (this.p !== undefined) return
+    this.state = 'failed'
+    this.err = e
+    if (!this.events.error(asError(e, this.id))) this.p = Promise.reject(e)
+  }
+
+  /** The runtime was destroyed: the result rejects with err if asked for, and nothing is reported. */
+  abandon(err: Error): void {
+    if (this.rej !== undefined) this.rej(err)
+    else if (this.p === undefined) {
+      this.state = 'failed'
+      this.err = err
+    }
+  }
+}
+
+const SPAWN_BATCH = 256
+
+/** The hosts of this thread, by heap: how a record finds its own runtime. */
+const hostsByHeap = new WeakMap<SharedHeap, Host>()
+
+/**
+ * The host of heap h on this thread, for an operation of the app's thread
+ * on a record of that heap (what: the operation, for the error). Throws if
+ * the runtime has been closed or belongs to another thread.
+ */
+export function heapHost(h: SharedHeap, what: string): Host {
+  const host = hostsByHeap.get(h)
+  if (host === undefined) throw new Error(`${what}: this object's runtime was not started on this thread`)
+  if (host.closed) throw new Error(`${what}: this object's runtime was ${host.endedBy === 'destroy' ? 'destroyed' : 'closed'}`)
+  return host
+}
+
+export class Host {
+  readonly ms: Ms
+  private sysmon: SysmonThread | undefined
+  readonly startTime = Date.now()
+  /** By G record: whom its completion settles (a goroutine's result, a host waiter's operation). */
+  private readonly waiters: Array<Waiter | undefined> = []
+  private nwaiters = 0
+  private batchHead = 0
+  private batchTail = 0
+  private batchN = 0
+  private flushQueued = false
+  /** close() or destroy() was called: no new goroutines. */
+  private closing = false
+  /** Which of them. */
+  endedBy: 'close' | 'destroy' | undefined
+  closed = false
+  /** Stops the host's watch for collection requests (gc.ts). */
+  private stopCollections: () => void = () => {}
+  private checkdead: Checkdead | undefined
+  /** The host's one ref on the app's event loop, taken and dropped with ref()/unref(). */
+  private readonly keepAlive = setInterval(() => {}, 1 << 30)
+  private refd = true
+  /** Requests out on sysmon's control plane. */
+  private holds = 0
+  /** The gcount poll runs (goroutines nobody awaits keep the loop open until they are gone). */
+  private polling = false
+
+  private constructor(
+    readonly heap: SharedHeap,
+    readonly procs: number,
+    private readonly config: HostConfig,
+    private readonly events: HostEvents,
+  ) {
+    this.ms = new Ms(heap, config, {
+      report: (err) => this.report(err),
+      lost: (gp, mid, cause) => this.lost(gp, mid, cause),
+    })
+  }
+
+  /**
+   * Go's schedinit and the threads' start: creates the shared heap with
+   * every P idle, starts procs + 1 Ms (one spare, so a P can be handed off
+   * without waiting 16 ms for a new thread) and sysmon, and resolves once
+   * sysmon watches. On failure nothing is left running.
+   */
+  static async start(config: HostConfig, events: HostEvents): Promise<Host> {
+    const { procs } = config
+    const heap = SharedHeap.create({
+      maxProcs: procs, runqSize: 256, maxMs: config.maxThreads, maxGs: config.maxGoroutines + 1, arenaBytes: config.heapSize & ~7,
+    })
+    // Every P starts idle, P0 first: Ms find them when work arrives (wakep, startm).
+    for (let i = procs - 1; i >= 0; i--) pidleput(heap, i)
+    const host = new Host(heap, procs, config, events)
+    // startm calls this hook holding sched.lock; newm takes sched.lock too
+    // (the host spins on it): so start the M after the caller unlocks.
+    setNewmHandoff(heap, () => queueMicrotask(() => host.ms.newmHandoff()))
+    const godebug = parseGodebug(config.godebug)
+    try {
+      await host.ms.boot(procs + 1)
+      host.sysmon = await SysmonThread.start(heap, {
+        runawayMs: config.runawayMs,
+        schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
+        scheddetail: godebug.get('scheddetail') === '1',
+        startTime: host.startTime,
+      }, {
+        newmHandoff: () => host.ms.newmHandoff(),
+        spare: () => host.ms.spare(),
+        report: (err) => host.report(err),
+      })
+    } catch (e) {
+      host.closing = true
+      host.closed = true
+      clearInterval(host.keepAlive)
+      await host.ms.terminate()
+      throw e
+    }
+    hostsByHeap.set(heap, host)
+    host.checkdead = new Checkdead({
+      heap, procs,
+      nms: () => host.ms.workers.length,
+      closing: () => host.closing,
+      unflushed: () => host.batchN + (host.argqs?.length ?? 0),
+      nwaiters: () => host.nwaiters,
+      awaited: () => host.awaited(),
+      deadlock: (dump) => host.deadlock(dump),
+      failAwaited: (err) => host.failAwaited(err),
+      asleepChanged: () => host.updateRef(),
+    })
+    void host.completionLoop()
+    host.stopCollections = watchCollections(heap)
+    host.updateRef()
+    return host
+  }
+
+  // -------------------------------------------------------------------------
+  // Spawning.
+
+  /**
+   * Starts fn(...args) as a goroutine (Go's newproc, from the app): its
+   * result goes to waiter, or to a HostGoroutine (returned) if none is
+   * given. Throws at the call site: TypeError for an unregistered function,
+   * RangeError when the G table is full, DataCloneError for arguments.
+   */
+  spawn(fn: unknown, args: unknown[], waiter: Waiter | undefined): Waiter {
+    if (this.closing) {
+      throw new Error(this.endedBy === 'destroy'
+        ? 'go: the runtime was destroyed (destroy() was called); no new goroutines can start'
+        : 'go: the runtime is closing (close() was called); no new goroutines can start')
+    }
+    if (this.ms.broken !== undefined) throw this.ms.broken
+    const meta = goroutineMeta(fn)
+    if (meta === undefined) {
+      throw new TypeError(
+        `go: ${describeFn(fn)} is not a registered goroutine function; export it from a module through ` +
+          'goroutines(import.meta.url, { *name(...) { ... } }) so that every M can load it',
+      )
+    }
+    const h = this.heap
+    let now = true
+    let gp: number
+    try {
+      // put: the arguments go in now, or wait for arena space in argq (now
+      // = false: argq calls batch(gp) once they are in).
+      gp = newproc(h, meta, args, Gflags.Gawaited | Gflags.Ghost, true, (g, a) => { now = this.argq.put(g, a) })
+    } catch (e) {
+      // One failure mode per call (docs/design/errors.md): rt.run rejects, rt.go throws.
+      if (waiter === undefined) throw e
+      waiter.reject(e)
+      return waiter
+    }
+    // Counted into sched.gcount by flush, with its batch, before anyone can see it.
+    const goid = h.i32[gbase(h.layout, gp) + G_GOID]
+    waiter ??= new HostGoroutine(goid, this.events)
+    this.waiters[gp] = waiter
+    if (this.nwaiters++ === 0 || !this.refd) this.active()
+    if (now) this.batch(gp)
+    return waiter
+  }
+
+  private argqs: ArenaWait | undefined
+  /** Spawns whose arguments wait for arena space (arenawait.ts). */
+  private get argq(): ArenaWait {
+    return this.argqs ??= new ArenaWait(this.heap, (gp) => this.batch(gp), (gp, e) => {
+      const w = this.waiters[gp]
+      if (w !== undefined) {
+        this.waiters[gp] = undefined
+        if (--this.nwaiters === 0) this.updateRef()
+        w.reject(e)
+      }
+      gfput(this.heap, gp)
+    })
+  }
+
+  /** Adds G gp, its arguments in place, to the batch of spawns. */
+  private batch(gp: number): void {
+    const m = this.heap.i32
+    const l = this.heap.layout
+    // Batch spawns: one push and one wake-up per batch.
+    if (this.batchN === 0) this.batchHead = gp
+    else m[gbase(l, this.batchTail) + G_SCHEDLINK] = gp
+    this.batchTail = gp
+    if (++this.batchN >= SPAWN_BATCH) this.flush()
+    else if (!this.flushQueued) {
+      this.flushQueued = true
+      queueMicrotask(() => this.flush())
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false
+    if (this.batchN === 0) return
+    const { batchHead, batchTail, batchN } = this
+    this.batchN = 0
+    Atomics.add(this.heap.i32, schedw(this.heap.layout, SCHED_GCOUNT), batchN)
+    injectglist(this.heap, batchHead, batchTail, batchN)
+  }
+
+  /** Live goroutines (Go's runtime.NumGoroutine), with the spawns not flushed yet. */
+  numGoroutine(): number {
+    return gcount(this.heap) + this.batchN + (this.argqs?.length ?? 0) // and the spawns waiting for arena space
+  }
+
+  // -------------------------------------------------------------------------
+  // The app's blocking operations.
+
+  /**
+   * Go's gopark for the app's thread: resolves when host waiter record gp,
+   * queued by a channel, sync or select operation, is readied (goready
+   * pushes it to the completion stack). Rejects with a DeadlockError if
+   * nothing can ever ready it (checkdead.ts).
+   */
+  park(gp: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters[gp] = { resolve: resolve as (v: unknown) => void, reject }
+      if (this.nwaiters++ === 0 || !this.refd) this.active()
+    })
+  }
+
+  // -------------------------------------------------------------------------
+  // The ref on the app's event loop.
+
+  /** The app started something: whatever checkdead proved no longer holds, and the loop is held. */
+  private active(): void {
+    this.checkdead?.wake()
+    this.updateRef()
+  }
+
+  /** Takes or drops the ref: held while the app awaits something or a goroutine is alive, unless all are asleep. */
+  private updateRef(): void {
+    const busy = this.nwaiters > 0 || this.holds > 0 || this.batchN > 0 || gcount(this.heap) > 0
+    const want = !this.closed && busy && this.checkdead?.asleep !== true
+    if (want !== this.refd) {
+      this.refd = want
+      if (want) this.keepAlive.ref()
+      else this.keepAlive.unref()
+    }
+    // Only goroutines nobody awaits hold it: see them gone.
+    if (want && this.nwaiters === 0 && this.holds === 0 && !this.polling) {
+      this.polling = true
+      const poll = (): void => {
+        this.polling = false
+        this.updateRef()
+      }
+      setTimeout(poll, 10).unref()
+    }
+  }
+
+  /** A waiter settled. */
+  private settled(): void {
+    if (--this.nwaiters === 0) this.updateRef()
+  }
+
+  /** Holds the loop while the app awaits a control request (sysmon's). */
+  private async hold<T>(p: Promise<T>): Promise<T> {
+    if (this.holds++ === 0) this.updateRef()
+    try {
+      return await p
+    } finally {
+      if (--this.holds === 0) this.updateRef()
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Completions.
+
+  /**
+   * Collects finished goroutines and completed host waiters from the
+   * completion stack until the runtime closes. Waits with
+   * Atomics.waitAsync after announcing itself in sched.hostwaiting.
+   */
+  private async completionLoop(): Promise<void> {
+    const h = this.heap
+    const m = h.i32
+    const d = schedw(h.layout, SCHED_DONEHEAD)
+    const hw = schedw(h.layout, SCHED_HOSTWAITING)
+    while (!this.closed) {
+      const list = Atomics.exchange(m, d, 0)
+      if (list !== 0) {
+        this.complete(list)
+        // Let the app's continuations run before the next batch.
+        await new Promise((r) => setImmediate(r))
+        continue
+      }
+      // Dekker pair with pushDone: store hostwaiting, then load donehead.
+      Atomics.store(m, hw, 1)
+      if (Atomics.load(m, d) === 0) {
+        const r = Atomics.waitAsync(m, d, 0)
+        if (r.async) await r.value
+      }
+      Atomics.store(m, hw, 0)
+    }
+  }
+
+  /** Settles the goroutines and host waiters on a completion list. */
+  private complete(list: number): void {
+    const h = this.heap
+    const m = h.i32
+    const l = h.layout
+    for (let gp = list; gp !== 0;) {
+      const gb = gbase(l, gp)
+      const next = m[gb + G_SCHEDLINK]
+      const flags = m[gb + G_FLAGS]
+      if ((flags & Gflags.Ghostwait) !== 0) {
+        // An operation of the app's thread was completed by a partner. The
+        // record is no goroutine: back to the free records as dead (a
+        // record left runnable there would show in stats and dumps).
+        m[gb + G_FLAGS] = 0
+        m[gb + G_STATUS] = Gstatus.Gdead
+        const w = this.waiters[gp]
+        this.waiters[gp] = undefined
+        gfput(h, gp)
+        if (w !== undefined) {
+          this.settled()
+          w.resolve(undefined)
+        }
+        gp = next
+        continue
+      }
+      const goid = m[gb + G_GOID]
+      let value: unknown
+      try {
+        value = takeResult(h, gb)
+      } catch (e) {
+        value = e
+      }
+      m[gb + G_FLAGS] = 0
+      const failed = (flags & Gflags.Gfailed) !== 0
+      if (failed && value !== null && typeof value === 'object' && !('goid' in value)) {
+        try {
+          ;(value as { goid?: number }).goid = goid
+        } catch {
+          // leave it
+        }
+      }
+      const w = this.waiters[gp]
+      if (w !== undefined) {
+        this.waiters[gp] = undefined
+        this.settled()
+        if (failed) w.reject(value)
+        else w.resolve(value)
+      } else if (failed) {
+        this.unhandled(value, goid)
+      }
+      gfput(h, gp)
+      gp = next
+    }
+  }
+
+  /** A goroutine nobody awaits failed: 'error' listeners get it, else print it as Go prints a panic. */
+  private unhandled(err: unknown, goid: number): void {
+    if (this.events.error(asError(err, goid))) return
+    const text = err instanceof Error ? (err.stack ?? String(err)) : String(err)
+    process.stderr.write(`panic: ${text}\n\ngoroutine ${goid} [running]\n`)
+  }
+
+  /** A runtime-level problem: 'error' listeners get it; with none, it is printed (never thrown at the app). */
+  private report(err: Error): void {
+    if (!this.events.error(err)) process.stderr.write(`gort: ${err.stack ?? err.message}\n`)
+  }
+
+  /** Goroutine record gp lived on M mid, which died: whoever awaits it gets the cause. */
+  private lost(gp: number, mid: number, cause: Error): void {
+    const w = this.waiters[gp]
+    if (w === undefined) return
+    this.waiters[gp] = undefined
+    this.settled()
+    const goid = Atomics.load(this.heap.i32, gbase(this.heap.layout, gp) + G_GOID)
+    w.reject(Object.assign(new Error(`gort: goroutine ${goid} was lost: M${mid}, the thread it lived on, died: ${cause.message}`), { cause }))
+  }
+
+  // -------------------------------------------------------------------------
+  // Deadlock (checkdead.ts).
+
+  private deadlock(dump: string): void {
+    if (this.config.main) {
+      process.stderr.write(`fatal error: all goroutines are asleep - deadlock!\n\n${dump}`)
+      process.exit(2)
+    }
+    this.events.deadlock(dump)
+  }
+
+  /** How many of the waiters the app awaits: all but the results of rt.go nobody asked for. */
+  private awaited(): number {
+    let n = 0
+    for (const w of this.waiters) if (w !== undefined && !(w instanceof HostGoroutine && !w.asked)) n++
+    return n
+  }
+
+  /**
+   * Nothing can complete what the app awaits: rejects it with err. A host
+   * waiter's record is flagged Gorphan, so that its sudogs are withdrawn
+   * (dequeue skips them) should the app wake a partner later; the record
+   * and its sudogs are not reused (a deadlock is the end of an episode).
+   */
+  private failAwaited(err: DeadlockError): void {
+    const h = this.heap
+    const m = h.i32
+    for (let gp = 0; gp < this.waiters.length; gp++) {
+      const w = this.waiters[gp]
+      if (w === undefined) continue
+      const gb = gbase(h.layout, gp)
+      if ((Atomics.load(m, gb + G_FLAGS) & Gflags.Ghostwait) !== 0) Atomics.or(m, gb + G_FLAGS, Gflags.Gorphan)
+      else if (w instanceof HostGoroutine && !w.asked) continue
+      this.waiters[gp] = undefined
+      this.nwaiters--
+      w.reject(err)
+    }
+    this.updateRef()
+  }
+
+  // -------------------------------------------------------------------------
+  // Seeing inside.
+
+  dump(): string {
+    return tracebackothers(this.heap)
+  }
+
+  stats(): RuntimeStats {
+    return readStats(this.heap, this.procs, this.ms.workers)
+  }
+
+  schedtrace(detail: boolean): string {
+    return schedtrace(this.heap, { scheddetail: detail, startTime: this.startTime })
+  }
+
+  sysmonView(): Promise<SysmonView> {
+    if (this.sysmon === undefined || this.closed) return Promise.reject(new Error('sysmonView: the runtime is closed'))
+    return this.hold(this.sysmon.view())
+  }
+
+  setGodebug(godebug: string): Promise<void> {
+    if (this.sysmon === undefined || this.closed) return Promise.reject(new Error('setGodebug: the runtime is closed'))
+    const g = parseGodebug(godebug)
+    return this.hold(this.sysmon.setSchedtrace(Number(g.get('schedtrace') ?? 0) || 0, g.get('scheddetail') === '1'))
+  }
+
+  /** The Ms' threads, by M id. */
+  threads(): readonly Worker[] {
+    return this.ms.workers
+  }
+
+  // -------------------------------------------------------------------------
+  // The end.
+
+  /**
+   * Stops new spawns from the app and resolves when every goroutine has
+   * finished, or when the ones left can never run again (three checks 10 ms
+   * apart find nothing that can run); returns how many are left. Then the
+   * threads exit.
+   */
+  async close(): Promise<{ left: number }> {
+    if (this.closing) {
+      while (!this.closed) await new Promise((r) => setTimeout(r, 10))
+      return { left: 0 }
+    }
+    this.closing = true
+    this.endedBy = 'close'
+    this.flush()
+    const h = this.heap
+    Atomics.store(h.i32, schedw(h.layout, SCHED_CLOSING), 1)
+    let stuckChecks = 0
+    let left = 0
+    for (;;) {
+      if (gcount(h) === 0 && this.nwaiters === 0) break
+      if (nothingCanRun(h, this.procs, this.ms.workers.length)) {
+        if (++stuckChecks >= 3) {
+          left = gcount(h)
+          break
+        }
+      } else stuckChecks = 0
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    await this.shutdown()
+    return { left }
+  }
+
+  /** Ends everything now: the threads exit and every awaited goroutine and operation rejects. */
+  async destroy(): Promise<void> {
+    if (this.closed) return
+    this.closing = true
+    this.endedBy = 'destroy'
+    const err = new Error('gort: the runtime was destroyed')
+    for (let gp = 0; gp < this.waiters.length; gp++) {
+      const w = this.waiters[gp]
+      if (w === undefined) continue
+      this.waiters[gp] = undefined
+      if (w instanceof HostGoroutine) w.abandon(err)
+      else w.reject(err)
+    }
+    this.nwaiters = 0
+    await this.shutdown()
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true
+    this.heap.dead = true
+    this.stopCollections()
+    this.checkdead?.stop()
+    this.ms.stopping = true
+    gfflush(this.heap)
+    // Wake a completion loop that waits, so that it sees `closed`.
+    Atomics.notify(this.heap.i32, schedw(this.heap.layout, SCHED_DONEHEAD))
+    // Hold the loop until the threads are gone (a close() the app does not await still finishes).
+    this.keepAlive.ref()
+    try {
+      await this.sysmon?.stop()
+      await this.ms.terminate()
+    } finally {
+      clearInterval(this.keepAlive)
+    }
+    this.events.close()
+  }
+}
