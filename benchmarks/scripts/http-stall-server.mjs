@@ -3,7 +3,7 @@
 // (rt.stats() plus the scheduler's words) and 'quit' over IPC.
 import http from 'node:http'
 import { Runtime } from 'gort'
-import { schedwords } from 'gort/internal'
+import { runtimeHeap, schedwords } from 'gort/internal'
 import { jobs } from './http-jobs.mjs'
 
 const rt = await Runtime.start({ procs: Number(process.argv[2] ?? 2) })
@@ -14,6 +14,6 @@ const srv = http.createServer(async (req, res) => {
 srv.listen(0, '127.0.0.1', () => process.send({ port: srv.address().port }))
 
 process.on('message', (msg) => {
-  if (msg === 'state') process.send({ stats: rt.stats(), sched: schedwords(rt.heap) })
+  if (msg === 'state') process.send({ stats: rt.stats(), sched: schedwords(runtimeHeap(rt)) })
   else if (msg === 'quit') srv.close(() => rt.close().then(() => process.exit(0)))
 })

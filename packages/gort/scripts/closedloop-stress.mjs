@@ -8,10 +8,10 @@
 // build (the fixture is test-dist/fixtures/jobs.js):
 //   node scripts/closedloop-stress.mjs SECONDS PROCS [INFLIGHT=50] [ROUNDS=2000]
 import { Runtime } from 'gort'
-import { schedwords } from 'gort/internal'
+import { runtimeHeap, schedwords } from 'gort/internal'
 import { jobs } from '../test-dist/fixtures/jobs.js'
 
-const rawdump = (rt) => schedwords(rt.heap)
+const rawdump = (rt) => schedwords(runtimeHeap(rt))
 const secs = Number(process.argv[2] ?? 60), procs = Number(process.argv[3] ?? 2)
 const inflight = Number(process.argv[4] ?? 50), rounds = Number(process.argv[5] ?? 2000)
 const t0 = Date.now()

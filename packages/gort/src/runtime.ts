@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
-import { Host, type HostConfig, type HostGoroutine } from './internal/host.js'
+import { Host, runtimeHost, setRuntimeHost, type HostConfig, type HostGoroutine } from './internal/host.js'
 import type { ResourceLimits } from './internal/newm.js'
 import type { RuntimeStats } from './internal/stats.js'
 import type { SysmonView } from './internal/sysmon.js'
@@ -85,7 +85,6 @@ type Fn<A extends unknown[], R> = (...args: A) => Generator<unknown, R, any>
 const live: Runtime[] = []
 
 /** The host of each runtime, for the public modules that create records (chan(), new WaitGroup()...). */
-const hosts = new WeakMap<Runtime, Host>()
 
 /**
  * The host of rt: the public modules reach a runtime's shared heap through
@@ -94,7 +93,7 @@ const hosts = new WeakMap<Runtime, Host>()
  * @internal
  */
 export function hostOf(rt: Runtime): Host {
-  const h = hosts.get(rt)
+  const h = runtimeHost(rt)
   if (h === undefined) throw new TypeError('expected a Runtime (from Runtime.start())')
   return h
 }
@@ -145,7 +144,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       },
     })
     rt = new Runtime(host)
-    hosts.set(rt, host)
+    setRuntimeHost(rt, host)
     live.push(rt)
     return rt
   }

@@ -4,7 +4,7 @@
 
 import type { ExecutionContext } from 'ava'
 import { Worker } from 'node:worker_threads'
-import { FastRand, randomSeed, schedwords, type SchedWords, type SharedHeap } from 'gort/internal'
+import { FastRand, randomSeed, runtimeHeap, schedwords, type SchedWords } from 'gort/internal'
 import type { Runtime, RuntimeOptions } from 'gort'
 
 /** A seed from GORT_SEED, or a fresh one; logged so a failure can be replayed. */
@@ -113,5 +113,5 @@ export async function withRuntime(
 
 /** The scheduler's raw words of a runtime (gort/internal schedwords), for watchdog dumps. */
 export function schedWords(rt: Runtime): SchedWords {
-  return schedwords((rt as unknown as { heap: SharedHeap }).heap)
+  return schedwords(runtimeHeap(rt))
 }

@@ -77,6 +77,26 @@ export interface HostEvents {
 }
 
 /** A promise's settling functions, as the completion loop calls them. */
+/** Each Runtime's Host (runtime.ts is the facade; diagnostics reach the heap through it). */
+const runtimeHosts = new WeakMap<object, Host>()
+
+/** Records the host of a Runtime object. @internal */
+export function setRuntimeHost(rt: object, host: Host): void {
+  runtimeHosts.set(rt, host)
+}
+
+/** The host of a Runtime object, if it is one. */
+export function runtimeHost(rt: object): Host | undefined {
+  return runtimeHosts.get(rt)
+}
+
+/** The shared heap of a Runtime object (for diagnostics: schedwords, stress-test watchdogs). */
+export function runtimeHeap(rt: object): SharedHeap {
+  const h = runtimeHosts.get(rt)
+  if (h === undefined) throw new TypeError('runtimeHeap: expected a Runtime (from Runtime.start())')
+  return h.heap
+}
+
 interface Waiter {
   resolve(v: unknown): void
   reject(e: unknown): void
