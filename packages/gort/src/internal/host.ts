@@ -311,12 +311,9 @@ export class Host {
       )
     }
     const h = this.heap
-    let now = true
     let gp: number
     try {
-      // put: the arguments go in now, or wait for arena space in argq (now
-      // = false: argq calls batch(gp) once they are in).
-      gp = newproc(h, meta, args, Gflags.Gawaited | Gflags.Ghost, true, (g, a) => { now = this.argq.put(g, a) })
+      gp = newproc(h, meta, args, Gflags.Gawaited | Gflags.Ghost, true, this.putArgs)
     } catch (e) {
       // One failure mode per call (docs/design/errors.md): rt.run rejects, rt.go throws.
       if (waiter === undefined) throw e
@@ -328,9 +325,19 @@ export class Host {
     waiter ??= new HostGoroutine(goid, this.events)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0 || !this.refd) this.active()
-    if (now) this.batch(gp)
+    if (this.argsIn) this.batch(gp)
     return waiter
   }
+
+  /**
+   * newproc's put for the app's spawns (made once, not per spawn): the
+   * arguments go in now (argsIn), or wait for arena space in argq, which
+   * calls batch(gp) once they are in.
+   */
+  private readonly putArgs = (gp: number, args: unknown[]): void => {
+    this.argsIn = this.argq.put(gp, args)
+  }
+  private argsIn = true
 
   private argqs: ArenaWait | undefined
   /** Spawns whose arguments wait for arena space (arenawait.ts). */
