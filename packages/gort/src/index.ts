@@ -12,6 +12,6 @@ export { chan, nilChan, Chan, type ChanOp, type ChanOptions, type RecvOk } from 
 export {
   select, type SelectCase, type SelectResult, type SelectOptions, type RecvCase, type SendCase, type RecvResult, type SendResult, type DefaultResult, type CaseResult,
 } from './select.js'
-export { sleep, after, afterFunc, newTimer, ticker, Timer, Ticker } from './timers.js'
+export { sleep, after, afterFunc, newTimer, ticker, Timer, Ticker, type TimerOptions } from './timers.js'
 export { WaitGroup, Mutex, RWMutex, Cond, Semaphore, Once } from './sync.js'
 export { background, withCancel, withTimeout, withDeadline, Context, Canceled, DeadlineExceeded, type CancelFunc } from './context.js'

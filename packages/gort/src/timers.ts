@@ -15,6 +15,7 @@ import { GoroutineFuture, OpKind, SchedOp, hostFuture, type Future } from './int
 import { asyncPending, getg, mheap } from './internal/proc.js'
 import { chansend } from './internal/chan.js'
 import { chan, type Chan } from './chan.js'
+import type { Runtime } from './runtime.js'
 
 function checkMs(fn: string, ms: unknown): number {
   if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${fn}: ms must be a number, got ${String(ms)}`)
@@ -43,8 +44,8 @@ export class Timer {
   private handle: ReturnType<typeof setTimeout> | undefined
 
   /** @internal */
-  constructor(ms: number, private readonly fn?: () => void) {
-    this.c = chan<number>(1)
+  constructor(ms: number, private readonly fn?: () => void, opts: TimerOptions = {}) {
+    this.c = chan<number>(1, opts)
     this.start(ms)
   }
 
@@ -76,14 +77,30 @@ export class Timer {
   }
 }
 
+/**
+ * Where a timer's channel lives. Inside a goroutine: its M's runtime. On the
+ * app's thread: `runtime`, or the default runtime (the oldest not closed);
+ * name it when the app runs two, so that the channel can meet that
+ * runtime's channels in a select.
+ */
+export interface TimerOptions {
+  runtime?: Runtime
+}
+
 /** Go's time.NewTimer. */
-export function newTimer(ms: number): Timer {
-  return new Timer(checkMs('newTimer', ms))
+export function newTimer(ms: number, opts: TimerOptions = {}): Timer {
+  return new Timer(checkMs('newTimer', ms), undefined, checkTimerOptions('newTimer', opts))
 }
 
 /** Go's time.After: a channel that receives the time once, after ms. */
-export function after(ms: number): Chan<number> {
-  return newTimer(ms).c
+export function after(ms: number, opts: TimerOptions = {}): Chan<number> {
+  return newTimer(ms, opts).c
+}
+
+function checkTimerOptions(fn: string, opts: TimerOptions): TimerOptions {
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${fn}: options must be an object ({ runtime }), got ${String(opts)}`)
+  for (const k of Object.keys(opts)) if (k !== 'runtime') throw new TypeError(`${fn}: unknown option '${k}' (the only one is runtime)`)
+  return opts
 }
 
 /** Go's time.AfterFunc: calls fn on this thread after ms (a local callback). */
@@ -98,9 +115,9 @@ export class Ticker {
   private handle: ReturnType<typeof setInterval> | undefined
 
   /** @internal */
-  constructor(ms: number) {
+  constructor(ms: number, opts: TimerOptions = {}) {
     if (ms <= 0) throw new RangeError('ticker: non-positive interval')
-    this.c = chan<number>(1)
+    this.c = chan<number>(1, opts)
     this.start(ms)
   }
 
@@ -129,6 +146,6 @@ export class Ticker {
 }
 
 /** Go's time.NewTicker. */
-export function ticker(ms: number): Ticker {
-  return new Ticker(checkMs('ticker', ms))
+export function ticker(ms: number, opts: TimerOptions = {}): Ticker {
+  return new Ticker(checkMs('ticker', ms), checkTimerOptions('ticker', opts))
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ModuleLoadError, Mutex, Runtime, WaitGroup, chan, select } from 'gort'
+import { ModuleLoadError, Mutex, Runtime, WaitGroup, after, chan, newTimer, select, ticker } from 'gort'
 import { hostops } from './fixtures/hostops.js'
 
 /** p, or a rejection naming what did not settle within ms. */
@@ -99,6 +99,29 @@ test.serial('select over channels of two runtimes is refused at the call site', 
     const a = chan<number>(0, { runtime: rt1 })
     const b = chan<number>(0, { runtime: rt2 })
     t.throws(() => select([a.recvCase(), b.recvCase()]), { instanceOf: TypeError, message: /select: case 1's channel belongs to another runtime/ })
+  } finally {
+    await rt2.close()
+    await rt1.close()
+  }
+})
+
+test.serial('timers of a second runtime: after, newTimer and ticker take { runtime } and meet its channels in a select', async (t) => {
+  const rt1 = await Runtime.start({ procs: 1 })
+  const rt2 = await Runtime.start({ procs: 1 })
+  try {
+    const b = chan<number>(0, { runtime: rt2 })
+    const t0 = Date.now()
+    const r = await within(select([b.recvCase(), after(30, { runtime: rt2 }).recvCase()]), 'select over rt2 channel and rt2 timer')
+    t.is(r.index, 1, 'the timer case fired')
+    t.true(Date.now() - t0 >= 25, 'not before its time')
+    const tm = newTimer(10, { runtime: rt2 })
+    t.is((await within(select([b.recvCase(), tm.c.recvCase()]), 'newTimer on rt2')).index, 1)
+    const tk = ticker(10, { runtime: rt2 })
+    t.is((await within(select([b.recvCase(), tk.c.recvCase()]), 'ticker on rt2')).index, 1)
+    tk.stop()
+    // The default runtime is rt1: a timer made without { runtime } cannot meet rt2's channel.
+    t.throws(() => select([b.recvCase(), after(10).recvCase()]), { instanceOf: TypeError, message: /belongs to another runtime/ })
+    t.throws(() => after(10, { runtme: rt2 } as never), { instanceOf: TypeError, message: /after|newTimer: unknown option 'runtme'/ })
   } finally {
     await rt2.close()
     await rt1.close()
