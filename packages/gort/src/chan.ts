@@ -174,8 +174,20 @@ const OP_NAMES = ['ch.send(v)', 'ch.recv()', 'ch.recvOk()'] as const
 /** A nil channel's send or receive: park forever (goroutine) or never settle (app's thread). */
 function blockForever(op: 'send' | 'recv' | 'recvOk', reason: number): Future<never> {
   const what = `ch.${op}(${op === 'send' ? 'v' : ''})`
-  if (!inGoroutine(op)) return hostFuture(new Promise<never>(() => {}), what)
+  if (!inGoroutine(op)) return hostFuture(hostBlockForever(), what)
   return new GoroutineFuture(parkForever(reason), what)
+}
+
+/**
+ * The app's thread blocked forever (a nil channel, a select of nil
+ * channels): a nil channel belongs to no runtime, so the default runtime's
+ * host holds the wait and rejects it with a DeadlockError when nothing can
+ * run (Host.parkForever). With no runtime, it never settles (and holds
+ * nothing: Node exits when nothing else is pending).
+ */
+export function hostBlockForever(): Promise<never> {
+  const rt = currentRuntime()
+  return rt === undefined ? new Promise<never>(() => {}) : hostOf(rt).parkForever()
 }
 
 function* parkForever(reason: number): Generator<unknown, never, unknown> {

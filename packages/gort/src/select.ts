@@ -7,7 +7,7 @@ import { GoroutineFuture, PARK, hostFuture, type Future } from './internal/ops.j
 import { getg, mheap } from './internal/proc.js'
 import { DONE, PARKED, finishSelect, selG, selIndex, selOk, selSudogs, selValue, selectgo, type Scase } from './internal/select.js'
 import type { SharedHeap } from './internal/heap.js'
-import { Chan } from './chan.js'
+import { Chan, hostBlockForever } from './chan.js'
 import { heapHost } from './internal/host.js'
 
 /** A select case that receives from chan (ch.recvCase()); a null chan never proceeds. */
@@ -148,7 +148,7 @@ async function selectHost(h: SharedHeap | undefined, cases: readonly SelectCase[
   if (h === undefined) {
     // Only nil channels (or none): Go's select {} blocks forever; with default, it takes the default.
     if (!block) return { index: -1, value: undefined, ok: false }
-    return new Promise<never>(() => {})
+    return hostBlockForever()
   }
   // The completion loop of the channels' own runtime settles the wait.
   const host = heapHost(h, 'select')

@@ -87,6 +87,13 @@ test('await chan().recv() with no goroutine that could send rejects with Deadloc
   t.notRegex(r.stdout, /deadlock event/, 'no goroutine is alive: no event')
 })
 
+test('await on a nil channel, or a select of nil channels only, on the app\'s thread: DeadlockError, and the app exits', async (t) => {
+  const r = await runFixture('deadlock-app', 20_000, ['nil-chan'])
+  t.is(r.code, 0, show(r))
+  t.regex(r.stdout, /^nil recv: DeadlockError: all goroutines are asleep - deadlock!$/m)
+  t.regex(r.stdout, /^nil select: DeadlockError: all goroutines are asleep - deadlock!$/m)
+})
+
 test('a goroutine asleep for good and the app awaiting it, a WaitGroup and a select: \'deadlock\' fires and all three reject', async (t) => {
   const r = await runFixture('deadlock-app', 20_000, ['with-goroutine'])
   t.is(r.code, 0, show(r))

@@ -398,6 +398,22 @@ export class Host {
     })
   }
 
+  /**
+   * An operation of the app's thread that nothing can ever complete (a nil
+   * channel's send or receive, a select of nil channels only): Go blocks
+   * forever. It holds the app's event loop like any wait, and rejects with
+   * a DeadlockError once checkdead proves nothing can run, so that an app
+   * blocked on it ends as a Go program does, with the error instead of a
+   * silent hang.
+   */
+  parkForever(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      this.forever.add(reject)
+      if (this.nwaiters++ === 0 || !this.refd) this.active()
+    })
+  }
+  private readonly forever = new Set<(e: unknown) => void>()
+
   // -------------------------------------------------------------------------
   // The ref on the app's event loop.
 
@@ -563,7 +579,7 @@ export class Host {
 
   /** How many of the waiters the app awaits: all but the results of rt.go nobody asked for. */
   private awaited(): number {
-    let n = 0
+    let n = this.forever.size
     for (const w of this.waiters) if (w !== undefined && !(w instanceof HostGoroutine && !w.asked)) n++
     return n
   }
@@ -587,6 +603,11 @@ export class Host {
       this.nwaiters--
       w.reject(err)
     }
+    for (const reject of this.forever) {
+      this.nwaiters--
+      reject(err)
+    }
+    this.forever.clear()
     this.updateRef()
   }
 
