@@ -374,7 +374,7 @@ export class Runtime extends EventEmitter {
     port1.unref()
     this.sysmonControl = wrap<SysmonControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]))
     this.sysmonPort = port1
-    const w = new Worker(new URL('./internal/sysmon.js', import.meta.url), {
+    const w = new Worker(new URL('./internal/sysmonworker.js', import.meta.url), {
       workerData: {
         sysmon: true,
         sab: this.heap.sab,
