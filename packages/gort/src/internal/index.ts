@@ -26,3 +26,4 @@ export {
   kHandle, registerHandleKind, type HandleRef, type HandleDecoder, type HandleKindOptions, type SharedHandle,
 } from './codec/handles.js'
 export { schedwords, type SchedWords } from './schedwords.js'
+export { pooltask } from './pooltask.js'
