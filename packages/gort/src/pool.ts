@@ -26,7 +26,7 @@ import { Runtime, type RuntimeOptions } from './runtime.js'
 import { pooltask } from './internal/pooltask.js'
 import { poolconfigUrl } from './internal/poolconfig.js'
 import { poolState, type PoolConfig } from './internal/poolstate.js'
-import { ArrayTaskQueue, FixedQueue, isTaskQueue, kQueueOptions, type PiscinaTask, type Task, type TaskQueue } from './internal/poolqueue.js'
+import { ArrayTaskQueue as ArrayTaskQueueImpl, FixedQueue as FixedQueueImpl, isTaskQueue, kQueueOptions, type PiscinaTask, type Task, type TaskQueue } from './internal/poolqueue.js'
 import { PoolHistogram, type PiscinaHistogram, type PiscinaHistogramSummary } from './internal/poolhistogram.js'
 
 export type { PiscinaTask, Task, TaskQueue, PiscinaHistogram, PiscinaHistogramSummary }
@@ -225,7 +225,7 @@ export interface PoolThread {
  * const pool = new Piscina({ filename: new URL('./worker.mjs', import.meta.url).href })
  * console.log(await pool.run({ a: 4, b: 6 }))
  */
-export default class Piscina<T = any, R = any> extends EventEmitterAsyncResource {
+class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   readonly #options: FilledOptions
   readonly #queue: TaskQueue
   readonly #histogram: PoolHistogram | null
@@ -295,7 +295,7 @@ export default class Piscina<T = any, R = any> extends EventEmitterAsyncResource
     if (opts.stricterFIFO !== undefined && typeof opts.stricterFIFO !== 'boolean') throw new TypeError('options.stricterFIFO must be a boolean')
 
     // piscina's ThreadPool constructor: fill in defaults, reconcile min and max.
-    this.#queue = opts.taskQueue ?? new ArrayTaskQueue()
+    this.#queue = opts.taskQueue ?? new ArrayTaskQueueImpl()
     const filled = withNullPrototype({
       ...kDefaultOptions,
       ...opts,
@@ -681,16 +681,16 @@ export default class Piscina<T = any, R = any> extends EventEmitterAsyncResource
     return PISCINA_VERSION
   }
 
-  static get Piscina(): typeof Piscina {
+  static get Piscina(): typeof PiscinaImpl {
     return Piscina
   }
 
-  static get FixedQueue(): typeof FixedQueue {
-    return FixedQueue
+  static get FixedQueue(): typeof FixedQueueImpl {
+    return FixedQueueImpl
   }
 
-  static get ArrayTaskQueue(): typeof ArrayTaskQueue {
-    return ArrayTaskQueue
+  static get ArrayTaskQueue(): typeof ArrayTaskQueueImpl {
+    return ArrayTaskQueueImpl
   }
 
   /**
@@ -724,7 +724,19 @@ export default class Piscina<T = any, R = any> extends EventEmitterAsyncResource
   }
 }
 
+/**
+ * One class per process thread, whichever copy of this module made it: a
+ * loader that compiles ESM for require() (tsx does) loads pool.js twice,
+ * once for import and once for require('gort/pool'), and the class must be
+ * the same object both ways. The first copy to load registers its class.
+ */
+const kClass = Symbol.for('gort.pool.Piscina')
+const Piscina: typeof PiscinaImpl = ((globalThis as unknown as Record<symbol, typeof PiscinaImpl | undefined>)[kClass] ??= PiscinaImpl)
+type Piscina<T = any, R = any> = PiscinaImpl<T, R>
+export default Piscina
+export type { PiscinaImpl }
+
 // Named exports: exactly the class's statics (piscina's esm-wrapper.mjs).
-const { isWorkerThread, workerData, threadId, version, transferableSymbol, valueSymbol, queueOptionsSymbol } = Piscina
+const { isWorkerThread, workerData, threadId, version, transferableSymbol, valueSymbol, queueOptionsSymbol, FixedQueue, ArrayTaskQueue } = Piscina
 const move = Piscina.move
 export { Piscina, FixedQueue, ArrayTaskQueue, isWorkerThread, workerData, threadId, version, move, transferableSymbol, valueSymbol, queueOptionsSymbol }

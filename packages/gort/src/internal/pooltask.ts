@@ -45,9 +45,14 @@ function toUrl(filename: string): string {
 async function loadHandler(filename: string, name: string): Promise<Function> {
   const ns = (await importModule(toUrl(filename))) as Record<string, unknown>
   let handler = await ns[name]
-  if (typeof handler !== 'function' && name !== 'default') {
+  if (typeof handler !== 'function') {
+    // module.exports: its own property `name` (a CommonJS module's, or a
+    // transpiled ESM module's `exports.default` when name is 'default').
     const d = (await ns.default) as Record<string, unknown> | null | undefined
-    if (d !== null && (typeof d === 'object' || typeof d === 'function')) handler = await d[name]
+    if (d !== null && (typeof d === 'object' || typeof d === 'function')) {
+      const h = await d[name]
+      if (typeof h === 'function') handler = h
+    }
   }
   if (typeof handler !== 'function') throw new Error(`No handler function exported from ${filename}`)
   return handler
