@@ -27,3 +27,4 @@ export {
 } from './codec/handles.js'
 export { schedwords, type SchedWords } from './schedwords.js'
 export { runtimeHeap } from './host.js'
+export { pooltask } from './pooltask.js'

@@ -19,10 +19,8 @@
 // up to 10 ms; while every P is idle it sleeps on sched.sysmonnote, woken
 // by the M that next takes a P (acquirep).
 
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
-import { expose, type Endpoint } from 'comlink'
-import { SharedHeap } from './heap.js'
-import { installSyncStdio } from './stdio.js'
+import { parentPort } from 'node:worker_threads'
+import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_PREEMPT, M_CURG, M_LOADING, M_SLEEP, M_SPINNING, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
@@ -31,7 +29,7 @@ import {
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
 } from './layout.js'
 import { noteclear, notetsleep } from './lock_futex.js'
-import { handoffp, setNewmHandoff, startm, wakep } from './proc.js'
+import { handoffp, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 
@@ -209,35 +207,6 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
   }
 }
 
-/**
- * A comlink endpoint over a MessagePort that is read by polling
- * (receiveMessageOnPort) rather than by the event loop, which sysmon's
- * loop does not return to.
- */
-function pollingEndpoint(port: MessagePort): { endpoint: Endpoint; poll: () => number } {
-  type Ev = { data: unknown }
-  type Listener = ((ev: Ev) => void) | { handleEvent(ev: Ev): void }
-  const listeners = new Set<Listener>()
-  return {
-    endpoint: {
-      postMessage: (msg: unknown, transfer?: unknown[]) => port.postMessage(msg, transfer as never),
-      addEventListener: (_type: string, l: Listener) => listeners.add(l),
-      removeEventListener: (_type: string, l: Listener) => listeners.delete(l),
-    } as unknown as Endpoint,
-    poll: () => {
-      let n = 0
-      for (let r; (r = receiveMessageOnPort(port)) !== undefined; n++) {
-        const ev: Ev = { data: r.message }
-        for (const l of listeners) {
-          if (typeof l === 'function') l(ev)
-          else l.handleEvent(ev)
-        }
-      }
-      return n
-    },
-  }
-}
-
 /** Set by retake: when the oldest step still running would be a runaway (performance.now() ms), or Infinity. */
 let deadline = Infinity
 /** Set by retake: some P was lent (Pexec or Psyscall) at this look. */
@@ -391,23 +360,4 @@ export function schedtrace(h: SharedHeap, opts: Pick<SysmonOptions, 'scheddetail
     out += `  G${Atomics.load(m, b + G_GOID)}: status=${st}(${waitReasonStrings[Atomics.load(m, b + G_WAITREASON)] ?? ''}) m=${Atomics.load(m, b + G_M) - 1} lockedm=-1\n`
   }
   return out
-}
-
-
-// The worker's entry.
-if (parentPort !== null && (workerData as { sysmon?: unknown } | null)?.sysmon === true) {
-  // Its SCHED lines go straight to the process's stdout: sysmon's loop does
-  // not turn its event loop, through which a worker's stdio flows.
-  installSyncStdio()
-  const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOptions }
-  const h = SharedHeap.attach(sab)
-  setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
-  const { control } = workerData as { control: MessagePort }
-  const { endpoint, poll } = pollingEndpoint(control)
-  await sysmon(h, opts, poll, (c) => {
-    expose(c, endpoint)
-    parentPort?.postMessage({ type: 'ready' })
-  })
-  parentPort.postMessage({ type: 'exit' })
-  control.close()
 }

@@ -53,7 +53,7 @@ export class SysmonThread {
     const control = wrap<SysmonControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]))
     // After wrap: comlink's listener refs the port.
     port1.unref()
-    const w = new Worker(new URL('./sysmon.js', import.meta.url), {
+    const w = new Worker(new URL('./sysmonworker.js', import.meta.url), {
       workerData: { sysmon: true, sab: heap.sab, control: port2, opts },
       transferList: [port2],
     })

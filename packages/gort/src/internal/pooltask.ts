@@ -1,0 +1,87 @@
+// gort/pool's one goroutine: runTask, which runs a piscina task file's
+// function on an M. The pool (pool.ts, on the app's thread) spawns it with
+// rt.run like any registered goroutine, so no scheduler change is needed:
+// an M that meets it imports this module by URL, as it would any goroutine
+// module.
+//
+// A task file is piscina's: `module.exports = fn`, `export default fn`, a
+// named export picked by `name`, or a Promise of any of those; CommonJS or
+// ESM. It needs no gort import and no registration. Its function is called
+// with one argument, and:
+//   - a generator function runs as this goroutine proper (`yield*`), so
+//     channels, select, sleep and go() work inside it;
+//   - a Promise result is awaited as gort's netpoller awaits
+//     (`yield* until`): the M runs other tasks meanwhile;
+//   - anything else is the result.
+// piscina's Piscina.move() wrapper on a result is unwrapped (values are
+// copied between threads here, never transferred).
+
+import { pathToFileURL } from 'node:url'
+import { isGeneratorFunction, goroutines } from './registry.js'
+import { importModule } from './loader.js'
+import { until } from './ops.js'
+
+// piscina's symbols (Symbol.for, so they match piscina's own and gort/pool's).
+const kTransferable = Symbol.for('Piscina.transferable')
+const kValue = Symbol.for('Piscina.valueOf')
+const kMovable = Symbol.for('gort.pool.movable')
+
+/** Handlers already resolved on this M, by "url#name"; piscina's handlerCache. */
+const handlers = new Map<string, Function>()
+
+/** The file URL of a task file given as a path or a URL. */
+function toUrl(filename: string): string {
+  return /^[a-z][a-z0-9+.-]+:/i.test(filename) ? filename : pathToFileURL(filename).href
+}
+
+/**
+ * piscina's getHandler: the module's export `name`, awaited in case it is a
+ * Promise. piscina require()s a task file first, and so sees a CommonJS
+ * module's module.exports as `default` and its own properties as named
+ * exports; import() shows module.exports as `default` too, but only the
+ * named exports Node's lexer can see, so a name it missed is looked up on
+ * module.exports.
+ */
+async function loadHandler(filename: string, name: string): Promise<Function> {
+  const ns = (await importModule(toUrl(filename))) as Record<string, unknown>
+  let handler = await ns[name]
+  if (typeof handler !== 'function') {
+    // module.exports: its own property `name` (a CommonJS module's, or a
+    // transpiled ESM module's `exports.default` when name is 'default').
+    const d = (await ns.default) as Record<string, unknown> | null | undefined
+    if (d !== null && (typeof d === 'object' || typeof d === 'function')) {
+      const h = await d[name]
+      if (typeof h === 'function') handler = h
+    }
+  }
+  if (typeof handler !== 'function') throw new Error(`No handler function exported from ${filename}`)
+  return handler
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
+}
+
+function unwrapMovable(v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && (v as Record<symbol, unknown>)[kMovable] === true && kValue in v && kTransferable in v) {
+    return (v as Record<symbol, unknown>)[kValue]
+  }
+  return v
+}
+
+export const pooltask = goroutines(import.meta.url, {
+  /** Runs the task file's function `name` with `arg` (piscina's worker.ts onMessage). */
+  *runTask(filename: string, name: string, arg: unknown): Generator<unknown, unknown> {
+    const key = `${filename}#${name}`
+    let fn = handlers.get(key)
+    if (fn === undefined) {
+      fn = yield* until(loadHandler(filename, name))
+      if (handlers.size > 1000) handlers.delete(handlers.keys().next().value!)
+      handlers.set(key, fn)
+    }
+    if (isGeneratorFunction(fn)) return unwrapMovable(yield* (fn(arg) as Generator<unknown, unknown>))
+    let r = fn(arg)
+    if (isThenable(r)) r = yield* until(r)
+    return unwrapMovable(r)
+  },
+})

@@ -1,0 +1,742 @@
+// gort/pool: piscina 5.3's Piscina, whose tasks run as goroutines.
+//
+// A pool starts a gort runtime of its own (maxThreads Ps) and runs each task
+// as one goroutine, internal/pooltask.ts's runTask, spawned with rt.run: the
+// scheduler is gort's, unchanged. What piscina users rely on lives here, on
+// the app's thread:
+//   - its own FIFO of tasks waiting for a slot (options.taskQueue, an
+//     ArrayTaskQueue by default), so that maxQueue, queueSize and aborting a
+//     queued task mean what they mean in piscina;
+//   - at most maxThreads × concurrentTasksPerWorker tasks in the runtime at
+//     once (piscina's maxCapacity), which also drives needsDrain and 'drain';
+//   - run and wait time histograms, completed, duration, utilization;
+//   - close({ force }), destroy() and Symbol.asyncDispose with piscina's
+//     errors, and piscina's option validation, word for word.
+//
+// The module's shape is piscina's too: the default export is the class,
+// the named exports are exactly its statics, and `require('gort/pool')`
+// (pool.cts) returns the class itself.
+
+import { EventEmitterAsyncResource } from 'node:events'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { types } from 'node:util'
+import type { MessagePort, Worker } from 'node:worker_threads'
+import { Runtime, type RuntimeOptions } from './runtime.js'
+import { pooltask } from './internal/pooltask.js'
+import { poolconfigUrl } from './internal/poolconfig.js'
+import { poolState, type PoolConfig } from './internal/poolstate.js'
+import { ArrayTaskQueue as ArrayTaskQueueImpl, FixedQueue as FixedQueueImpl, isTaskQueue, kQueueOptions, type PiscinaTask, type Task, type TaskQueue } from './internal/poolqueue.js'
+import { PoolHistogram, type PiscinaHistogram, type PiscinaHistogramSummary } from './internal/poolhistogram.js'
+
+export type { PiscinaTask, Task, TaskQueue, PiscinaHistogram, PiscinaHistogramSummary }
+
+/** The piscina version whose API this module implements (Piscina.version). */
+const PISCINA_VERSION = '5.3.2'
+
+const kTransferable = Symbol.for('Piscina.transferable')
+const kValue = Symbol.for('Piscina.valueOf')
+// Symbol.for (piscina's is private): the M unwraps a moved result (pooltask.ts).
+const kMovable = Symbol.for('gort.pool.movable')
+
+export interface Transferable {
+  readonly [kTransferable]: object
+  readonly [kValue]: object
+}
+type TransferListItem = ArrayBuffer | MessagePort | Transferable | ArrayBufferView
+export type TransferList = readonly unknown[]
+
+export type ResourceLimits = NonNullable<RuntimeOptions['resourceLimits']>
+export type EnvSpecifier = Record<string, string | undefined> | symbol
+
+/** A piscina load balancer: accepted for compatibility; gort's scheduler places tasks (docs/pool.md). */
+export type PiscinaLoadBalancer = (task: PiscinaTask, workers: unknown[]) => unknown
+
+interface AbortSignalEventTarget {
+  addEventListener: (name: 'abort', listener: () => void, options?: { once: boolean }) => void
+  removeEventListener: (name: 'abort', listener: () => void) => void
+  aborted?: boolean
+  reason?: unknown
+}
+interface AbortSignalEventEmitter {
+  off: (name: 'abort', listener: () => void) => void
+  once: (name: 'abort', listener: () => void) => void
+}
+export type AbortSignalAny = AbortSignalEventTarget | AbortSignalEventEmitter
+
+export interface Options {
+  filename?: string | null
+  name?: string
+  minThreads?: number
+  maxThreads?: number
+  idleTimeout?: number
+  maxQueue?: number | 'auto'
+  concurrentTasksPerWorker?: number
+  atomics?: 'sync' | 'async' | 'disabled'
+  resourceLimits?: ResourceLimits
+  argv?: string[]
+  execArgv?: string[]
+  env?: EnvSpecifier
+  workerData?: any
+  taskQueue?: TaskQueue
+  niceIncrement?: number
+  trackUnmanagedFds?: boolean
+  closeTimeout?: number
+  recordTiming?: boolean
+  stricterFIFO?: boolean
+  loadBalancer?: PiscinaLoadBalancer
+  workerHistogram?: boolean
+}
+
+export interface FilledOptions extends Options {
+  filename: string | null
+  name: string
+  minThreads: number
+  maxThreads: number
+  idleTimeout: number
+  maxQueue: number
+  concurrentTasksPerWorker: number
+  atomics: Options['atomics']
+  taskQueue: TaskQueue
+  niceIncrement: number
+  closeTimeout: number
+  recordTiming: boolean
+  stricterFIFO: boolean
+  workerHistogram: boolean
+}
+
+export interface RunOptions {
+  transferList?: TransferList
+  filename?: string | null
+  signal?: AbortSignalAny | null
+  name?: string | null
+}
+
+export interface CloseOptions {
+  force?: boolean
+}
+
+/** piscina's errors, word for word (its src/errors.ts). */
+const Errors = {
+  ThreadTermination: () => new Error('Terminating worker thread'),
+  FilenameNotProvided: () => new Error('filename must be provided to run() or in options object'),
+  TaskQueueAtLimit: () => new Error('Task queue is at limit'),
+  NoTaskQueueAvailable: () => new Error('No task queue available and all Workers are busy'),
+  CloseTimeout: () => new Error('Close operation timed out'),
+}
+
+/** piscina's AbortError: what an aborted task rejects with; the signal's reason is its cause. */
+class AbortError extends Error {
+  constructor(reason?: unknown) {
+    super('The task has been aborted', { cause: reason })
+  }
+
+  override get name(): string {
+    return 'AbortError'
+  }
+}
+
+function onabort(signal: AbortSignalAny, listener: () => void): () => void {
+  if ('addEventListener' in signal) {
+    signal.addEventListener('abort', listener, { once: true })
+    return () => signal.removeEventListener('abort', listener)
+  }
+  signal.once('abort', listener)
+  return () => signal.off('abort', listener)
+}
+
+function maybeFileURLToPath(filename: string): string {
+  return filename.startsWith('file:') ? fileURLToPath(new URL(filename)) : filename
+}
+
+function withNullPrototype<T extends object>(source: T, overrides?: Partial<T>): T {
+  return Object.assign(Object.create(null), source, overrides)
+}
+
+function isMovable(v: unknown): v is Transferable {
+  return v !== null && typeof v === 'object' && kTransferable in v && kValue in v && (v as Record<symbol, unknown>)[kMovable] === true
+}
+
+const cpuParallelism = availableParallelism()
+
+const kDefaultOptions = {
+  filename: null,
+  name: 'default',
+  minThreads: Math.max(Math.floor(cpuParallelism / 2), 1),
+  maxThreads: cpuParallelism * 1.5,
+  idleTimeout: 0,
+  maxQueue: Infinity,
+  concurrentTasksPerWorker: 1,
+  atomics: 'sync',
+  niceIncrement: 0,
+  trackUnmanagedFds: true,
+  closeTimeout: 30000,
+  recordTiming: true,
+  stricterFIFO: false,
+  workerHistogram: false,
+} as const
+
+let taskIdCounter = 0
+
+/** A task from run() until it settles; what the task queue holds (piscina's TaskInfo). */
+class TaskInfo implements Task {
+  task: unknown
+  readonly filename: string
+  readonly name: string
+  readonly taskId = taskIdCounter++
+  readonly created = performance.now()
+  started = 0
+  readonly abortSignal: AbortSignalAny | null
+  /** In the runtime (dispatched), or settled: either way no longer in the queue. */
+  running = false
+  settled = false
+  abortCleaner: (() => void) | null = null
+
+  constructor(task: unknown, filename: string, name: string, signal: AbortSignalAny | null, readonly resolve: (v: unknown) => void, readonly reject: (e: unknown) => void) {
+    this.task = isMovable(task) ? task[kValue] : task
+    this.filename = filename
+    this.name = name
+    this.abortSignal = signal
+  }
+
+  get [kQueueOptions](): object | null {
+    return (this.task as Record<symbol, object | undefined> | null | undefined)?.[kQueueOptions] ?? null
+  }
+
+  get interface(): PiscinaTask {
+    return {
+      taskId: this.taskId, filename: this.filename, name: this.name, created: this.created,
+      isAbortable: this.abortSignal !== null, [kQueueOptions]: this[kQueueOptions],
+    }
+  }
+}
+
+/** What `threads` lists: one entry per live M of the pool's runtime (not a Worker: the runtime owns those). */
+export interface PoolThread {
+  readonly threadId: number
+}
+
+/**
+ * piscina 5.3's Piscina: a pool of threads running the functions of task
+ * files, here as goroutines on a gort runtime of its own.
+ *
+ * @example
+ * import Piscina from 'gort/pool'
+ * const pool = new Piscina({ filename: new URL('./worker.mjs', import.meta.url).href })
+ * console.log(await pool.run({ a: 4, b: 6 }))
+ */
+class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
+  readonly #options: FilledOptions
+  readonly #queue: TaskQueue
+  readonly #histogram: PoolHistogram | null
+  #histogramView: PiscinaHistogram | null = null
+  /** maxThreads × concurrentTasksPerWorker: tasks the runtime holds at once (piscina's maxCapacity). */
+  readonly #capacity: number
+  readonly #procs: number
+  #rt: Runtime | undefined
+  #starting: Promise<Runtime> | undefined
+  readonly #running = new Set<TaskInfo>()
+  /** Tasks that are settled (aborted while running) but whose goroutine still runs: they hold their slot. */
+  #zombies = 0
+  #completed = 0
+  readonly #start = performance.now()
+  #needsDrain = false
+  #closing = false
+  #destroying = false
+  /** A ref'd handle while tasks are pending, so the process waits for them (the runtime's Ms do not keep it alive). */
+  #keepAlive: ReturnType<typeof setInterval> | undefined
+  readonly #threads = new Map<number, PoolThread>()
+  /** close() waiting for the queue and the running tasks to empty. */
+  #onIdle: Array<() => void> = []
+
+  constructor(options: Options = {}) {
+    const opts = withNullPrototype(options)
+    super(withNullPrototype(opts as object, { name: 'Piscina' }) as never)
+    if (typeof opts.filename !== 'string' && opts.filename != null) throw new TypeError('options.filename must be a string or null')
+    if (typeof opts.name !== 'string' && opts.name != null) throw new TypeError('options.name must be a string or null')
+    if (opts.minThreads !== undefined && (typeof opts.minThreads !== 'number' || opts.minThreads < 0)) {
+      throw new TypeError('options.minThreads must be a non-negative integer')
+    }
+    if (opts.maxThreads !== undefined && (typeof opts.maxThreads !== 'number' || opts.maxThreads < 1)) {
+      throw new TypeError('options.maxThreads must be a positive integer')
+    }
+    if (opts.minThreads !== undefined && opts.maxThreads !== undefined && opts.minThreads > opts.maxThreads) {
+      throw new RangeError('options.minThreads and options.maxThreads must not conflict')
+    }
+    if (opts.idleTimeout !== undefined && (typeof opts.idleTimeout !== 'number' || opts.idleTimeout < 0)) {
+      throw new TypeError('options.idleTimeout must be a non-negative integer')
+    }
+    if (opts.maxQueue !== undefined && opts.maxQueue !== 'auto' && (typeof opts.maxQueue !== 'number' || opts.maxQueue < 0)) {
+      throw new TypeError('options.maxQueue must be a non-negative integer')
+    }
+    if (opts.concurrentTasksPerWorker !== undefined && (typeof opts.concurrentTasksPerWorker !== 'number' || opts.concurrentTasksPerWorker < 1)) {
+      throw new TypeError('options.concurrentTasksPerWorker must be a positive integer')
+    }
+    if (opts.atomics != null && (typeof opts.atomics !== 'string' || !['sync', 'async', 'disabled'].includes(opts.atomics))) {
+      throw new TypeError('options.atomics should be a value of sync, sync or disabled.')
+    }
+    if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
+      throw new TypeError('options.resourceLimits must be an object')
+    }
+    if (opts.taskQueue !== undefined && !isTaskQueue(opts.taskQueue)) throw new TypeError('options.taskQueue must be a TaskQueue object')
+    if (opts.niceIncrement !== undefined && (typeof opts.niceIncrement !== 'number' || (opts.niceIncrement < 0 && process.platform !== 'win32'))) {
+      throw new TypeError('options.niceIncrement must be a non-negative integer on Unix systems')
+    }
+    if (opts.trackUnmanagedFds !== undefined && typeof opts.trackUnmanagedFds !== 'boolean') {
+      throw new TypeError('options.trackUnmanagedFds must be a boolean value')
+    }
+    if (opts.closeTimeout !== undefined && (typeof opts.closeTimeout !== 'number' || opts.closeTimeout < 0)) {
+      throw new TypeError('options.closeTimeout must be a non-negative integer')
+    }
+    if (opts.loadBalancer !== undefined && (typeof opts.loadBalancer !== 'function' || opts.loadBalancer.length < 1)) {
+      throw new TypeError('options.loadBalancer must be a function with at least two args')
+    }
+    if (opts.workerHistogram !== undefined && typeof opts.workerHistogram !== 'boolean') throw new TypeError('options.workerHistogram must be a boolean')
+    if (opts.stricterFIFO !== undefined && typeof opts.stricterFIFO !== 'boolean') throw new TypeError('options.stricterFIFO must be a boolean')
+
+    // piscina's ThreadPool constructor: fill in defaults, reconcile min and max.
+    this.#queue = opts.taskQueue ?? new ArrayTaskQueueImpl()
+    const filled = withNullPrototype({
+      ...kDefaultOptions,
+      ...opts,
+      filename: opts.filename ? maybeFileURLToPath(opts.filename) : null,
+      maxQueue: 0,
+      taskQueue: this.#queue,
+    }) as FilledOptions
+    if (opts.maxThreads !== undefined && filled.minThreads >= opts.maxThreads) filled.minThreads = opts.maxThreads
+    if (opts.minThreads !== undefined && filled.maxThreads <= opts.minThreads) filled.maxThreads = opts.minThreads
+    filled.maxQueue = opts.maxQueue === 'auto' ? filled.maxThreads ** 2 : (opts.maxQueue ?? kDefaultOptions.maxQueue)
+    this.#options = filled
+    this.#histogram = filled.recordTiming ? new PoolHistogram() : null
+    this.#procs = Math.min(1024, Math.max(1, Math.ceil(filled.maxThreads)))
+    this.#capacity = filled.maxThreads * filled.concurrentTasksPerWorker
+    // Validate the values the Ms get now: piscina's Workers clone them at construction.
+    this.#config()
+    void this.#runtime().catch(() => {})
+  }
+
+  /** What every M applies before it runs a task (internal/poolconfig.ts). */
+  #config(): PoolConfig {
+    const o = this.#options
+    const cfg: PoolConfig = {}
+    if (o.workerData !== undefined) cfg.workerData = o.workerData
+    if (o.env !== undefined && typeof o.env === 'object') cfg.env = { ...o.env }
+    if (o.argv !== undefined) cfg.argv = [...o.argv]
+    if (o.execArgv !== undefined) cfg.execArgv = [...o.execArgv]
+    return cfg
+  }
+
+  /** The pool's runtime, started on first need (at construction, and again after destroy()). */
+  #runtime(): Promise<Runtime> {
+    if (this.#rt !== undefined) return Promise.resolve(this.#rt)
+    if (this.#starting !== undefined) return this.#starting
+    const o = this.#options
+    const start = Runtime.start({
+      procs: this.#procs,
+      maxThreads: this.#procs * 2 + 2,
+      modules: [poolconfigUrl(this.#config())],
+      ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}),
+      ...(o.idleTimeout > 0 && Number.isFinite(o.idleTimeout) ? { mIdleTimeoutMs: o.idleTimeout } : {}),
+    })
+    const starting = start.then((rt) => {
+      if (this.#starting !== starting) {
+        // destroy() came first.
+        void rt.destroy()
+        throw Errors.ThreadTermination()
+      }
+      this.#starting = undefined
+      this.#rt = rt
+      rt.on('error', (e: unknown) => this.emit('error', e))
+      this.#pump()
+      return rt
+    }, (e: unknown) => {
+      if (this.#starting === starting) this.#starting = undefined
+      this.#failQueued(e)
+      throw e
+    })
+    this.#starting = starting
+    return starting
+  }
+
+  /**
+   * Queues a task, or rejects with piscina's errors: a TypeError for bad
+   * arguments, 'Task queue is at limit' past maxQueue, an AbortError for an
+   * aborted signal or a closing pool.
+   */
+  run(task: T, options: RunOptions = {}): Promise<R> {
+    if (options === null || typeof options !== 'object') return Promise.reject(new TypeError('options must be an object'))
+    options = withNullPrototype(options)
+    const { transferList } = options
+    const signal = options.signal ?? null
+    let filename = options.filename ?? null
+    let name = options.name ?? null
+    if (transferList !== undefined && !Array.isArray(transferList)) return Promise.reject(new TypeError('transferList argument must be an Array'))
+    if (filename != null && typeof filename !== 'string') return Promise.reject(new TypeError('filename argument must be a string'))
+    if (name != null && typeof name !== 'string') return Promise.reject(new TypeError('name argument must be a string'))
+    if (signal != null && typeof signal !== 'object') return Promise.reject(new TypeError('signal argument must be an object'))
+
+    filename ??= this.#options.filename
+    name ??= this.#options.name
+    if (typeof filename !== 'string') return Promise.reject(Errors.FilenameNotProvided())
+    filename = maybeFileURLToPath(filename)
+    if (this.#closing || this.#destroying) return Promise.reject(new AbortError('queue is being terminated'))
+    if (signal !== null && (signal as AbortSignalEventTarget).aborted === true) {
+      return Promise.reject(new AbortError((signal as AbortSignalEventTarget).reason))
+    }
+
+    let resolve!: (v: unknown) => void
+    let reject!: (e: unknown) => void
+    const ret = new Promise<R>((res, rej) => {
+      resolve = res as (v: unknown) => void
+      reject = rej
+    })
+    const ti = new TaskInfo(task, filename, name, signal, resolve, reject)
+    if (this.#queue.size > 0 || !this.#hasSlot()) {
+      const limit = this.#options.maxQueue + this.#pendingCapacity()
+      if (this.#queue.size >= limit) {
+        reject(this.#options.maxQueue === 0 && this.#pendingCapacity() === 0 ? Errors.NoTaskQueueAvailable() : Errors.TaskQueueAtLimit())
+        return ret
+      }
+      this.#queue.push(ti)
+      // After destroy(), the next task starts a new runtime.
+      if (this.#rt === undefined && this.#starting === undefined) void this.#runtime().catch(() => {})
+    } else this.#dispatch(ti)
+    if (signal !== null) {
+      ti.abortCleaner = onabort(signal, () => this.#abort(ti, (signal as AbortSignalEventTarget).reason))
+    }
+    this.#ref()
+    queueMicrotask(() => this.#maybeDrain())
+    return ret
+  }
+
+  /** Slots the starting runtime will have: tasks queued while it starts do not count against maxQueue (piscina's pendingCapacity). */
+  #pendingCapacity(): number {
+    return this.#rt === undefined ? this.#capacity : 0
+  }
+
+  #hasSlot(): boolean {
+    return this.#rt !== undefined && this.#running.size + this.#zombies < this.#capacity
+  }
+
+  /** Starts queued tasks while slots are free. */
+  #pump(): void {
+    while (this.#queue.size > 0 && this.#hasSlot()) {
+      const ti = this.#queue.shift() as TaskInfo | null
+      if (ti === null) break
+      if (!ti.settled) this.#dispatch(ti)
+    }
+  }
+
+  /** Spawns ti's goroutine. The runtime must be up and a slot free. */
+  #dispatch(ti: TaskInfo): void {
+    const rt = this.#rt!
+    const now = performance.now()
+    this.#histogram?.recordWaitTime(now - ti.created)
+    ti.started = now
+    ti.running = true
+    this.#running.add(ti)
+    let p: Promise<unknown>
+    try {
+      p = rt.run(pooltask.runTask, ti.filename, ti.name, ti.task)
+    } catch (e) {
+      p = Promise.reject(e)
+    }
+    ti.task = null
+    p.then((v) => this.#done(ti, null, v), (e: unknown) => this.#done(ti, e, undefined))
+  }
+
+  /** A task's goroutine ended (or its runtime went away). */
+  #done(ti: TaskInfo, err: unknown, value: unknown): void {
+    if (this.#running.delete(ti) && !ti.settled) this.#settle(ti, err, value)
+    else if (ti.settled && ti.running) {
+      ti.running = false
+      this.#zombies--
+    }
+    this.#pump()
+    this.#unrefIfIdle()
+    queueMicrotask(() => this.#maybeDrain())
+  }
+
+  #settle(ti: TaskInfo, err: unknown, value: unknown): void {
+    ti.settled = true
+    this.#completed++
+    if (ti.started !== 0) this.#histogram?.recordRunTime(performance.now() - ti.started)
+    ti.abortCleaner?.()
+    if (err !== null) {
+      // The host tags a goroutine's failure with its goroutine id; a task's error is the task's own.
+      if (err !== null && typeof err === 'object' && 'goid' in err) delete (err as { goid?: number }).goid
+      ti.reject(err)
+    } else ti.resolve(value)
+  }
+
+  /** The task's signal fired: a queued task leaves the queue; a running one's caller is told at once. */
+  #abort(ti: TaskInfo, reason: unknown): void {
+    if (ti.settled) return
+    ti.settled = true
+    ti.abortCleaner = null
+    ti.reject(new AbortError(reason))
+    if (ti.running) {
+      // Its goroutine runs on (first cut: no cancellation inside the runtime yet) and holds its slot until it ends.
+      this.#running.delete(ti)
+      this.#zombies++
+    } else {
+      this.#queue.remove(ti)
+    }
+    this.#unrefIfIdle()
+    queueMicrotask(() => this.#maybeDrain())
+  }
+
+  /** Rejects every queued task with err (the runtime could not start, destroy, close({ force })). */
+  #failQueued(err: unknown, abort = false): void {
+    for (let ti = this.#queue.shift() as TaskInfo | null; ti !== null; ti = this.#queue.shift() as TaskInfo | null) {
+      if (ti.settled) continue
+      ti.settled = true
+      ti.abortCleaner?.()
+      ti.reject(abort ? new AbortError(err) : err)
+    }
+    this.#unrefIfIdle()
+  }
+
+  /** piscina's _maybeDrain: needsDrain while every slot is taken, 'drain' when one frees. */
+  #maybeDrain(): void {
+    const usage = this.#running.size + this.#zombies
+    if (usage >= this.#capacity) {
+      this.#needsDrain = true
+      queueMicrotask(() => this.emit('needsDrain'))
+    } else if (this.#needsDrain) {
+      this.#needsDrain = false
+      queueMicrotask(() => this.emit('drain'))
+    }
+  }
+
+  #ref(): void {
+    this.#keepAlive ??= setInterval(() => {}, 1 << 30)
+  }
+
+  #unrefIfIdle(): void {
+    if (this.#queue.size !== 0 || this.#running.size !== 0) return
+    if (this.#keepAlive !== undefined) {
+      clearInterval(this.#keepAlive)
+      this.#keepAlive = undefined
+    }
+    const idle = this.#onIdle
+    this.#onIdle = []
+    for (const f of idle) f()
+  }
+
+  /**
+   * Waits for queued and running tasks (with force: rejects the queued ones
+   * with an AbortError first), at most closeTimeout ms (then 'error' gets
+   * 'Close operation timed out'), then destroys the pool and emits 'close'.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (options === null || typeof options !== 'object') throw TypeError('options must be an object')
+    options = withNullPrototype(options)
+    const { force } = options
+    if (force !== undefined && typeof force !== 'boolean') return Promise.reject(new TypeError('force argument must be a boolean'))
+    this.#closing = true
+    if (force === true) this.#failQueued('pool is closed', true)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      await Promise.race([
+        this.#flushed(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(Errors.CloseTimeout()), this.#options.closeTimeout)
+          timer.unref()
+        }),
+      ])
+    } catch (e) {
+      this.emit('error', e)
+    } finally {
+      clearTimeout(timer)
+      await this.destroy()
+      this.emit('close')
+      this.#closing = false
+    }
+  }
+
+  /** Resolves when nothing is queued or running. */
+  #flushed(): Promise<void> {
+    if (this.#queue.size === 0 && this.#running.size === 0) return Promise.resolve()
+    return new Promise<void>((resolve) => this.#onIdle.push(resolve))
+  }
+
+  /** Rejects queued and running tasks with 'Terminating worker thread' and ends the runtime (its threads exit). */
+  async destroy(): Promise<void> {
+    this.#destroying = true
+    try {
+      this.#failQueued(Errors.ThreadTermination())
+      for (const ti of this.#running) this.#settle(ti, Errors.ThreadTermination(), undefined)
+      this.#running.clear()
+      this.#zombies = 0
+      this.#unrefIfIdle()
+      const rt = this.#rt
+      this.#rt = undefined
+      this.#starting = undefined
+      this.#threads.clear()
+      if (rt !== undefined) await rt.destroy()
+    } finally {
+      this.#destroying = false
+    }
+  }
+
+  [Symbol.dispose](): void {
+    void this.close()
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  get maxThreads(): number {
+    return this.#options.maxThreads
+  }
+
+  get minThreads(): number {
+    return this.#options.minThreads
+  }
+
+  get options(): FilledOptions {
+    return this.#options
+  }
+
+  /** The runtime's live Ms, as { threadId } (piscina lists its Workers; gort's runtime owns its threads). */
+  get threads(): Worker[] {
+    const rt = this.#rt
+    if (rt === undefined) return []
+    const out: PoolThread[] = []
+    for (const m of rt.stats().ms) {
+      if (m.state === 'dead' || m.state === 'retired' || m.threadId < 0) continue
+      let t = this.#threads.get(m.threadId)
+      if (t === undefined) this.#threads.set(m.threadId, (t = Object.freeze({ threadId: m.threadId })))
+      out.push(t)
+    }
+    return out as unknown as Worker[]
+  }
+
+  /** Ms parked with nothing to run. */
+  get idleThreads(): number {
+    return this.#rt?.stats().ms.filter((m) => m.state === 'idle').length ?? 0
+  }
+
+  /** Tasks waiting for a slot (not counting what the starting runtime will take at once). */
+  get queueSize(): number {
+    return Math.max(this.#queue.size - this.#pendingCapacity(), 0)
+  }
+
+  get completed(): number {
+    return this.#completed
+  }
+
+  get histogram(): PiscinaHistogram {
+    if (this.#histogramView === null) {
+      const h = this.#histogram
+      this.#histogramView = {
+        get runTime() { return h?.runTimeSummary! },
+        get waitTime() { return h?.waitTimeSummary! },
+        resetRunTime() { h?.resetRunTime() },
+        resetWaitTime() { h?.resetWaitTime() },
+      }
+      Object.defineProperty(this.#histogramView, 'histogram', { value: h, writable: false, enumerable: false, configurable: false })
+    }
+    return this.#histogramView
+  }
+
+  /** piscina's approximation: mean run time × tasks run, over duration × maxThreads. */
+  get utilization(): number {
+    const h = this.#histogram
+    if (h === null) return 0
+    const count = h.runTimeCount
+    if (count === 0) return 0
+    const capacity = this.duration * this.#options.maxThreads
+    return ((h.runTimeSummary.mean / 1000) * count) / capacity
+  }
+
+  /** Milliseconds since the pool was made. */
+  get duration(): number {
+    return performance.now() - this.#start
+  }
+
+  get needsDrain(): boolean {
+    return this.#needsDrain
+  }
+
+  /** true inside a task (on an M of a pool's runtime). */
+  static get isWorkerThread(): boolean {
+    return poolState().isWorkerThread
+  }
+
+  /** Inside a task: the pool's workerData option (a copy). */
+  static get workerData(): any {
+    return poolState().workerData
+  }
+
+  /** The current thread's id: inside a task, its M's worker_threads.threadId; 0 on the main thread. */
+  static get threadId(): number {
+    return poolState().threadId
+  }
+
+  /** The piscina release whose API this implements. */
+  static get version(): string {
+    return PISCINA_VERSION
+  }
+
+  static get Piscina(): typeof PiscinaImpl {
+    return Piscina
+  }
+
+  static get FixedQueue(): typeof FixedQueueImpl {
+    return FixedQueueImpl
+  }
+
+  static get ArrayTaskQueue(): typeof ArrayTaskQueueImpl {
+    return ArrayTaskQueueImpl
+  }
+
+  /**
+   * piscina's move(): marks a value to be transferred rather than copied.
+   * gort copies every value between threads (its shared heap), so a moved
+   * value arrives as a copy and the sender keeps its own.
+   */
+  static move(val: Transferable | TransferListItem | ArrayBufferView | ArrayBuffer | MessagePort): any {
+    if (val != null && typeof val === 'object' && typeof val !== 'function') {
+      if (!(kTransferable in val && kValue in val)) {
+        const v = val as object
+        val = types.isArrayBufferView(v)
+          ? { get [kTransferable]() { return (v as ArrayBufferView).buffer }, get [kValue]() { return v } }
+          : { get [kTransferable]() { return v }, get [kValue]() { return v } }
+      }
+      Object.defineProperty(val, kMovable, { enumerable: false, configurable: true, writable: true, value: true })
+    }
+    return val
+  }
+
+  static get transferableSymbol(): symbol {
+    return kTransferable
+  }
+
+  static get valueSymbol(): symbol {
+    return kValue
+  }
+
+  static get queueOptionsSymbol(): symbol {
+    return kQueueOptions
+  }
+}
+
+/**
+ * One class per process thread, whichever copy of this module made it: a
+ * loader that compiles ESM for require() (tsx does) loads pool.js twice,
+ * once for import and once for require('gort/pool'), and the class must be
+ * the same object both ways. The first copy to load registers its class.
+ */
+const kClass = Symbol.for('gort.pool.Piscina')
+const Piscina: typeof PiscinaImpl = ((globalThis as unknown as Record<symbol, typeof PiscinaImpl | undefined>)[kClass] ??= PiscinaImpl)
+type Piscina<T = any, R = any> = PiscinaImpl<T, R>
+export default Piscina
+export type { PiscinaImpl }
+
+// Named exports: exactly the class's statics (piscina's esm-wrapper.mjs).
+const { isWorkerThread, workerData, threadId, version, transferableSymbol, valueSymbol, queueOptionsSymbol, FixedQueue, ArrayTaskQueue } = Piscina
+const move = Piscina.move
+export { Piscina, FixedQueue, ArrayTaskQueue, isWorkerThread, workerData, threadId, version, move, transferableSymbol, valueSymbol, queueOptionsSymbol }
