@@ -10,6 +10,7 @@
 //   - two internals the tests import values from become small shims:
 //     '../dist/common' (getAvailableParallelism) and '../dist/symbols'
 //     (kQueueOptions, a Symbol.for both share).
+//   (common.js also has isTransferable and isMovable, over gort/pool's marker)
 // Then runs each file with node:test under tsx, as piscina's
 // scripts/run-tests.js does, and prints per-file pass/fail counts and every
 // failing case. Files that test piscina's internal queue classes are
@@ -52,7 +53,14 @@ cpSync(join(src, 'test'), join(out, 'test'), { recursive: true, filter: (p) => !
 cpSync(join(src, 'package.json'), join(out, 'package.json'))
 symlinkSync(relative(join(out, 'node_modules'), gortDir), join(out, 'node_modules', 'gort'), 'dir')
 mkdirSync(join(out, 'shims'))
-writeFileSync(join(out, 'shims', 'common.js'), "exports.getAvailableParallelism = () => require('node:os').availableParallelism()\n")
+writeFileSync(join(out, 'shims', 'common.js'), [
+  "exports.getAvailableParallelism = () => require('node:os').availableParallelism()",
+  // piscina's isTransferable/isMovable, over gort/pool's marker (a Symbol.for: the M unwraps moved results).
+  "const kT = Symbol.for('Piscina.transferable'), kV = Symbol.for('Piscina.valueOf'), kM = Symbol.for('gort.pool.movable')",
+  "exports.isTransferable = (v) => v != null && typeof v === 'object' && kT in v && kV in v",
+  "exports.isMovable = (v) => exports.isTransferable(v) && v[kM] === true",
+  '',
+].join('\n'))
 writeFileSync(join(out, 'shims', 'symbols.js'), "exports.kQueueOptions = Symbol.for('Piscina.queueOptions')\n")
 
 const PISCINA = /(['"])(\.\.\/?|\.\.\/dist\/?|\.\.\/\.\.\/?|\.\.\/\.\.\/dist\/?|piscina)\1/g
@@ -101,7 +109,14 @@ function runFile(f) {
         }
         failing.push({ name: m[2], depth: m[1].length / 4, why })
       }
-      resolve({ f, pass: num('pass'), fail: num('fail'), cancelled: num('cancelled'), skipped: num('skipped'), todo: num('todo'), code, signal, failing, err })
+      // Killed (a hang): every top-level case that did not report counts as failed.
+      let fail = num('fail')
+      if (signal !== null) {
+        const cases = (readFileSync(join(out, 'test', f), 'utf8').match(/^test\(/gm) ?? []).length
+        const seen = tap.split('\n').filter((l) => /^(?:not )?ok \d+ /.test(l)).length
+        fail += Math.max(0, cases - seen)
+      }
+      resolve({ f, pass: num('pass'), fail, cancelled: num('cancelled'), skipped: num('skipped'), todo: num('todo'), code, signal, failing, err })
     })
   })
 }
