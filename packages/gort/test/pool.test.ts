@@ -308,7 +308,7 @@ test('an idle pool holds no handle of its own open (no more than a bare runtime 
 // An idle runtime holds no ref (the host's contract, issue 12), so neither
 // does an idle pool: like piscina's, it lets the process exit.
 test('an idle pool, never closed, lets the process exit', async (t) => {
-  const r = await runChild([fx('idle.mjs'), 'pool'], 5_000)
+  const r = await runChild([fx('idle.mjs'), 'pool'], 20_000)
   t.is(r.signal, null, 'the process had to be killed')
   t.is(r.code, 0, r.stderr)
 })
