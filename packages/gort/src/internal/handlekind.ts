@@ -15,7 +15,7 @@
 //     module (chan.ts, sync.ts, context.ts): gort's index imports them, and
 //     so does every goroutine module, since goroutines() comes from gort's
 //     index; an M decodes arguments only after it imported the goroutine's
-//     module (execute.ts startg), and values only inside goroutines. PB's
+//     module (mloop.ts startg), and values only inside goroutines. PB's
 //     class lives in internal/pb.ts, because a bench body's module may
 //     import gort/bench for its types only.
 //

@@ -265,7 +265,7 @@ const mSpec: RecordSpec = {
       npending: i32('m-self', 'Timers, promises and I/O this M waits on (its share of sched.npendingio); read by the host when the M dies.'),
       locks: i32('m-self', 'Runtime locks held (bits: 1 sched.lock, 2 heap.lock, 4 sched.gflock); read by the host when the M dies, to release them.'),
       loading: i32('m-self', 'Goroutine modules this M is importing (startg passes global work by meanwhile); read by sysmon\'s wake guard, which does not count work stranded behind an import as a lost wake-up.'),
-      gcredit: i32('m-self', 'Counts this M holds in sched.gcount beyond its live goroutines (gcredit.ts gcountTake/gcountPut/flushGcount); the host subtracts them when the M dies.'),
+      gcredit: i32('m-self', 'Counts this M holds in sched.gcount beyond its live goroutines (mloop.ts gcountTake/flushGcount); the host subtracts them when the M dies.'),
     },
     { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by the one waker that won the sleep word.') },
     {

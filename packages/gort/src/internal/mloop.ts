@@ -28,63 +28,113 @@
 // work, or when it gave its P away. Parking is a blocking notesleep when
 // nothing can arrive through the event loop, and an Atomics.waitAsync on the
 // same note when something can.
-//
-// This file is the schedule loop: mstart and mloop; getting a P (getp,
-// takeNextp) and parking without one (park, spinBeforePark, unidle, retire:
-// Go's stopm in two halves); findRunnable and its tail idle() with the
-// delicate dance; spinning (becomeSpinning, resetspinning); schedule and
-// yieldP; stealing (drainReadyq, stealWork). Running the goroutine it found
-// is execute.ts; go() inside a goroutine, mspawn.ts; the gcount credit,
-// gcredit.ts; the M's own state and the P it holds (acquirep, releasep,
-// dropp, endStep), mstate.ts. Everything here is executed only by this M,
-// on its own thread.
 
 import { parentPort } from 'node:worker_threads'
+import { dropArgs, putResult, takeArgs } from './gvalue.js'
+import { Deque } from './deque.js'
 import { setSelectRand } from './select.js'
 import { importModule } from './loader.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_SCHEDLINK, M_LOCKS, M_NEXTP, M_NGS, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP,
-  P_SCHEDTICK, P_STATUS, SCHED_GOMAXPROCS, SCHED_LOCK,
-  SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPIDLE,
+  G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
+  M_CURG, M_GCREDIT, M_LOADING, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
+  P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
+  SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE,
+  type Layout,
 } from './layout.js'
 import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, trackLocks, unlock } from './lock_futex.js'
 import { FastRand, randomSeed } from './fastrand.js'
+import { OpKind, PARK, RESUMED, SchedOp } from './ops.js'
 import {
-  handoffp, mput, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
+  gfget, gfput, handoffp, wakesysmon, mput, newproc, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
-import { globrunqget, globrunqsize, runqempty, runqget, runqsteal, runqgetInheritTime } from './runq.js'
-import { Msleep, Mstate, Pstatus } from './runtime2.js'
-import { setSpawnHook } from './spawn.js'
+import { funcById, funcKey, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
+import { globrunqget, globrunqput, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
+import { Gflags, Gstatus, Msleep, Mstate, Pstatus, WaitReason } from './runtime2.js'
+import { setSpawnHook, type SpawnHook } from './spawn.js'
 import { throwFatal } from './throw.js'
 import { collectIfAsked } from './gc.js'
-import {
-  h, l, m, mb, mid, minit, pb, pp, thisM, HOUSEKEEPING_MS, localq, loading, loaded, loadErrors,
-  acquirep, releasep,
-} from './mstate.js'
-import { asyncPending, execute, readyHere } from './execute.js'
-import { spawnHook } from './mspawn.js'
-import { flushGcount } from './gcredit.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
 /** With promises pending, let the event loop run at least this often. */
 const EVENT_LOOP_MS = 2
+/**
+ * Without, still this often: the loop runs the finalizers that release this
+ * thread's references to shared records (refs.ts), and messages to the M.
+ */
+const HOUSEKEEPING_MS = 10
 
 /** An M idle this long retires (0: never); Runtime.start's mIdleTimeoutMs. */
 let idleTimeoutMs = 0
 /** How often a parked M wakes to see whether the heap asked for a collection (gc.ts). */
 const IDLE_GC_MS = 250
 
+/** Safe points (plain yields) passed on this M; every 16th reads the clock. */
+let safepoints = 0
+/** Set by a preemption: findRunnable looks at the global queue first (where Go would have put the preempted G). */
+let globalFirst = false
+/** Set by a safe point that found the burst too long: schedule() lets the event loop run next. */
+let loopDue = false
+
 // What schedule() tells mloop().
 const IDLE = 0
 const YIELD = 1
 const NOP = 2
 
+let h: SharedHeap
+let m: Int32Array
+let l: Layout
+let mid = -1
+let mb = 0
 let rnd: FastRand
+
+/** The P held (index), or -1. */
+let pp = -1
+let pb = 0
+/**
+ * Whether this M is counted in sched.nmspinning (mirrored in M.spinning for
+ * the host and sysmon). Only an M that holds a P and is looking for work
+ * spins: every path that gives the P up stops spinning first (resetspinning,
+ * or findRunnable's delicate dance in idle()). docs/design/scheduler.md,
+ * "Spinning Ms", lists the transitions.
+ */
+let spinning = false
+let pslice = 0 // when this M's turn with its P started (performance.now)
+
+let curg = 0
 let inheritTime = false
+// Started goroutines: generators and what to send into them next, in dense
+// tables indexed by the G's local slot (G.lslot), reused through freeSlots.
+const gens: Array<Generator<unknown, unknown, unknown> | undefined> = []
+const resumeVal: unknown[] = []
+const resumeErr: boolean[] = []
+const freeSlots: number[] = []
+
+function slotput(gb: number, gen: Generator<unknown, unknown, unknown>): number {
+  let s = freeSlots.pop()
+  if (s === undefined) {
+    s = gens.length
+    gens.push(gen)
+    resumeVal.push(undefined)
+    resumeErr.push(false)
+  } else gens[s] = gen
+  m[gb + G_LSLOT] = s
+  return s
+}
+let localnext = 0
+const localq = new Deque()
+/** Goroutines of this M waiting on promises or module loads. */
+let pendingAsync = 0
+// Goroutine modules: being imported, imported, failed to import on this M.
+const loading = new Set<string>()
+const loaded = new Set<string>()
+const loadErrors = new Map<string, unknown>()
+/** Set by startg when it began an import: schedule() gives the P away meanwhile. */
+let loadYield = false
+let burstStart = 0
 
 /**
  * The M's entry point (mstart): attaches to the heap and runs the scheduler
@@ -92,10 +142,14 @@ let inheritTime = false
  */
 export async function mstart(heap: SharedHeap, id: number, modules: readonly string[], idleTimeout = 0): Promise<void> {
   idleTimeoutMs = idleTimeout
-  minit(heap, id)
+  h = heap
+  m = h.i32
+  l = h.layout
+  mid = id
+  mb = mbase(l, mid)
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
   setSpawnHook(spawnHook)
-  setThreadM(h, mid, readyHere, () => thisM.curg, asyncPending)
+  setThreadM(h, mid, readyHere, () => curg, asyncPending)
   // Record which runtime locks this M holds, so that if it dies holding one
   // the host can release it (Runtime's mdied).
   trackLocks(mb + M_LOCKS, [schedw(l, SCHED_LOCK), heapw(l, HEAP_LOCK), schedw(l, SCHED_GFLOCK)])
@@ -138,7 +192,7 @@ function yieldToEventLoop(): Promise<void> {
 }
 
 function hasLocalWork(): boolean {
-  return thisM.localnext !== 0 || localq.length > 0 || Atomics.load(m, mb + M_READYQ) !== 0
+  return localnext !== 0 || localq.length > 0 || Atomics.load(m, mb + M_READYQ) !== 0
 }
 
 /** Takes the P that startm or releasepLocked handed us. sched.lock must be held. */
@@ -148,7 +202,7 @@ function takeNextp(): boolean {
   m[mb + M_NEXTP] = 0
   // startm counted us in nmspinning when it set M.spinning; we were not
   // spinning before (mput and mwantput refuse a spinning M).
-  if (m[mb + M_SPINNING] !== 0) thisM.spinning = true
+  if (m[mb + M_SPINNING] !== 0) spinning = true
   acquirep(np - 1)
   return true
 }
@@ -177,7 +231,7 @@ function getp(): boolean {
       return true
     }
   }
-  if (thisM.spinning) throwFatal('stopm', 'spinning M without a P')
+  if (spinning) throwFatal('stopm', 'spinning M without a P')
   if (local) {
     mwantput(h, mid)
   } else if (m[mb + M_WANTP] === 0) {
@@ -185,6 +239,51 @@ function getp(): boolean {
   }
   unlock(m, schedw(l, SCHED_LOCK))
   return false
+}
+
+/** Go's acquirep: associates P p with this M. */
+function acquirep(p: number): void {
+  pp = p
+  pb = pbase(l, p)
+  m[pb + P_M] = mid + 1
+  m[mb + M_P] = p + 1
+  Atomics.store(m, pb + P_STATUS, Pstatus.Prunning)
+  Atomics.store(m, mb + M_STATE, spinning ? Mstate.Mspinning : Mstate.Mrunning)
+  pslice = performance.now()
+  // Go's sysmonwait: sysmon sleeps while every P is idle; a P in use wakes it.
+  wakesysmon(h)
+}
+
+/**
+ * Ends a goroutine step: takes the P back from Pexec. False if sysmon took
+ * it meanwhile (retake); then this M no longer has a P and must not touch
+ * the P's record (its new owner does).
+ */
+function endStep(): boolean {
+  if (Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Pexec, Pstatus.Prunning) === Pstatus.Pexec) {
+    // Lent means anyone may take it: if sysmon had handed it on and its
+    // new M lent it in turn, our CAS took it back (as Go's exitsyscallfast
+    // may), and that M will find it gone. Either way it is ours now.
+    if (m[pb + P_M] !== mid + 1) m[pb + P_M] = mid + 1
+    return true
+  }
+  dropp()
+  return false
+}
+
+/** Forgets our P without touching its record: someone else took it (retake). */
+function dropp(): void {
+  m[mb + M_P] = 0
+  pp = -1
+}
+
+/** Go's releasep, without putting the P anywhere: the caller does. */
+function releasep(): number {
+  const p = pp
+  m[pb + P_M] = 0
+  m[mb + M_P] = 0
+  pp = -1
+  return p
 }
 
 /**
@@ -223,7 +322,7 @@ async function park(): Promise<boolean> {
   // collection, collect and let the finalizers run (they free the shared
   // records this thread's dead handles held).
   for (;;) {
-    const woken = thisM.pendingAsync > 0
+    const woken = pendingAsync > 0
       ? await notetsleepAsync(m, mb + M_PARK, IDLE_GC_MS * 1e6)
       : notetsleep(m, mb + M_PARK, IDLE_GC_MS * 1e6)
     if (woken) break
@@ -268,7 +367,7 @@ function spinBeforePark(t0: number): boolean {
  * its record for a new M.
  */
 function retire(): boolean {
-  if (thisM.pendingAsync > 0 || hasLocalWork() || Atomics.load(m, mb + M_NGS) !== 0) return false
+  if (pendingAsync > 0 || hasLocalWork() || Atomics.load(m, mb + M_NGS) !== 0) return false
   lock(m, schedw(l, SCHED_LOCK))
   if (m[schedw(l, SCHED_NMIDLE)] < 2 || m[mb + M_NEXTP] !== 0 || !mremove(h, mid)) {
     unlock(m, schedw(l, SCHED_LOCK))
@@ -292,7 +391,7 @@ async function idle(): Promise<void> {
     unlock(m, schedw(l, SCHED_LOCK))
     return
   }
-  if (!thisM.spinning && Atomics.load(m, schedw(l, SCHED_NEEDSPINNING)) === 1) {
+  if (!spinning && Atomics.load(m, schedw(l, SCHED_NEEDSPINNING)) === 1) {
     becomeSpinning()
     unlock(m, schedw(l, SCHED_LOCK))
     return
@@ -302,12 +401,12 @@ async function idle(): Promise<void> {
   unlock(m, schedw(l, SCHED_LOCK))
   if (waiter >= 0) wakem(h, waiter)
 
-  if (thisM.spinning) {
+  if (spinning) {
     // Go's "delicate dance": stop spinning, then look again at every source
     // of work. A spawner that saw us spinning skipped its wakep; either it
     // published its work before our decrement (we see it now) or it sees
     // nmspinning without us and wakes an M itself.
-    thisM.spinning = false
+    spinning = false
     m[mb + M_SPINNING] = 0
     if (Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1) - 1 < 0) throwFatal('findRunnable', 'negative nmspinning')
     // Check the global queue and every P's queue again.
@@ -342,7 +441,7 @@ async function idle(): Promise<void> {
 /** Counts this M in nmspinning. It must hold a P. */
 function becomeSpinning(): void {
   if (pp < 0) throwFatal('becomeSpinning', 'no P')
-  thisM.spinning = true
+  spinning = true
   m[mb + M_SPINNING] = 1
   Atomics.add(m, schedw(l, SCHED_NMSPINNING), 1)
   Atomics.store(m, schedw(l, SCHED_NEEDSPINNING), 0)
@@ -354,7 +453,7 @@ function becomeSpinning(): void {
  * wake another M if there is an idle P.
  */
 function resetspinning(): void {
-  thisM.spinning = false
+  spinning = false
   m[mb + M_SPINNING] = 0
   if (Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1) - 1 < 0) throwFatal('resetspinning', 'negative nmspinning')
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
@@ -367,7 +466,7 @@ function resetspinning(): void {
  * (the P is gone; mloop gets one again).
  */
 function schedule(): number {
-  thisM.burstStart = performance.now()
+  burstStart = performance.now()
   let n = 0
   for (;;) {
     if (pp < 0) return NOP
@@ -377,29 +476,29 @@ function schedule(): number {
     // meanwhile): it must not go off with its P given away and its count
     // still in nmspinning, which made wakep think someone was looking for
     // work while every M slept (issue 11). yieldP stops the spinning first.
-    if ((n & 15) === 0 && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - thisM.pslice >= TIME_SLICE_MS && yieldP()) {
+    if ((n & 15) === 0 && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - pslice >= TIME_SLICE_MS && yieldP()) {
       return NOP
     }
     const gp = findRunnable()
     if (gp === 0) {
-      if (thisM.pendingAsync > 0 && hasLocalWork()) {
+      if (pendingAsync > 0 && hasLocalWork()) {
         // Back through the event loop: stop spinning meanwhile (the P stays
         // ours, but we are not looking for work while the loop runs).
-        if (thisM.spinning) resetspinning()
+        if (spinning) resetspinning()
         return YIELD
       }
       return IDLE
     }
-    if (thisM.spinning) resetspinning()
+    if (spinning) resetspinning()
     execute(gp, inheritTime)
-    if (thisM.loadYield) {
+    if (loadYield) {
       // Let another M run our P's work while this one imports a module.
-      thisM.loadYield = false
+      loadYield = false
       if (pp >= 0) handoffp(h, releasep())
       return NOP
     }
-    if (thisM.loopDue || ((n & 63) === 63 && performance.now() - thisM.burstStart >= (thisM.pendingAsync > 0 ? EVENT_LOOP_MS : HOUSEKEEPING_MS))) {
-      thisM.loopDue = false
+    if (loopDue || ((n & 63) === 63 && performance.now() - burstStart >= (pendingAsync > 0 ? EVENT_LOOP_MS : HOUSEKEEPING_MS))) {
+      loopDue = false
       return YIELD
     }
     n++
@@ -415,10 +514,10 @@ function yieldP(): boolean {
   const waiter = mwantget(h)
   if (waiter < 0) {
     unlock(m, schedw(l, SCHED_LOCK))
-    thisM.pslice = performance.now()
+    pslice = performance.now()
     return false
   }
-  if (thisM.spinning) {
+  if (spinning) {
     // resetspinning's wakep takes sched.lock: drop it around the call. The
     // waiter stays ours (off sched.mwant).
     unlock(m, schedw(l, SCHED_LOCK))
@@ -439,8 +538,8 @@ function findRunnable(): number {
   const tick = m[pb + P_SCHEDTICK]
   // Check the global queue once in a while, so its Gs are not starved by
   // Ps that keep readying each other.
-  if ((tick % 61 === 0 || thisM.globalFirst) && globrunqsize(h) > 0) {
-    thisM.globalFirst = false
+  if ((tick % 61 === 0 || globalFirst) && globrunqsize(h) > 0) {
+    globalFirst = false
     lock(m, schedw(l, SCHED_LOCK))
     const gp = globrunqget(h, pp, 1)
     unlock(m, schedw(l, SCHED_LOCK))
@@ -449,9 +548,9 @@ function findRunnable(): number {
       return gp
     }
   }
-  if (thisM.localnext !== 0) {
-    const gp = thisM.localnext
-    thisM.localnext = 0
+  if (localnext !== 0) {
+    const gp = localnext
+    localnext = 0
     inheritTime = true
     return gp
   }
@@ -481,8 +580,8 @@ function findRunnable(): number {
   // half the number of busy Ps, so that CPU is not burned when parallelism
   // is low.
   const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
-  if (thisM.spinning || 2 * Atomics.load(m, schedw(l, SCHED_NMSPINNING)) < procs - Atomics.load(m, schedw(l, SCHED_NPIDLE))) {
-    if (!thisM.spinning) becomeSpinning()
+  if (spinning || 2 * Atomics.load(m, schedw(l, SCHED_NMSPINNING)) < procs - Atomics.load(m, schedw(l, SCHED_NPIDLE))) {
+    if (!spinning) becomeSpinning()
     gp = stealWork(procs)
     if (gp !== 0) return gp
   }
@@ -531,4 +630,454 @@ function stealWork(procs: number): number {
     }
   }
   return 0
+}
+
+// ---------------------------------------------------------------------------
+// Running goroutines.
+
+/** Go's execute: runs gp on this M until it yields, parks or exits. */
+function execute(gp: number, inherit: boolean): void {
+  if (!inherit) m[pb + P_SCHEDTICK]++
+  const gb = gbase(l, gp)
+  let s: number
+  if (m[gb + G_M] === 0) {
+    s = startg(gp, gb)
+    if (s < 0) return
+  } else s = m[gb + G_LSLOT]
+  const gen = gens[s]!
+  curg = gp
+  m[mb + M_CURG] = gp
+  // Plain: the M owns a runnable or running G of its own; no other thread
+  // writes its status in these states (only a parked G is readied by others).
+  m[gb + G_STATUS] = Gstatus.Grunning
+  let v = resumeVal[s]
+  let isErr = resumeErr[s]
+  if (v !== undefined) resumeVal[s] = undefined
+  if (isErr) resumeErr[s] = false
+  for (;;) {
+    let r: IteratorResult<unknown, unknown>
+    // A step: lend the P while goroutine code runs (Pexec), so that sysmon
+    // can hand it on if the step never ends (retake); take it back after.
+    m[pb + P_STEPTICK]++
+    Atomics.store(m, pb + P_STATUS, Pstatus.Pexec)
+    try {
+      r = isErr ? gen.throw(v) : gen.next(v)
+    } catch (e) {
+      endStep()
+      goexit(gp, gb, e, true)
+      return
+    }
+    const kept = endStep()
+    if (r.done === true) {
+      goexit(gp, gb, r.value, false)
+      return
+    }
+    const y = r.value
+    // The common switch first: a channel or sync operation parked gp
+    // (the Park branch below, without the dispatch).
+    if (y === PARK && Atomics.load(m, gb + G_PREEMPT) === 0) break
+    v = undefined
+    isErr = false
+    // Sysmon took our P while the step ran. Parking (Park, Sleep, Until)
+    // needs no P and goes on below; otherwise gp stays runnable on this M,
+    // which waits for a P (mloop, sched.mwant) like a syscall's return.
+    if (!kept && !(y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Sleep || y.kind === OpKind.Until))) {
+      if (y instanceof SchedOp && y.kind === OpKind.Gosched) resumeVal[s] = RESUMED
+      else if (y instanceof SchedOp && y.kind === OpKind.Syscall) {
+        // No P to lend: just make the call.
+        try {
+          resumeVal[s] = (y.arg as () => unknown)()
+        } catch (e) {
+          resumeVal[s] = e
+          resumeErr[s] = true
+        }
+      }
+      m[gb + G_STATUS] = Gstatus.Grunnable
+      localq.push(gp)
+      break
+    }
+    if (y instanceof SchedOp) {
+      if (y.kind === OpKind.Gosched) {
+        m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
+        resumeVal[s] = RESUMED // ends gosched()'s shared iterator
+        localq.push(gp)
+        break
+      }
+      if (y.kind === OpKind.Park) {
+        // gopark: the operation (chan.ts) already made gp Gwaiting and put
+        // it where a waker will find it; a waker may even have readied it
+        // already (it is then on localnext or M.readyq). Just switch away.
+        // But if sysmon asked gp to yield, the time slice it shares with the
+        // partner it readied (localnext inherits it) is over: Go would
+        // preempt the pair; here the partner goes behind the M's queue and
+        // the global queue is looked at first, so that goroutines that only
+        // hand off to each other cannot starve the rest.
+        if (Atomics.load(m, gb + G_PREEMPT) !== 0) {
+          Atomics.store(m, gb + G_PREEMPT, 0)
+          if (localnext !== 0) {
+            localq.push(localnext)
+            localnext = 0
+          }
+          globalFirst = true
+        }
+        break
+      }
+      if (y.kind === OpKind.Sleep) {
+        parkOnTimer(gp, gb, y.arg as number)
+        break
+      }
+      if (y.kind === OpKind.Until) {
+        parkOnPromise(gp, gb, y.arg)
+        break
+      }
+      if (y.kind === OpKind.Syscall) {
+        let res: unknown
+        let threw = false
+        entersyscall(gp, gb)
+        try {
+          res = (y.arg as () => unknown)()
+        } catch (e) {
+          res = e
+          threw = true
+        }
+        if (!exitsyscall(gp, gb)) {
+          // We lost the P: gp is runnable on this M and waits for a P with it.
+          resumeVal[s] = res
+          resumeErr[s] = threw
+          Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+          localq.push(gp)
+          break
+        }
+        v = res
+        isErr = threw
+        continue
+      }
+    }
+    // A safe point: give up the M only if preemption was requested, or if
+    // the burst has kept the event loop waiting too long (every 16th safe
+    // point reads the clock).
+    if (Atomics.load(m, gb + G_PREEMPT) !== 0 ||
+      ((++safepoints & 15) === 0 && performance.now() - burstStart >= HOUSEKEEPING_MS && (loopDue = true))) {
+      Atomics.store(m, gb + G_PREEMPT, 0)
+      m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
+      // Go puts a preempted G on the global queue, behind the work there;
+      // ours must stay on this M, so it goes behind our own queue and the
+      // next findRunnable looks at the global queue first.
+      localq.push(gp)
+      globalFirst = true
+      break
+    }
+  }
+  curg = 0
+  m[mb + M_CURG] = 0
+}
+
+/**
+ * Starts an unstarted G on this M: finds its function, decodes its
+ * arguments, creates the generator. If the function's module is not loaded
+ * on this M yet, the G is not started here: it goes back on the P's run
+ * queue (still data, free to run on any M), this M starts the import, and
+ * schedule() hands the P to another M while the import runs (loadYield).
+ * An import that fails here fails the goroutines of that module that come
+ * to this M, with the import's error.
+ */
+function startg(gp: number, gb: number): number {
+  const id = m[gb + G_FN]
+  const fn = funcById(h, id)
+  if (fn === undefined) {
+    const { url, name } = funcKey(h, id)
+    const err = loadErrors.get(url)
+    if (err === undefined && !loaded.has(url)) {
+      runqput(h, pp, gp, false)
+      if (!loading.has(url)) {
+        loading.add(url)
+        m[mb + M_LOADING] = loading.size
+        pendingAsync++
+        m[mb + M_NPENDING] = pendingAsync
+        importModule(url).then(
+          () => moduleLoaded(url, undefined),
+          (e: unknown) => moduleLoaded(url, e),
+        )
+      }
+      loadYield = true
+      return -1
+    }
+    m[gb + G_M] = mid + 1
+    m[gb + G_LSLOT] = -1
+    m[mb + M_NGS]++ // goexit counts it out (plain: this M is its only writer)
+    dropArgs(h, gb)
+    goexit(gp, gb, err ?? new TypeError(`gort: module ${url} does not register ${name} with goroutines()`), true)
+    return -1
+  }
+  m[gb + G_M] = mid + 1
+  m[gb + G_LSLOT] = -1
+  // Plain: this M is the only writer; others read them for stats.
+  m[mb + M_NGS]++
+  m[mb + M_NSTARTED]++
+  const args = takeArgs(h, gb)
+  try {
+    return slotput(gb, fn(...args))
+  } catch (e) {
+    goexit(gp, gb, e, true)
+    return -1
+  }
+}
+
+function moduleLoaded(url: string, err: unknown): void {
+  loading.delete(url)
+  m[mb + M_LOADING] = loading.size
+  pendingAsync--
+  m[mb + M_NPENDING] = pendingAsync
+  if (err === undefined) loaded.add(url)
+  else loadErrors.set(url, err)
+  wakem(h, mid)
+}
+
+/** Parks gp until the promise settles (wait reason "IO wait"). */
+function parkOnPromise(gp: number, gb: number, p: unknown): void {
+  Atomics.store(m, gb + G_STATUS, Gstatus.Gwaiting)
+  m[gb + G_WAITREASON] = WaitReason.IOWait
+  h.f64[(gb + G_WAITSINCE) >> 1] = performance.timeOrigin + performance.now()
+  pendingAsync++
+  m[mb + M_NPENDING] = pendingAsync
+  Atomics.add(m, schedw(l, SCHED_NPENDINGIO), 1)
+  Promise.resolve(p).then(
+    (val) => readyLocal(gp, val, false),
+    (err: unknown) => readyLocal(gp, err, true),
+  )
+}
+
+/** time.Sleep: parks gp (wait reason "sleep") on a timer of this M's event loop. */
+function parkOnTimer(gp: number, gb: number, ms: number): void {
+  Atomics.store(m, gb + G_STATUS, Gstatus.Gwaiting)
+  m[gb + G_WAITREASON] = WaitReason.Sleep
+  h.f64[(gb + G_WAITSINCE) >> 1] = performance.timeOrigin + performance.now()
+  pendingAsync++
+  m[mb + M_NPENDING] = pendingAsync
+  Atomics.add(m, schedw(l, SCHED_NPENDINGIO), 1)
+  setTimeout(() => readyLocal(gp, undefined, false), ms)
+}
+
+/**
+ * Counts work this M's event loop will deliver (a timer that sends on a
+ * channel): while any is pending the M lets its event loop run and parks
+ * asynchronously.
+ */
+function asyncPending(delta: number): void {
+  pendingAsync += delta
+  m[mb + M_NPENDING] = pendingAsync
+  Atomics.add(m, schedw(l, SCHED_NPENDINGIO), delta)
+}
+
+/**
+ * goready for a G of this M, readied on this M (a channel partner): it runs
+ * next and inherits the time slice, as Go's goready puts it in runnext. A
+ * timer callback may do this while the M is parked, so wake it.
+ */
+function readyHere(gp: number): void {
+  if (localnext !== 0) localq.push(localnext)
+  localnext = gp
+  // From a goroutine, this M is awake; from a callback (a timer, a settled
+  // promise) it may be parked on its note.
+  if (curg === 0) wakem(h, mid)
+}
+
+/** A promise of gp's settled (on this thread): gp runs next, with the value. */
+function readyLocal(gp: number, v: unknown, isErr: boolean): void {
+  pendingAsync--
+  m[mb + M_NPENDING] = pendingAsync
+  Atomics.sub(m, schedw(l, SCHED_NPENDINGIO), 1)
+  const gb = gbase(l, gp)
+  const s = m[gb + G_LSLOT]
+  resumeVal[s] = v
+  resumeErr[s] = isErr
+  m[gb + G_WAITREASON] = 0
+  Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
+  localq.push(gp)
+  wakem(h, mid)
+}
+
+/**
+ * Go's entersyscall: the goroutine announced a blocking call, so its P is
+ * lent (Psyscall), not handed off: sysmon's retake hands it to another M
+ * (with its run queue) by Go's rule if the call lasts, and exitsyscall
+ * takes it back if nobody did.
+ */
+function entersyscall(gp: number, gb: number): void {
+  Atomics.store(m, gb + G_STATUS, Gstatus.Gsyscall)
+  m[pb + P_SYSCALLTICK]++
+  // Lend the P: sysmon hands it on if the call blocks long enough to matter
+  // (retake, Go's rule), and exitsyscall takes it back if nobody did.
+  Atomics.store(m, pb + P_STATUS, Pstatus.Psyscall)
+}
+
+/**
+ * Go's exitsyscall: the fast path takes our P back if nobody took it;
+ * else exitsyscallfast tries an idle P. Returns false if we have no P (the
+ * caller queues gp and mloop waits for one).
+ */
+function exitsyscall(gp: number, gb: number): boolean {
+  if (pp >= 0 && Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Psyscall, Pstatus.Prunning) === Pstatus.Psyscall) {
+    Atomics.store(m, gb + G_STATUS, Gstatus.Grunning)
+    return true
+  }
+  if (pp >= 0) dropp() // sysmon retook it: not ours to touch
+  lock(m, schedw(l, SCHED_LOCK))
+  const p = pidleget(h)
+  unlock(m, schedw(l, SCHED_LOCK))
+  if (p >= 0) {
+    acquirep(p)
+    Atomics.store(m, gb + G_STATUS, Gstatus.Grunning)
+    return true
+  }
+  return false
+}
+
+/** Go's goexit: the goroutine ended with a value or an exception. */
+function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
+  const s = m[gb + G_LSLOT]
+  if (s >= 0) {
+    gens[s] = undefined
+    resumeVal[s] = undefined
+    resumeErr[s] = false
+    freeSlots.push(s)
+    m[gb + G_LSLOT] = -1
+  }
+  m[mb + M_NGS]--
+  curg = 0
+  m[mb + M_CURG] = 0
+  const flags = m[gb + G_FLAGS]
+  if (failed && value !== null && typeof value === 'object') {
+    try {
+      ;(value as { goid?: number }).goid = m[gb + G_GOID]
+    } catch {
+      // frozen error object: the host adds the id to its message instead
+    }
+  }
+  if ((flags & Gflags.Gawaited) !== 0 || failed) {
+    try {
+      putResult(h, gb, value)
+    } catch (e) {
+      // The result cannot cross threads (a function, a symbol...): report that instead.
+      failed = true
+      putResult(h, gb, e)
+    }
+    m[gb + G_FLAGS] = flags | (failed ? Gflags.Gfailed : 0)
+    Atomics.store(m, gb + G_STATUS, Gstatus.Gdead)
+    // Counted out first, so that the host, once it has the result, sees it gone.
+    Atomics.sub(m, schedw(l, SCHED_GCOUNT), 1)
+    pushDone(h, gp)
+  } else {
+    // Plain: the record goes to this thread's cache; a dump or the deadlock
+    // check that reads a stale status sees a goroutine alive a moment longer.
+    m[gb + G_STATUS] = Gstatus.Gdead
+    m[gb + G_FLAGS] = 0
+    if (++gcredit >= 2 * GCOUNT_BATCH) {
+      Atomics.sub(m, schedw(l, SCHED_GCOUNT), gcredit - GCOUNT_BATCH)
+      gcredit = GCOUNT_BATCH
+    }
+    m[mb + M_GCREDIT] = gcredit // plain: only the host reads it, after the M died
+    gfput(h, gp)
+  }
+}
+
+/**
+ * sched.gcount without a shared atomic per goroutine: two Ms creating
+ * goroutines in parallel would otherwise bounce the counter's cache line
+ * twice per goroutine. The M holds credit: counts it added to sched.gcount
+ * ahead of need (GCOUNT_BATCH at a time), spent by each goroutine it
+ * creates with go() and earned back by each exit of a goroutine nobody
+ * awaits; a chain of goroutines on one M touches the counter not at all.
+ * sched.gcount = the live goroutines + every M's credit, so it only ever
+ * reads high, never low: nothing that waits for it to reach 0 (close,
+ * sysmon's exit, the deadlock check) can act early. The M gives its credit
+ * back whenever it leaves schedule (an event-loop turn at least every
+ * HOUSEKEEPING_MS, or going idle), and the host takes it back if the M
+ * dies (M.gcredit).
+ */
+let gcredit = 0
+const GCOUNT_BATCH = 64
+
+/** A count for a goroutine this M is creating (newproc1's counted). */
+function gcountTake(): void {
+  if (gcredit === 0) {
+    Atomics.add(m, schedw(l, SCHED_GCOUNT), GCOUNT_BATCH)
+    gcredit = GCOUNT_BATCH
+  }
+  m[mb + M_GCREDIT] = --gcredit
+}
+
+function flushGcount(): void {
+  if (gcredit === 0) return
+  Atomics.sub(m, schedw(l, SCHED_GCOUNT), gcredit)
+  gcredit = 0
+  m[mb + M_GCREDIT] = 0
+}
+
+// ---------------------------------------------------------------------------
+// Spawning from inside a goroutine.
+
+const spawnHook: SpawnHook = (fn, args) => {
+  if (curg === 0) throw new Error('go: called outside a goroutine')
+  const meta = goroutineMeta(fn)
+  if (meta === undefined) {
+    if (!isGeneratorFunction(fn)) {
+      throw new TypeError(`go: expected a goroutine function (registered with goroutines()) or a generator function, got ${describeFn(fn)}`)
+    }
+    return spawnLocal(fn, args)
+  }
+  const gp = newproc(h, meta, args, 0, true)
+  gcountTake()
+  const goid = m[gbase(l, gp) + G_GOID]
+  // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
+  // We are inside a step, our P lent (Pexec): take it back to touch its
+  // run queue, and lend it again. If sysmon took it, the global queue.
+  // Go wakes an idle P here whenever one exists. We skip the wake when the
+  // new G sits alone in runnext and our goroutine is the only one living on
+  // this M: a goroutine that starts one and then exits or blocks (a chain)
+  // runs it next here, and waking an M for it costs more than the goroutine
+  // (a futex wake and a context switch on a 2-core machine: up to 100 µs of
+  // the waker's time; CreateGoroutines 2.95 -> 3.55 M/s). Where placement
+  // matters we still wake: started goroutines never leave their M, so when
+  // this M already hosts others (a pipeline, a pool), new ones must get the
+  // chance to start elsewhere. And if the step goes on instead, sysmon sees
+  // the runnext G waiting at its next look (20 µs to 2 ms) and wakes a P for
+  // it (sysmon.ts, wakeRunnext).
+  let more = true
+  if (pp >= 0 && Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Pexec, Pstatus.Prunning) === Pstatus.Pexec) {
+    runqput(h, pp, gp, true)
+    // More in the ring than runnext (we own the tail), or others on this M.
+    more = Atomics.load(m, pb + P_RUNQHEAD) !== m[pb + P_RUNQTAIL] || m[mb + M_NGS] > 1
+    Atomics.store(m, pb + P_STATUS, Pstatus.Pexec)
+  } else {
+    lock(m, schedw(l, SCHED_LOCK))
+    globrunqput(h, gp)
+    unlock(m, schedw(l, SCHED_LOCK))
+  }
+  if (more && Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0) wakep(h)
+  return goid
+}
+
+
+/** go(function* () {...}) in a goroutine: a closure that starts, and stays, here. */
+function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown>, args: unknown[]): number {
+  const gp = gfget(h)
+  if (gp < 0) throw new RangeError(`go: more than ${l.maxGs - 1} goroutines; raise the maxGoroutines option`)
+  const gb = gbase(l, gp)
+  m[gb + G_ARG] = 0
+  gcountTake()
+  const goid = newproc1(h, gb, -1, Gflags.Glocal, true)
+  m[gb + G_M] = mid + 1
+  // Plain: this M is the only writer; others read them for stats.
+  m[mb + M_NGS]++
+  m[mb + M_NSTARTED]++
+  try {
+    slotput(gb, fn(...args))
+  } catch (e) {
+    m[gb + G_LSLOT] = -1
+    goexit(gp, gb, e, true)
+    return goid
+  }
+  localq.push(gp)
+  return goid
 }

@@ -304,7 +304,7 @@ export class Ms {
       lost++
       this.hooks.lost(gp, mid, cause)
     }
-    // And the counts it held ahead of need (gcredit.ts gcountTake).
+    // And the counts it held ahead of need (mloop.ts gcountTake).
     lost += m[mb + M_GCREDIT]
     m[mb + M_GCREDIT] = 0
     if (lost > 0) Atomics.sub(m, schedw(l, SCHED_GCOUNT), lost)

@@ -2,8 +2,7 @@
 // heap, and the functions any thread (an M or the host) may call on them.
 // Ports of proc.go's pidleput/pidleget, mput/mget, startm, wakep, handoffp,
 // injectglist, gfput/gfget and newproc's bookkeeping. The M's own loop
-// (schedule, findRunnable, stopm) is in mloop.ts, running a goroutine
-// (execute, goexit) in execute.ts.
+// (schedule, findRunnable, execute, stopm) is in mloop.ts.
 //
 // Idle Ps are on sched.pidle, idle Ms on sched.midle, both under sched.lock.
 // A third list, sched.mwant, holds Ms that have goroutines of their own
@@ -530,7 +529,7 @@ export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number,
   m[gb + G_RESULT] = 0
   m[gb + G_PREEMPT] = 0
   m[gb + G_WAITREASON] = 0
-  // counted: the caller (an M, gcredit.ts gcountTake) already holds a count for it.
+  // counted: the caller (an M, mloop.ts gcountTake) already holds a count for it.
   if (!counted) Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
   // Plain: nobody else sees the G before the caller publishes it (a run
   // queue's release store, sched.lock); readers of statuses use Atomics.load.

@@ -1,5 +1,5 @@
 // go(): spawning from inside a goroutine. The M installs the hook that does
-// the work (mspawn.ts); on any other thread go() explains what to use instead.
+// the work (mloop.ts); on any other thread go() explains what to use instead.
 
 export type SpawnHook = (fn: unknown, args: unknown[]) => number
 

@@ -9,7 +9,7 @@
 //   - a P lent to a syscall (Psyscall) is taken and handed on by Go's rule
 //     (retake): unless its run queue is empty, some P is idle or an M spins,
 //     and the call is younger than 10 ms;
-//   - a P lent to goroutine code (Pexec, execute.ts execute) whose step has
+//   - a P lent to goroutine code (Pexec, mloop.ts execute) whose step has
 //     not ended for runawayMs (20 ms) is taken and handed on the same way:
 //     the stuck M cannot run anything else anyway, and the P's unstarted
 //     goroutines can run on another M. When the step ends, its M finds the
@@ -268,7 +268,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
       if (s === Pstatus.Pexec) {
         // A G in runnext behind a step that has gone on since the last look:
         // start an idle P for it (go() wakes one only once the P has more
-        // than its runnext queued; see spawnHook in mspawn.ts).
+        // than its runnext queued; see spawnHook in mloop.ts).
         const next = Atomics.load(m, b + P_RUNNEXT)
         if (next !== 0 && next === pd.runnext && pd.steptick === st && wakeRunnext(h)) woke = true
         pd.runnext = next
