@@ -2,10 +2,10 @@
 // the app's thread. The face that cannot work where a value was made fails
 // with a TypeError naming the call, and the operation does not run.
 
-import test, { type ExecutionContext } from 'ava'
+import test from 'ava'
 import { Mutex, Runtime, WaitGroup, chan, select, sleep, type Future } from 'gort'
 import { futures } from './fixtures/futures.js'
-import { withWatchdog } from './helpers.js'
+import { watcher } from './helpers.js'
 
 let rt: Runtime
 test.before(async () => {
@@ -16,9 +16,7 @@ test.after.always(async () => {
 })
 
 /** Runs fn; if it hangs (an operation that ran and blocked), fails after 20 s with the runtime's state and dump. */
-function watched<T>(t: ExecutionContext, fn: () => Promise<T>): Promise<T> {
-  return withWatchdog(t, 20_000, () => `${JSON.stringify(rt.stats())}\n${rt.dump()}`, () => [], fn)
-}
+const watched = watcher(() => rt)
 
 test.serial('in a goroutine, `await c.send(42)` in an async helper rejects with a TypeError and sends nothing', async (t) => {
   const [message, len] = await watched(t, () => rt.run(futures.awaitSend))

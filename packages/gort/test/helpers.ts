@@ -115,3 +115,12 @@ export async function withRuntime(
 export function schedWords(rt: Runtime): SchedWords {
   return schedwords(runtimeHeap(rt))
 }
+
+/**
+ * For a test file sharing one runtime (rt() returns it): watched(t, fn)
+ * runs fn under a 20 s watchdog that fails the test with the runtime's
+ * stats and goroutine dump if an operation hangs.
+ */
+export function watcher(rt: () => Runtime): <T>(t: ExecutionContext, fn: () => Promise<T>) => Promise<T> {
+  return (t, fn) => withWatchdog(t, 20_000, () => `${JSON.stringify(rt().stats())}\n${rt().dump()}`, () => [], fn)
+}

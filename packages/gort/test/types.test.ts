@@ -3,13 +3,13 @@
 // make `pnpm build:test` fail when a type stops saying what the runtime
 // does. The tests run the same shapes to show the runtime agrees.
 
-import test, { type ExecutionContext } from 'ava'
+import test from 'ava'
 import {
   Runtime, chan, gosched, nilChan, select, sleep, until,
   type Chan, type DefaultResult, type Future, type Operation, type RecvResult, type SendResult,
 } from 'gort'
 import { typed } from './fixtures/typed.js'
-import { withWatchdog } from './helpers.js'
+import { watcher } from './helpers.js'
 import { expectType, type Equal } from './typecheck.js'
 
 let rt: Runtime
@@ -21,9 +21,7 @@ test.after.always(async () => {
 })
 
 /** Runs fn; if it hangs (an operation that ran and blocked), fails after 20 s with the runtime's state and dump. */
-function watched<T>(t: ExecutionContext, fn: () => Promise<T>): Promise<T> {
-  return withWatchdog(t, 20_000, () => `${JSON.stringify(rt.stats())}\n${rt.dump()}`, () => [], fn)
-}
+const watched = watcher(() => rt)
 
 // Types only: never called.
 function* typesInAGoroutine(a: Chan<number>, b: Chan<string>): Generator<unknown, void> {

@@ -489,14 +489,16 @@ export function gomaxprocs(h: SharedHeap): number {
  */
 export function newproc(
   h: SharedHeap, fn: Meta, args: unknown[], flags: number, counted: boolean,
-  put: (gp: number, args: unknown[]) => void = (gp, a) => putArgs(h, gbase(h.layout, gp), a),
+  put?: (gp: number, args: unknown[]) => void,
 ): number {
   const fnid = funcid(h, fn)
   const gp = gfget(h)
   if (gp < 0) throw new RangeError(`go: more than ${h.layout.maxGs - 1} goroutines alive; raise the maxGoroutines option`)
   const gb = gbase(h.layout, gp)
   try {
-    put(gp, args)
+    // No default parameter: it would make a closure per go() on the M's hot path.
+    if (put === undefined) putArgs(h, gb, args)
+    else put(gp, args)
   } catch (e) {
     gfput(h, gp)
     throw e
