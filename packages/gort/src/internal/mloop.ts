@@ -28,12 +28,23 @@
 // work, or when it gave its P away. Parking is a blocking notesleep when
 // nothing can arrive through the event loop, and an Atomics.waitAsync on the
 // same note when something can.
+//
+// Why the schedule loop and execute share this one module: they share the
+// M's state (the P held, the current G, localnext/localq, the generator
+// tables, the burst clock), which the step loop reads on every goroutine
+// switch. Split across modules, that state must live in an object or behind
+// exported bindings, and a channel ping-pong between two goroutines of one
+// M cost 744 ns a round trip instead of 550 (measured, quiet machine; the
+// split was reverted). What does not touch that state lives beside it:
+// steal.ts (stealWork), mmodules.ts (module imports), proc.ts (the shared
+// half: idle lists, startm, wakep, handoffp), spawn.ts, ops.ts.
 
 import { parentPort } from 'node:worker_threads'
 import { dropArgs, putResult, takeArgs } from './gvalue.js'
 import { Deque } from './deque.js'
 import { setSelectRand } from './select.js'
-import { importModule } from './loader.js'
+import { ModuleTable } from './mmodules.js'
+import { stealWork } from './steal.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
@@ -51,7 +62,7 @@ import {
   gfget, gfput, handoffp, wakesysmon, mput, newproc, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
 import { funcById, funcKey, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
-import { globrunqget, globrunqput, globrunqsize, runqempty, runqget, runqput, runqsteal, runqgetInheritTime } from './runq.js'
+import { globrunqget, globrunqput, globrunqsize, runqempty, runqget, runqput, runqgetInheritTime } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, WaitReason } from './runtime2.js'
 import { setSpawnHook, type SpawnHook } from './spawn.js'
 import { throwFatal } from './throw.js'
@@ -128,10 +139,8 @@ let localnext = 0
 const localq = new Deque()
 /** Goroutines of this M waiting on promises or module loads. */
 let pendingAsync = 0
-// Goroutine modules: being imported, imported, failed to import on this M.
-const loading = new Set<string>()
-const loaded = new Set<string>()
-const loadErrors = new Map<string, unknown>()
+/** Goroutine modules: being imported, imported, failed to import on this M. */
+const modules = new ModuleTable()
 /** Set by startg when it began an import: schedule() gives the P away meanwhile. */
 let loadYield = false
 let burstStart = 0
@@ -140,7 +149,7 @@ let burstStart = 0
  * The M's entry point (mstart): attaches to the heap and runs the scheduler
  * loop until the worker is terminated.
  */
-export async function mstart(heap: SharedHeap, id: number, modules: readonly string[], idleTimeout = 0): Promise<void> {
+export async function mstart(heap: SharedHeap, id: number, eager: readonly string[], idleTimeout = 0): Promise<void> {
   idleTimeoutMs = idleTimeout
   h = heap
   m = h.i32
@@ -154,18 +163,10 @@ export async function mstart(heap: SharedHeap, id: number, modules: readonly str
   // the host can release it (Runtime's mdied).
   trackLocks(mb + M_LOCKS, [schedw(l, SCHED_LOCK), heapw(l, HEAP_LOCK), schedw(l, SCHED_GFLOCK)])
   setSelectRand((n) => rnd.n(n))
-  for (const url of modules) {
-    try {
-      await importModule(url)
-      loaded.add(url)
-    } catch (e) {
-      loadErrors.set(url, e)
-    }
-  }
+  await modules.importEager(eager)
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
   // The eager modules it could not import: Runtime.start rejects naming them (newm.ts).
-  const failed = [...loadErrors].map(([url, e]) => ({ url, message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) }))
-  parentPort?.postMessage({ type: 'ready', mid, failed })
+  parentPort?.postMessage({ type: 'ready', mid, failed: modules.failures() })
   await mloop()
 }
 
@@ -222,7 +223,7 @@ function getp(): boolean {
   // Global work with an idle P and nobody to run it (a new M, or work left
   // by a startm that found no M): take it, unless this M is importing a
   // module, in which case it would only bounce the work (startg).
-  if (local || (loading.size === 0 && globrunqsize(h) > 0)) {
+  if (local || (modules.loading.size === 0 && globrunqsize(h) > 0)) {
     const p = pidleget(h)
     if (p >= 0) {
       if (m[mb + M_WANTP] !== 0) mwantremove(h, mid)
@@ -345,7 +346,7 @@ function unidle(): void {
 
 /** Work on the global queue that this M would take now (getp): no import pending, a P idle. */
 function globalWorkForUs(): boolean {
-  return loading.size === 0 && globrunqsize(h) > 0 && Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0
+  return modules.loading.size === 0 && globrunqsize(h) > 0 && Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0
 }
 
 /** How long park() watches for work before it sleeps. */
@@ -582,7 +583,7 @@ function findRunnable(): number {
   const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
   if (spinning || 2 * Atomics.load(m, schedw(l, SCHED_NMSPINNING)) < procs - Atomics.load(m, schedw(l, SCHED_NPIDLE))) {
     if (!spinning) becomeSpinning()
-    gp = stealWork(procs)
+    gp = stealWork(h, pp, procs, rnd)
     if (gp !== 0) return gp
   }
   return 0
@@ -598,38 +599,6 @@ function drainReadyq(): void {
     gp = m[gbase(l, gp) + G_SCHEDLINK]
   }
   for (let i = batch.length - 1; i >= 0; i--) localq.push(batch[i])
-}
-
-// Go's randomOrder: visit the Ps in the order pos, pos+inc, ... with inc
-// coprime to the count, so every P is visited once from a random start.
-let orderCount = 0
-let coprimes: number[] = []
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b]
-  return a
-}
-
-/** Go's stealWork: 4 passes over the other Ps in random order; runnext only on the last. */
-function stealWork(procs: number): number {
-  if (orderCount !== procs) {
-    orderCount = procs
-    coprimes = []
-    for (let i = 1; i <= procs; i++) if (gcd(i, procs) === 1) coprimes.push(i)
-  }
-  for (let i = 0; i < 4; i++) {
-    const stealRunNextG = i === 3
-    const r = rnd.next()
-    let pos = r % procs
-    const inc = coprimes[Math.floor(r / procs) % coprimes.length]
-    for (let k = 0; k < procs; k++, pos = (pos + inc) % procs) {
-      if (pos === pp) continue
-      if (Atomics.load(m, pbase(l, pos) + P_STATUS) === Pstatus.Pidle) continue
-      const gp = runqsteal(h, pp, pos, stealRunNextG)
-      if (gp !== 0) return gp
-    }
-  }
-  return 0
 }
 
 // ---------------------------------------------------------------------------
@@ -786,18 +755,13 @@ function startg(gp: number, gb: number): number {
   const fn = funcById(h, id)
   if (fn === undefined) {
     const { url, name } = funcKey(h, id)
-    const err = loadErrors.get(url)
-    if (err === undefined && !loaded.has(url)) {
+    const err = modules.error(url)
+    if (err === undefined && !modules.has(url)) {
       runqput(h, pp, gp, false)
-      if (!loading.has(url)) {
-        loading.add(url)
-        m[mb + M_LOADING] = loading.size
+      if (modules.begin(url, moduleLoaded)) {
+        m[mb + M_LOADING] = modules.loading.size
         pendingAsync++
         m[mb + M_NPENDING] = pendingAsync
-        importModule(url).then(
-          () => moduleLoaded(url, undefined),
-          (e: unknown) => moduleLoaded(url, e),
-        )
       }
       loadYield = true
       return -1
@@ -823,13 +787,11 @@ function startg(gp: number, gb: number): number {
   }
 }
 
-function moduleLoaded(url: string, err: unknown): void {
-  loading.delete(url)
-  m[mb + M_LOADING] = loading.size
+/** An import begun by startg settled (ModuleTable recorded how): its goroutines can start, or fail. */
+function moduleLoaded(): void {
+  m[mb + M_LOADING] = modules.loading.size
   pendingAsync--
   m[mb + M_NPENDING] = pendingAsync
-  if (err === undefined) loaded.add(url)
-  else loadErrors.set(url, err)
   wakem(h, mid)
 }
 
