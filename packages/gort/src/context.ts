@@ -33,12 +33,18 @@ export type CancelFunc = () => void
  * if (r.index === 0) return ctx.err()  // DeadlineExceeded, on every thread
  */
 export class Context {
-  /** @internal */
-  constructor(
+  // Contexts come from background(), withCancel, withTimeout and withDeadline
+  // (and from decoding on another thread), never from `new`.
+  private constructor(
     /** @internal */ readonly heap: SharedHeap | undefined,
     /** @internal */ readonly ptr: number,
   ) {
     if (ptr !== 0) track(heap!, this, HandleKind.Context, ptr)
+  }
+
+  /** @internal */
+  static of(heap: SharedHeap | undefined, ptr: number): Context {
+    return new Context(heap, ptr)
   }
 
   [kHandle](): HandleRef {
@@ -62,7 +68,7 @@ export class Context {
   }
 }
 
-const BACKGROUND = new Context(undefined, 0)
+const BACKGROUND = Context.of(undefined, 0)
 
 /** Go's context.Background(): the root, never cancelled. */
 export function background(): Context {
@@ -81,7 +87,7 @@ function heapFor(parent: Context, rt?: Runtime): SharedHeap {
 function derive(parent: Context, deadline: number, rt: Runtime | undefined): Context {
   if (!(parent instanceof Context)) throw new TypeError('context: parent must be a Context (background() or one derived from it)')
   const h = heapFor(parent, rt)
-  return new Context(h, newctx(h, parent.ptr, deadline))
+  return Context.of(h, newctx(h, parent.ptr, deadline))
 }
 
 /** Go's context.WithCancel: a child of parent and the function that cancels it. */
@@ -109,4 +115,4 @@ export function withTimeout(parent: Context, ms: number, opts: { runtime?: Runti
 }
 
 // Every thread that loads gort decodes contexts (internal/context.ts counts them).
-registerHandleKind(HandleKind.Context, (heap, ptr) => (ptr === 0 ? BACKGROUND : new Context(heap, ptr)), { shared: true })
+registerHandleKind(HandleKind.Context, (heap, ptr) => (ptr === 0 ? BACKGROUND : Context.of(heap, ptr)), { shared: true })

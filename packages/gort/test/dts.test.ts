@@ -17,5 +17,7 @@ test('the public .d.ts files name no SharedHeap and no internal constructor argu
     t.false(/at\??: \{\s*heap/.test(text), `${f} shows an internal constructor argument`)
   }
   t.regex(readFileSync(dist + 'chan.d.ts', 'utf8'), /private constructor\(\);/, 'Chan is made by chan(), not new Chan()')
+  t.regex(readFileSync(dist + 'context.d.ts', 'utf8'), /class Context \{\s*private constructor\(\);/, 'a Context comes from background() and withCancel..., not new Context()')
+  t.regex(readFileSync(dist + 'internal/pb.d.ts', 'utf8'), /class PB \{[^}]*private constructor\(\);/, 'a PB comes from parallel(), not new PB()')
   t.regex(readFileSync(dist + 'runtime.d.ts', 'utf8'), /class Runtime extends EventEmitter<RuntimeEvents>/)
 })

@@ -19,13 +19,18 @@ export class PB {
   /** Iterations taken from the shared count and not yet run by this goroutine. */
   private cache = 0
 
-  /** @internal */
-  constructor(
+  // A PB comes from parallel() (newpb), never from `new`.
+  private constructor(
     /** @internal */ readonly heap: SharedHeap,
     /** @internal */ readonly ptr: number,
     /** @internal */ readonly grain: number,
   ) {
     track(heap, this, HandleKind.PB, ptr)
+  }
+
+  /** @internal */
+  static of(heap: SharedHeap, ptr: number, grain: number): PB {
+    return new PB(heap, ptr, grain)
   }
 
   [kHandle](): HandleRef {
@@ -53,10 +58,10 @@ export function newpb(h: SharedHeap, iterations: number, grain: number): PB {
   h.i32[w + PB_GRAIN] = grain
   Atomics.store(h.i32, w + PB_LEFT, iterations)
   Atomics.store(h.i32, w + PB_REFS, 1) // the PB returned
-  return new PB(h, ptr, grain)
+  return PB.of(h, ptr, grain)
 }
 
 // Every thread that loads this module decodes PBs; not shared (each object
 // has its own grain cache). Freed with the last reference.
-registerHandleKind(HandleKind.PB, (h, ptr) => new PB(h, ptr, h.i32[(ptr >> 2) + PB_GRAIN]))
+registerHandleKind(HandleKind.PB, (h, ptr) => PB.of(h, ptr, h.i32[(ptr >> 2) + PB_GRAIN]))
 defineRefKind(HandleKind.PB, { refsWord: PB_REFS, free })
