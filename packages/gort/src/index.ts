@@ -1,6 +1,6 @@
 // gort: Go's runtime scheduler for Node.js.
 
-export { Runtime, type RuntimeOptions, type Goroutine, type CloseResult, type RuntimeStats } from './runtime.js'
+export { Runtime, type RuntimeOptions, type Goroutine, type CancelOptions, type CloseResult, type RuntimeStats } from './runtime.js'
 export { goroutines, type GoroutineFn } from './internal/registry.js'
 export { go } from './internal/spawn.js'
 export { gosched, until, syscall, type Operation, type Future } from './internal/ops.js'
@@ -8,6 +8,7 @@ export { FatalError } from './internal/throw.js'
 export { registerError, type ErrorClass } from './internal/codec/errors.js'
 export { ModuleLoadError } from './internal/newm.js'
 export { DeadlockError } from './internal/checkdead.js'
+export { GoroutineCanceled } from './internal/cancel.js'
 export { chan, nilChan, Chan, type ChanOp, type ChanOptions, type RecvOk } from './chan.js'
 export {
   select, type SelectCase, type SelectResult, type SelectOptions, type RecvCase, type SendCase, type RecvResult, type SendResult, type DefaultResult, type CaseResult,

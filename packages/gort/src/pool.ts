@@ -22,7 +22,9 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { types } from 'node:util'
 import type { MessagePort, Worker } from 'node:worker_threads'
-import { Runtime, type RuntimeOptions } from './runtime.js'
+import { hostOf, Runtime, type RuntimeOptions } from './runtime.js'
+import type { HostGoroutine } from './internal/host.js'
+import { Gflags } from './internal/runtime2.js'
 import { pooltask } from './internal/pooltask.js'
 import { poolconfigUrl } from './internal/poolconfig.js'
 import { poolState, type PoolConfig } from './internal/poolstate.js'
@@ -86,6 +88,15 @@ export interface Options {
   stricterFIFO?: boolean
   loadBalancer?: PiscinaLoadBalancer
   workerHistogram?: boolean
+  /**
+   * gort: how long a running task that was aborted (or timed out) may go on
+   * without reaching a safe point (a yield in a generator task, an await
+   * through the runtime) before its thread is terminated, as piscina
+   * terminates it at once. Default 250 ms; Infinity never terminates. The
+   * period is wall-clock time: on a machine so loaded that the thread gets
+   * no CPU for that long, a task that does yield may be ended this way too.
+   */
+  abortGraceMs?: number
 }
 
 export interface FilledOptions extends Options {
@@ -103,6 +114,7 @@ export interface FilledOptions extends Options {
   recordTiming: boolean
   stricterFIFO: boolean
   workerHistogram: boolean
+  abortGraceMs: number
 }
 
 export interface RunOptions {
@@ -110,6 +122,12 @@ export interface RunOptions {
   filename?: string | null
   signal?: AbortSignalAny | null
   name?: string | null
+  /**
+   * gort: milliseconds the task may run, counted from when it starts (not
+   * from run()). When they are up the task is aborted as by its signal,
+   * with a TimeoutError DOMException as the AbortError's cause.
+   */
+  timeout?: number
 }
 
 export interface CloseOptions {
@@ -174,6 +192,7 @@ const kDefaultOptions = {
   recordTiming: true,
   stricterFIFO: false,
   workerHistogram: false,
+  abortGraceMs: 250,
 } as const
 
 let taskIdCounter = 0
@@ -191,6 +210,10 @@ class TaskInfo implements Task {
   running = false
   settled = false
   abortCleaner: (() => void) | null = null
+  /** run()'s timeout option (ms from the start), 0 for none. */
+  timeout = 0
+  /** Its goroutine, once dispatched: cancelled by an abort or the timeout. */
+  g: HostGoroutine<unknown> | undefined
 
   constructor(task: unknown, filename: string, name: string, signal: AbortSignalAny | null, readonly resolve: (v: unknown) => void, readonly reject: (e: unknown) => void) {
     this.task = isMovable(task) ? task[kValue] : task
@@ -293,6 +316,9 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     }
     if (opts.workerHistogram !== undefined && typeof opts.workerHistogram !== 'boolean') throw new TypeError('options.workerHistogram must be a boolean')
     if (opts.stricterFIFO !== undefined && typeof opts.stricterFIFO !== 'boolean') throw new TypeError('options.stricterFIFO must be a boolean')
+    if (opts.abortGraceMs !== undefined && (typeof opts.abortGraceMs !== 'number' || Number.isNaN(opts.abortGraceMs) || opts.abortGraceMs < 0)) {
+      throw new TypeError('options.abortGraceMs must be a non-negative number of milliseconds (Infinity: never terminate a thread)')
+    }
 
     // piscina's ThreadPool constructor: fill in defaults, reconcile min and max.
     this.#queue = opts.taskQueue ?? new ArrayTaskQueueImpl()
@@ -374,6 +400,10 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     if (filename != null && typeof filename !== 'string') return Promise.reject(new TypeError('filename argument must be a string'))
     if (name != null && typeof name !== 'string') return Promise.reject(new TypeError('name argument must be a string'))
     if (signal != null && typeof signal !== 'object') return Promise.reject(new TypeError('signal argument must be an object'))
+    const timeout = options.timeout ?? null
+    if (timeout !== null && (typeof timeout !== 'number' || !(timeout > 0))) {
+      return Promise.reject(new TypeError(`timeout argument must be a positive number of milliseconds, got ${String(timeout)}`))
+    }
 
     filename ??= this.#options.filename
     name ??= this.#options.name
@@ -391,6 +421,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
       reject = rej
     })
     const ti = new TaskInfo(task, filename, name, signal, resolve, reject)
+    if (timeout !== null) ti.timeout = timeout
     if (this.#queue.size > 0 || !this.#hasSlot()) {
       const limit = this.#options.maxQueue + this.#pendingCapacity()
       if (this.#queue.size >= limit) {
@@ -437,7 +468,13 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     this.#running.add(ti)
     let p: Promise<unknown>
     try {
-      p = rt.run(pooltask.runTask, ti.filename, ti.name, ti.task)
+      const host = hostOf(rt)
+      const g = host.spawn(pooltask.runTask, [ti.filename, ti.name, ti.task], undefined, ti.timeout > 0 ? Gflags.Gtimed : 0) as HostGoroutine<unknown>
+      ti.g = g
+      p = g.result
+      if (ti.timeout > 0) {
+        host.timeout(g.gp, g, ti.timeout, () => this.#abort(ti, new DOMException('The operation was aborted due to timeout', 'TimeoutError')))
+      }
     } catch (e) {
       p = Promise.reject(e)
     }
@@ -476,9 +513,12 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     ti.abortCleaner = null
     ti.reject(new AbortError(reason))
     if (ti.running) {
-      // Its goroutine runs on (first cut: no cancellation inside the runtime yet) and holds its slot until it ends.
+      // Its goroutine gets the reason thrown in at its next safe point
+      // (cancel.ts); one that never reaches one loses its M after the grace
+      // period. It holds its slot until it has ended.
       this.#running.delete(ti)
       this.#zombies++
+      ti.g?.cancel(reason, { graceMs: this.#options.abortGraceMs })
     } else {
       this.#queue.remove(ti)
     }

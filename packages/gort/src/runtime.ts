@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
-import { Host, runtimeHost, setRuntimeHost, type HostConfig, type HostGoroutine } from './internal/host.js'
+import { Host, runtimeHost, setRuntimeHost, type CancelOptions, type HostConfig, type HostGoroutine } from './internal/host.js'
 import type { ResourceLimits } from './internal/newm.js'
 import type { RuntimeStats } from './internal/stats.js'
 import type { SysmonView } from './internal/sysmon.js'
@@ -13,6 +13,7 @@ import { waitReasonStrings } from './internal/runtime2.js'
 
 export type { RuntimeStats } from './internal/stats.js'
 export type { SysmonView } from './internal/sysmon.js'
+export type { CancelOptions } from './internal/host.js'
 
 export interface RuntimeOptions {
   /** GOMAXPROCS: Ps, and so goroutines running at once. Default: env GOMAXPROCS, else os.availableParallelism(). */
@@ -49,10 +50,27 @@ export interface RuntimeOptions {
   resourceLimits?: ResourceLimits
 }
 
-/** What `rt.go` returns: the goroutine's id and a promise of its result. */
+/** What `rt.go` returns: the goroutine's id, a promise of its result, and a way to stop it. */
 export interface Goroutine<R> {
   readonly id: number
   readonly result: Promise<R>
+  /**
+   * Asks the goroutine to stop: `reason` (default a GoroutineCanceled
+   * error) is thrown into it at its next safe point (a `yield`, gosched,
+   * sleep or until; a goroutine that has not started never runs), so its
+   * finally blocks run; its result rejects with whatever it ends with. A
+   * goroutine parked on a channel or lock takes it at the safe point after
+   * its operation completes. With `graceMs`, a goroutine still running
+   * without a safe point after that long (a plain loop) has its M
+   * terminated: the goroutines that lived on that M fail too, and a new M
+   * takes its place. Returns false if it had finished or was already asked.
+   *
+   * @example
+   * const g = rt.go(tasks.crunch, input)
+   * setTimeout(() => g.cancel(new Error('too slow'), { graceMs: 100 }), 1000)
+   * await g.result // rejects with 'too slow' if it was cancelled
+   */
+  cancel(reason?: unknown, options?: CancelOptions): boolean
 }
 
 export interface CloseResult {

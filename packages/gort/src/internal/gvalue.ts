@@ -78,6 +78,8 @@ export function putStaged(h: SharedHeap, gb: number, s: StagedBlock): boolean {
 function putHandleArg(h: SharedHeap, gb: number, o: object): boolean {
   const r = handleRefOf(o)
   if (r === undefined || r.kind >= INL_KINDS || r.ptr <= 0) return false
+  // Another runtime's handle: the codec refuses it with the error.
+  if ((o as { heap?: { sab?: unknown } }).heap?.sab !== h.sab) return false
   retain(h, r.kind, r.ptr)
   h.f64[(gb + G_INL) >> 1] = r.ptr * INL_KINDS + r.kind
   h.i32[gb + G_ARG] = INL_HANDLE

@@ -42,7 +42,7 @@ import type { Worker } from 'node:worker_threads'
 import { watchCollections } from './gc.js'
 import { takeResult } from './gvalue.js'
 import { SharedHeap } from './heap.js'
-import { gbase, schedw, G_FLAGS, G_GOID, G_SCHEDLINK, G_STATUS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
+import { gbase, schedw, G_FLAGS, G_GOID, G_M, G_SCHEDLINK, G_STATUS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
 import { Checkdead, DeadlockError, nothingCanRun } from './checkdead.js'
 import { Ms, type ResourceLimits } from './newm.js'
 import { gcount, gfflush, gfput, injectglist, newproc, pidleput, setNewmHandoff } from './proc.js'
@@ -53,6 +53,7 @@ import { readStats, type RuntimeStats } from './stats.js'
 import { schedtrace, type SysmonView } from './sysmon.js'
 import { parseGodebug, SysmonThread } from './sysmonctl.js'
 import { tracebackothers } from './traceback.js'
+import { cancelPending, clearCancel, requestCancel, sinceStart } from './cancel.js'
 
 /** What the facade has validated: every option, with its default. */
 export interface HostConfig {
@@ -126,7 +127,28 @@ export class HostGoroutine<R> implements Waiter {
   private state: 'running' | 'returned' | 'failed' = 'running'
   private err: unknown
 
-  constructor(readonly id: number, private readonly events: HostEvents) {}
+  constructor(
+    readonly id: number,
+    private readonly events: HostEvents,
+    /** @internal */ readonly gp = 0,
+    private readonly host: Host | undefined = undefined,
+  ) {}
+
+  /**
+   * Asks the goroutine to stop (cancel.ts): reason is thrown in at its next
+   * safe point (a yield, gosched, sleep or until; before it starts, it
+   * never runs). With graceMs, a goroutine still running without having
+   * reached a safe point after that long has its M terminated. Returns
+   * false if it has finished or was already asked.
+   */
+  cancel(reason?: unknown, options: CancelOptions = {}): boolean {
+    if (options === null || typeof options !== 'object') throw new TypeError('cancel: options must be an object')
+    const { graceMs } = options
+    if (graceMs !== undefined && (typeof graceMs !== 'number' || Number.isNaN(graceMs) || graceMs < 0)) {
+      throw new RangeError(`cancel: graceMs must be a number of milliseconds of at least 0 (Infinity: never terminate), got ${String(graceMs)}`)
+    }
+    return this.host?.cancel(this.gp, this, reason, graceMs) ?? false
+  }
 
   /** Someone asked for the result. */
   get asked(): boolean {
@@ -174,6 +196,16 @@ export class HostGoroutine<R> implements Waiter {
       this.err = err
     }
   }
+}
+
+/** Goroutine.cancel's options. */
+export interface CancelOptions {
+  /**
+   * How long a goroutine that never reaches a safe point may keep running
+   * before its M (worker thread) is terminated, failing the other
+   * goroutines that live on it too. Default Infinity: never.
+   */
+  graceMs?: number
 }
 
 const SPAWN_BATCH = 256
@@ -296,7 +328,7 @@ export class Host {
    * given. Throws at the call site: TypeError for an unregistered function,
    * RangeError when the G table is full, DataCloneError for arguments.
    */
-  spawn(fn: unknown, args: unknown[], waiter: Waiter | undefined): Waiter {
+  spawn(fn: unknown, args: unknown[], waiter: Waiter | undefined, flags = 0): Waiter {
     if (this.closing) {
       throw new Error(this.endedBy === 'destroy'
         ? 'go: the runtime was destroyed (destroy() was called); no new goroutines can start'
@@ -313,7 +345,7 @@ export class Host {
     const h = this.heap
     let gp: number
     try {
-      gp = newproc(h, meta, args, Gflags.Gawaited | Gflags.Ghost, true, this.putArgs)
+      gp = newproc(h, meta, args, Gflags.Gawaited | Gflags.Ghost | flags, true, this.putArgs)
     } catch (e) {
       // One failure mode per call (docs/design/errors.md): rt.run rejects, rt.go throws.
       if (waiter === undefined) throw e
@@ -322,7 +354,7 @@ export class Host {
     }
     // Counted into sched.gcount by flush, with its batch, before anyone can see it.
     const goid = h.i32[gbase(h.layout, gp) + G_GOID]
-    waiter ??= new HostGoroutine(goid, this.events)
+    waiter ??= new HostGoroutine(goid, this.events, gp, this)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0 || !this.refd) this.active()
     if (this.argsIn) this.batch(gp)
@@ -530,6 +562,8 @@ export class Host {
           // leave it
         }
       }
+      clearCancel(h, gb)
+      this.clearGrace(gp)
       const w = this.waiters[gp]
       if (w !== undefined) {
         this.waiters[gp] = undefined
@@ -558,12 +592,76 @@ export class Host {
 
   /** Goroutine record gp lived on M mid, which died: whoever awaits it gets the cause. */
   private lost(gp: number, mid: number, cause: Error): void {
+    this.clearGrace(gp)
     const w = this.waiters[gp]
     if (w === undefined) return
     this.waiters[gp] = undefined
     this.settled()
     const goid = Atomics.load(this.heap.i32, gbase(this.heap.layout, gp) + G_GOID)
     w.reject(Object.assign(new Error(`gort: goroutine ${goid} was lost: M${mid}, the thread it lived on, died: ${cause.message}`), { cause }))
+  }
+
+  // -------------------------------------------------------------------------
+  // Cancellation (cancel.ts).
+
+  /** By G record: the grace timers of cancelled goroutines (terminate the M if they never reach a safe point). */
+  private readonly graceTimers = new Map<number, ReturnType<typeof setTimeout>>()
+
+  /**
+   * Cancels the goroutine in record gp, whose completion goes to w: the
+   * request is stored in the record, and the M it lives on (if it has
+   * started) is told, in case it is parked in sleep() or until(). With a
+   * finite graceMs, the M is terminated if the goroutine is still running
+   * without having taken the request by then. False if gp is no longer
+   * w's or was cancelled already.
+   */
+  cancel(gp: number, w: Waiter, reason: unknown, graceMs: number | undefined): boolean {
+    if (this.closed || gp === 0 || this.waiters[gp] !== w) return false
+    const h = this.heap
+    const m = h.i32
+    const gb = gbase(h.layout, gp)
+    if (!requestCancel(h, gp, reason)) return false
+    // Dekker pair with startg (store G.m, then load G.cancel).
+    const mp = Atomics.load(m, gb + G_M)
+    if (mp !== 0) this.ms.post(mp - 1, { type: 'cancel', gp })
+    if (graceMs !== undefined && graceMs !== Infinity) {
+      const t = setTimeout(() => {
+        this.graceTimers.delete(gp)
+        if (this.waiters[gp] !== w || !cancelPending(m, gb)) return
+        const on = Atomics.load(m, gb + G_M)
+        if (on === 0 || Atomics.load(m, gb + G_STATUS) !== Gstatus.Grunning) return
+        this.ms.kill(on - 1, new Error(`goroutine ${m[gb + G_GOID]} was cancelled and reached no safe point within ${graceMs} ms`))
+      }, graceMs)
+      t.unref()
+      this.graceTimers.set(gp, t)
+    }
+    return true
+  }
+
+  private clearGrace(gp: number): void {
+    if (this.graceTimers.size === 0) return
+    const t = this.graceTimers.get(gp)
+    if (t !== undefined) {
+      clearTimeout(t)
+      this.graceTimers.delete(gp)
+    }
+  }
+
+  /**
+   * Calls expired() once goroutine gp (spawned with Gflags.Gtimed, awaited
+   * by w) has run for ms milliseconds since it started, unless it finished
+   * first. The timer re-arms itself while gp has not started, and then for
+   * what is left: no polling.
+   */
+  timeout(gp: number, w: Waiter, ms: number, expired: () => void): void {
+    const check = (): void => {
+      if (this.closed || this.waiters[gp] !== w) return
+      const ran = sinceStart(this.heap, gp)
+      const left = ran < 0 ? ms : ms - ran
+      if (left <= 0) expired()
+      else setTimeout(check, left).unref()
+    }
+    setTimeout(check, ms).unref()
   }
 
   // -------------------------------------------------------------------------

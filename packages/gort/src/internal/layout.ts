@@ -104,7 +104,7 @@ function offsets(r: PlacedRecord): Record<string, number> {
 // that it computes the same layout as the creator.
 
 export const HEADER_MAGIC = 0x676f7274 // 'gort'
-export const LAYOUT_VERSION = 1
+export const LAYOUT_VERSION = 2
 
 const headerSpec: RecordSpec = {
   name: 'header',
@@ -297,6 +297,8 @@ const gSpec: RecordSpec = {
       lslot: i32('g-owner', 'Once started: the index of its generator in its M\'s own dense tables (-1: none). Only that M reads it.'),
       selectdone: i32('g-owner', 'Go\'s g.selectDone: a waker CASes it 0 to 1 to win a select this G is parked in (chan.ts dequeue).'),
       param: i32('g-owner', 'Go\'s g.param: the sudog that woke the G (written by the waker before goready).'),
+      cancel: i32('atomic-any', 'A cancellation request for an awaited G (cancel.ts): 0 none; > 0 the arena byte offset of the encoded reason; CANCEL_NOREASON; CANCEL_TAKEN once its M took it. The host CASes 0 to a request; the G\'s M exchanges it to CANCEL_TAKEN at a safe point; the host clears it (and frees a reason not taken) when it collects the G\'s result.'),
+      started: i32('g-owner', 'For a Gtimed G: when its M started it, wall-clock milliseconds modulo 2^31 (never 0; 0 = not yet). Written once by that M in startg; read by the host\'s timeout timer (cancel.ts).'),
     },
     {
       waitsince: f64('g-owner', 'Wall-clock ms (performance.timeOrigin + now()) at which it parked.'),
@@ -469,6 +471,7 @@ export const M_GCREDIT = M.gcredit, M_LOADING = M.loading, M_WANTP = M.wantp, M_
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg
+export const G_CANCEL = G.cancel, G_STARTED = G.started
 export const G_RESULT = G.result, G_PAYLOAD = G.payload, G_WAITSINCE = G.waitsince, G_FLAGS = G.flags, G_INL = G.inl, G_LSLOT = G.lslot, G_SELECTDONE = G.selectdone, G_PARAM = G.param
 
 // ---------------------------------------------------------------------------

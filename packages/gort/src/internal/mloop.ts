@@ -48,7 +48,7 @@ import { stealWork } from './steal.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_ARG, G_FLAGS, G_FN, G_GOID, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
+  G_ARG, G_FLAGS, G_FN, G_GOID, G_STARTED, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
   M_CURG, M_GCREDIT, M_LOADING, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
@@ -67,6 +67,7 @@ import { Gflags, Gstatus, Msleep, Mstate, Pstatus, WaitReason } from './runtime2
 import { setSpawnHook, type SpawnHook } from './spawn.js'
 import { throwFatal } from './throw.js'
 import { collectIfAsked } from './gc.js'
+import { cancelPending, startStamp, takeCancel } from './cancel.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -122,6 +123,13 @@ let inheritTime = false
 const gens: Array<Generator<unknown, unknown, unknown> | undefined> = []
 const resumeVal: unknown[] = []
 const resumeErr: boolean[] = []
+/**
+ * Per slot: a count of the G's parks in sleep() or until(), so that the
+ * wake-up of a park that a cancellation abandoned is ignored (onHostMessage);
+ * and the timer of a sleep() park, to clear it.
+ */
+const parkSeq: number[] = []
+const parkTimer: Array<ReturnType<typeof setTimeout> | undefined> = []
 const freeSlots: number[] = []
 
 function slotput(gb: number, gen: Generator<unknown, unknown, unknown>): number {
@@ -131,6 +139,8 @@ function slotput(gb: number, gen: Generator<unknown, unknown, unknown>): number 
     gens.push(gen)
     resumeVal.push(undefined)
     resumeErr.push(false)
+    parkSeq.push(0)
+    parkTimer.push(undefined)
   } else gens[s] = gen
   m[gb + G_LSLOT] = s
   return s
@@ -163,6 +173,9 @@ export async function mstart(heap: SharedHeap, id: number, eager: readonly strin
   // the host can release it (Runtime's mdied).
   trackLocks(mb + M_LOCKS, [schedw(l, SCHED_LOCK), heapw(l, HEAP_LOCK), schedw(l, SCHED_GFLOCK)])
   setSelectRand((n) => rnd.n(n))
+  // The host's requests (cancel.ts). Unref'd: a retired M's thread must end.
+  parentPort?.on('message', onHostMessage)
+  parentPort?.unref()
   await modules.importEager(eager)
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
   // The eager modules it could not import: Runtime.start rejects naming them (newm.ts).
@@ -647,6 +660,19 @@ function execute(gp: number, inherit: boolean): void {
     if (y === PARK && Atomics.load(m, gb + G_PREEMPT) === 0) break
     v = undefined
     isErr = false
+    // A cancellation (cancel.ts) is thrown in at a safe point: a plain
+    // yield, gosched, sleep or until; not at a park (the operation has
+    // queued gp on a channel or lock) nor a syscall. G.preempt is up while
+    // one waits, so this costs the fast path nothing.
+    if (kept && Atomics.load(m, gb + G_PREEMPT) !== 0 && cancelPending(m, gb) &&
+      !(y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Syscall))) {
+      // until()'s promise is abandoned: its rejection must not go unhandled.
+      if (y instanceof SchedOp && y.kind === OpKind.Until) Promise.resolve(y.arg).catch(ignore)
+      Atomics.store(m, gb + G_PREEMPT, 0)
+      v = takeCancel(h, gb)
+      isErr = true
+      continue
+    }
     // Sysmon took our P while the step ran. Parking (Park, Sleep, Until)
     // needs no P and goes on below; otherwise gp stays runnable on this M,
     // which waits for a P (mloop, sched.mwant) like a syscall's return.
@@ -682,7 +708,7 @@ function execute(gp: number, inherit: boolean): void {
         // the global queue is looked at first, so that goroutines that only
         // hand off to each other cannot starve the rest.
         if (Atomics.load(m, gb + G_PREEMPT) !== 0) {
-          Atomics.store(m, gb + G_PREEMPT, 0)
+          clearPreempt(gb)
           if (localnext !== 0) {
             localq.push(localnext)
             localnext = 0
@@ -727,7 +753,7 @@ function execute(gp: number, inherit: boolean): void {
     // point reads the clock).
     if (Atomics.load(m, gb + G_PREEMPT) !== 0 ||
       ((++safepoints & 15) === 0 && performance.now() - burstStart >= HOUSEKEEPING_MS && (loopDue = true))) {
-      Atomics.store(m, gb + G_PREEMPT, 0)
+      clearPreempt(gb)
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
       // Go puts a preempted G on the global queue, behind the work there;
       // ours must stay on this M, so it goes behind our own queue and the
@@ -751,12 +777,26 @@ function execute(gp: number, inherit: boolean): void {
  * to this M, with the import's error.
  */
 function startg(gp: number, gb: number): number {
+  const flags = m[gb + G_FLAGS]
+  // Only an awaited G can be cancelled (cancel.ts). G.m first, then the
+  // check: a Dekker pair with the host's cancel (CAS G.cancel, then load
+  // G.m), so that either we see its request or it sees where gp lives and
+  // tells this M (onHostMessage).
+  if ((flags & Gflags.Gawaited) !== 0) {
+    Atomics.store(m, gb + G_M, mid + 1)
+    if (cancelPending(m, gb)) {
+      // Cancelled before it started: it never runs.
+      failUnstarted(gp, gb, takeCancel(h, gb))
+      return -1
+    }
+  }
   const id = m[gb + G_FN]
   const fn = funcById(h, id)
   if (fn === undefined) {
     const { url, name } = funcKey(h, id)
     const err = modules.error(url)
     if (err === undefined && !modules.has(url)) {
+      m[gb + G_M] = 0 // still unstarted data, free to start on any M
       runqput(h, pp, gp, false)
       if (modules.begin(url, moduleLoaded)) {
         m[mb + M_LOADING] = modules.loading.size
@@ -766,15 +806,13 @@ function startg(gp: number, gb: number): number {
       loadYield = true
       return -1
     }
-    m[gb + G_M] = mid + 1
-    m[gb + G_LSLOT] = -1
-    m[mb + M_NGS]++ // goexit counts it out (plain: this M is its only writer)
-    dropArgs(h, gb)
-    goexit(gp, gb, err ?? new TypeError(`gort: module ${url} does not register ${name} with goroutines()`), true)
+    failUnstarted(gp, gb, err ?? new TypeError(`gort: module ${url} does not register ${name} with goroutines()`))
     return -1
   }
   m[gb + G_M] = mid + 1
   m[gb + G_LSLOT] = -1
+  // A timeout counted from the start (cancel.ts): the host reads the stamp.
+  if ((flags & Gflags.Gtimed) !== 0) Atomics.store(m, gb + G_STARTED, startStamp())
   // Plain: this M is the only writer; others read them for stats.
   m[mb + M_NGS]++
   m[mb + M_NSTARTED]++
@@ -785,6 +823,52 @@ function startg(gp: number, gb: number): number {
     goexit(gp, gb, e, true)
     return -1
   }
+}
+
+/**
+ * Lowers G.preempt after a preemption, but keeps it up while a
+ * cancellation waits for gp's next safe point. Store, then check: the host
+ * CASes G.cancel before it raises G.preempt, so if our store overwrote its
+ * raise, the load after it sees the request.
+ */
+function clearPreempt(gb: number): void {
+  Atomics.store(m, gb + G_PREEMPT, 0)
+  if (cancelPending(m, gb)) Atomics.store(m, gb + G_PREEMPT, 1)
+}
+
+/** Ends an unstarted G on this M with err, without running it. */
+function failUnstarted(gp: number, gb: number, err: unknown): void {
+  m[gb + G_M] = mid + 1
+  m[gb + G_LSLOT] = -1
+  m[mb + M_NGS]++ // goexit counts it out (plain: this M is its only writer)
+  dropArgs(h, gb)
+  goexit(gp, gb, err, true)
+}
+
+function ignore(): void {}
+
+/**
+ * A message from the host: a cancellation for gp (cancel.ts). If gp is
+ * parked in sleep() or until() on this M, the park is abandoned (its
+ * wake-up will be ignored: parkSeq) and gp made runnable with the reason
+ * to throw; otherwise gp takes the request at its next safe point, or
+ * when it starts.
+ */
+function onHostMessage(msg: unknown): void {
+  if (msg === null || typeof msg !== 'object' || (msg as { type?: unknown }).type !== 'cancel') return
+  const gp = (msg as { gp: number }).gp
+  const gb = gbase(l, gp)
+  if (m[gb + G_M] !== mid + 1 || Atomics.load(m, gb + G_STATUS) !== Gstatus.Gwaiting) return
+  const why = m[gb + G_WAITREASON]
+  if ((why !== WaitReason.IOWait && why !== WaitReason.Sleep) || !cancelPending(m, gb)) return
+  const s = m[gb + G_LSLOT]
+  parkSeq[s]++
+  if (parkTimer[s] !== undefined) {
+    clearTimeout(parkTimer[s])
+    parkTimer[s] = undefined
+  }
+  Atomics.store(m, gb + G_PREEMPT, 0)
+  readyLocal(gp, takeCancel(h, gb), true)
 }
 
 /** An import begun by startg settled (ModuleTable recorded how): its goroutines can start, or fail. */
@@ -803,9 +887,11 @@ function parkOnPromise(gp: number, gb: number, p: unknown): void {
   pendingAsync++
   m[mb + M_NPENDING] = pendingAsync
   Atomics.add(m, schedw(l, SCHED_NPENDINGIO), 1)
+  const s = m[gb + G_LSLOT]
+  const seq = ++parkSeq[s]
   Promise.resolve(p).then(
-    (val) => readyLocal(gp, val, false),
-    (err: unknown) => readyLocal(gp, err, true),
+    (val) => { if (parkSeq[s] === seq) readyLocal(gp, val, false) },
+    (err: unknown) => { if (parkSeq[s] === seq) readyLocal(gp, err, true) },
   )
 }
 
@@ -817,7 +903,12 @@ function parkOnTimer(gp: number, gb: number, ms: number): void {
   pendingAsync++
   m[mb + M_NPENDING] = pendingAsync
   Atomics.add(m, schedw(l, SCHED_NPENDINGIO), 1)
-  setTimeout(() => readyLocal(gp, undefined, false), ms)
+  const s = m[gb + G_LSLOT]
+  parkSeq[s]++
+  parkTimer[s] = setTimeout(() => {
+    parkTimer[s] = undefined
+    readyLocal(gp, undefined, false)
+  }, ms)
 }
 
 /**

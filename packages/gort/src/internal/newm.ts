@@ -75,6 +75,8 @@ export class ModuleLoadError extends Error {
 export class Ms {
   /** The workers, by M id (a retired M's slot is reused). */
   readonly workers: Worker[] = []
+  /** Ms the host terminated on purpose (kill), with the cause their goroutines fail with. */
+  private readonly killed = new Map<number, Error>()
   /** M records whose thread retired: reused by newm. */
   private readonly freeMids: number[] = []
   /** Ms started and not yet in their scheduler loop. */
@@ -212,6 +214,14 @@ export class Ms {
           this.freeMids.push(mid)
           return
         }
+        const killedFor = this.killed.get(mid)
+        if (killedFor !== undefined) {
+          // Terminated on purpose (kill): its goroutines fail with the
+          // reason; nothing to report, and a new M takes its place.
+          this.killed.delete(mid)
+          this.mdied(mid, killedFor)
+          return
+        }
         const why = cause ?? new Error(`the thread exited with code ${code}`)
         if (this.booting) {
           // Runtime.start rejects with it, once; nothing is replaced or printed.
@@ -230,6 +240,25 @@ export class Ms {
     // Listeners first: adding a 'message' listener refs the worker's port again.
     w.unref()
     return started
+  }
+
+  /** Posts a request to M mid's thread (its onHostMessage, mloop.ts); dropped if it has none. */
+  post(mid: number, msg: unknown): void {
+    this.workers[mid]?.postMessage(msg)
+  }
+
+  /**
+   * Terminates M mid's thread (a cancelled goroutine that never reached a
+   * safe point, cancel.ts): the goroutines that lived on it fail with an
+   * error naming cause, its P and unstarted work go on elsewhere, and a new
+   * M takes its place (mdied). Returns false if it is not running.
+   */
+  kill(mid: number, cause: Error): boolean {
+    const w = this.workers[mid]
+    if (w === undefined || this.deadMs.has(mid) || this.killed.has(mid) || this.terminated) return false
+    this.killed.set(mid, new Error(`terminated by the runtime: ${cause.message}`, { cause }))
+    void w.terminate()
+    return true
   }
 
   /**

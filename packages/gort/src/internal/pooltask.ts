@@ -20,6 +20,7 @@ import { pathToFileURL } from 'node:url'
 import { isGeneratorFunction, goroutines } from './registry.js'
 import { importModule } from './loader.js'
 import { until } from './ops.js'
+import { cancelled } from './cancel.js'
 
 // piscina's symbols (Symbol.for, so they match piscina's own and gort/pool's).
 const kTransferable = Symbol.for('Piscina.transferable')
@@ -79,9 +80,19 @@ export const pooltask = goroutines(import.meta.url, {
       if (handlers.size > 1000) handlers.delete(handlers.keys().next().value!)
       handlers.set(key, fn)
     }
-    if (isGeneratorFunction(fn)) return unwrapMovable(yield* (fn(arg) as Generator<unknown, unknown>))
-    let r = fn(arg)
-    if (isThenable(r)) r = yield* until(r)
-    return unwrapMovable(r)
+    // The task's signal (second argument): aborted when the pool cancels
+    // this goroutine (an abort or a timeout) and the cancellation is thrown
+    // in here, so that an async task can pass it on (fetch, timers, its
+    // own loops) and stop the work it started.
+    const ac = new AbortController()
+    try {
+      if (isGeneratorFunction(fn)) return unwrapMovable(yield* (fn(arg, ac.signal) as Generator<unknown, unknown>))
+      let r = fn(arg, ac.signal)
+      if (isThenable(r)) r = yield* until(r)
+      return unwrapMovable(r)
+    } catch (e) {
+      if (cancelled()) ac.abort(e)
+      throw e
+    }
   },
 })

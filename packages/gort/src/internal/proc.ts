@@ -23,7 +23,7 @@
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_RESULT, G_STATUS, G_WAITREASON,
+  G_CANCEL, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_STARTED, G_RESULT, G_STATUS, G_WAITREASON,
   G_SCHEDLINK, M_NEXTP, M_PARK, M_READYQ, M_SCHEDLINK, M_SLEEP, M_SPINNING, M_WANTP, P_LINK, P_M, P_STATUS,
   P_RUNNEXT, P_RUNQ, P_RUNQHEAD, P_RUNQTAIL,
   SCHED_GCOUNT, SCHED_GFREE, SCHED_GNEXT, SCHED_LOCK, SCHED_MIDLE, SCHED_MWANT, SCHED_MWANTTAIL,
@@ -531,6 +531,8 @@ export function newproc1(h: SharedHeap, gb: number, fnid: number, flags: number,
   m[gb + G_RESULT] = 0
   m[gb + G_PREEMPT] = 0
   m[gb + G_WAITREASON] = 0
+  m[gb + G_CANCEL] = 0
+  m[gb + G_STARTED] = 0
   // counted: the caller (an M, mloop.ts gcountTake) already holds a count for it.
   if (!counted) Atomics.add(m, schedw(l, SCHED_GCOUNT), 1)
   // Plain: nobody else sees the G before the caller publishes it (a run

@@ -92,6 +92,8 @@ export const Gflags = {
   Ghostwait: 16,
   /** Lived on an M that died: its waits are withdrawn (dequeue skips its sudogs), it never runs again. */
   Gorphan: 32,
+  /** Run with a timeout counted from its start (pool's run({ timeout })): its M stamps G.started in startg. */
+  Gtimed: 64,
 } as const
 
 /** Go's waitReason strings, for dumps. */

@@ -58,6 +58,8 @@ import { CloneFailure, dataCloneError, v8bytes } from './serializer.js'
 // The tape: what plan found and write will store, one entry per item.
 
 class Tape {
+  /** The heap the value is being encoded into: a handle of another heap is refused (planHandle). */
+  heap: SharedHeap | undefined
   n = 0
   bytes = 0
   tag = new Int32Array(64)
@@ -95,6 +97,7 @@ class Tape {
     const val = this.val
     for (let i = 0; i < this.n; i++) val[i] = undefined
     this.n = 0
+    this.heap = undefined
     this.bytes = 0
     this.resetSeen()
   }
@@ -293,6 +296,12 @@ function planHandle(t: Tape, o: object, hm: (this: object) => unknown): void {
   if (!validHandleRef(r)) {
     throw new TypeError(`${objectName(o)}[Symbol(gort.handle)]() returned kind ${String(r?.kind)}, ptr ${String(r?.ptr)}: ` +
       'a gort handle needs a non-negative int32 kind and an int32 ptr')
+  }
+  // A handle names a record of its own heap: in another runtime's heap the
+  // same offset is something else (or free memory).
+  const own = (o as { heap?: { sab?: unknown } }).heap
+  if (own?.sab !== undefined && t.heap !== undefined && own.sab !== t.heap.sab) {
+    throw new TypeError(`${objectName(o)} belongs to another runtime: a channel, lock or context can only be passed to goroutines of the runtime that made it (create it with { runtime })`)
   }
   t.push(T_HANDLE, r.kind, r.ptr, 16)
 }
@@ -495,6 +504,7 @@ export function encodeValue(h: SharedHeap, v: unknown): number {
   const t = tapeBusy ? new Tape() : threadTape
   const mine = t === threadTape
   tapeBusy = true
+  t.heap = h
   try {
     planValue(t, v)
     return commit(h, t)
@@ -531,6 +541,7 @@ export function encodeArgsOrStage(h: SharedHeap, args: readonly unknown[], now: 
   const t = tapeBusy ? new Tape() : threadTape
   const mine = t === threadTape
   tapeBusy = true
+  t.heap = h
   let i = 0
   try {
     t.push(T_ARGS, n, undefined, 8)
