@@ -5,7 +5,8 @@
 
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
-import { Host, runtimeHost, setRuntimeHost, type CancelOptions, type HostConfig, type HostGoroutine } from './internal/host.js'
+import { Host, runtimeHost, setRuntimeHost, type HostConfig, type HostGoroutine } from './internal/host.js'
+import type { CancelOptions } from './internal/cancel.js'
 import type { ResourceLimits } from './internal/newm.js'
 import type { RuntimeStats } from './internal/stats.js'
 import type { SysmonView } from './internal/sysmon.js'
@@ -13,7 +14,7 @@ import { waitReasonStrings } from './internal/runtime2.js'
 
 export type { RuntimeStats } from './internal/stats.js'
 export type { SysmonView } from './internal/sysmon.js'
-export type { CancelOptions } from './internal/host.js'
+export type { CancelOptions } from './internal/cancel.js'
 
 export interface RuntimeOptions {
   /** GOMAXPROCS: Ps, and so goroutines running at once. Default: env GOMAXPROCS, else os.availableParallelism(). */

@@ -41,6 +41,16 @@ import { registerError } from './codec/errors.js'
 import { gbase, G_CANCEL, G_PREEMPT, G_STARTED } from './layout.js'
 import { getg, mheap } from './proc.js'
 
+/** Goroutine.cancel's options. */
+export interface CancelOptions {
+  /**
+   * How long a goroutine that never reaches a safe point may keep running
+   * before its M (worker thread) is terminated, failing the other
+   * goroutines that live on it too. Default Infinity: never.
+   */
+  graceMs?: number
+}
+
 /** G.cancel: a request whose reason could not be cloned; the M throws a generic Error. */
 export const CANCEL_NOREASON = -1
 /** G.cancel: the G's M took the request (thrown in, or the G never started). */

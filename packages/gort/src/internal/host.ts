@@ -53,7 +53,7 @@ import { readStats, type RuntimeStats } from './stats.js'
 import { schedtrace, type SysmonView } from './sysmon.js'
 import { parseGodebug, SysmonThread } from './sysmonctl.js'
 import { tracebackothers } from './traceback.js'
-import { cancelPending, clearCancel, requestCancel, sinceStart } from './cancel.js'
+import { cancelPending, clearCancel, requestCancel, sinceStart, type CancelOptions } from './cancel.js'
 
 /** What the facade has validated: every option, with its default. */
 export interface HostConfig {
@@ -196,16 +196,6 @@ export class HostGoroutine<R> implements Waiter {
       this.err = err
     }
   }
-}
-
-/** Goroutine.cancel's options. */
-export interface CancelOptions {
-  /**
-   * How long a goroutine that never reaches a safe point may keep running
-   * before its M (worker thread) is terminated, failing the other
-   * goroutines that live on it too. Default Infinity: never.
-   */
-  graceMs?: number
 }
 
 const SPAWN_BATCH = 256
