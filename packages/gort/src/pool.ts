@@ -380,7 +380,9 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     }
 
     // piscina's ThreadPool constructor: fill in defaults, reconcile min and max.
-    this.#queue = opts.taskQueue ?? new ArrayTaskQueueImpl()
+    // piscina 5.3's ThreadPool queues in a FixedQueue unless given one (its
+    // ArrayTaskQueue default option is never used): shift() is O(1).
+    this.#queue = opts.taskQueue ?? new FixedQueueImpl()
     const filled = withNullPrototype({
       ...kDefaultOptions,
       ...opts,

@@ -126,3 +126,23 @@ test('bad timeout and abortGraceMs values are refused, naming the option', async
     await pool.destroy()
   }
 })
+
+test('terminated threads are replaced for good: six aborted plain loops in a row on one thread, and the pool still runs tasks', async (t) => {
+  const pool = new Piscina({ filename, maxThreads: 1, abortGraceMs: 20 })
+  const errors: unknown[] = []
+  pool.on('error', (e) => errors.push(e))
+  try {
+    for (let i = 0; i < 6; i++) {
+      const file = marker()
+      const ac = new AbortController()
+      const p = pool.run({ file }, { name: 'loop', signal: ac.signal })
+      await waitFor(file, /^started$/)
+      ac.abort()
+      await t.throwsAsync(p, { name: 'AbortError' })
+      t.is(await within(pool.run(i, { name: 'echo' }), 30_000, `the task after abort ${i}`), i)
+    }
+    t.deepEqual(errors, [], 'no thread-cap error: a dead M\'s record is reused')
+  } finally {
+    await pool.destroy()
+  }
+})

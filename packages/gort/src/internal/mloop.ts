@@ -608,8 +608,11 @@ function drainReadyq(): void {
   let gp = Atomics.exchange(m, mb + M_READYQ, 0)
   const batch: number[] = []
   while (gp !== 0) {
-    batch.push(gp)
-    gp = m[gbase(l, gp) + G_SCHEDLINK]
+    const gb = gbase(l, gp)
+    // An orphan (a dead M's goroutine, readied in a race with its death)
+    // is not ours even if our id was its M's: skip it.
+    if ((Atomics.load(m, gb + G_FLAGS) & Gflags.Gorphan) === 0) batch.push(gp)
+    gp = m[gb + G_SCHEDLINK]
   }
   for (let i = batch.length - 1; i >= 0; i--) localq.push(batch[i])
 }

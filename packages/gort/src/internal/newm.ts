@@ -176,9 +176,10 @@ export class Ms {
     }
     const h = this.heap
     if (reuse !== undefined) {
-      // A retired M's record: clear it (its id stays) for the new thread.
+      // A retired or dead M's record: clear it (its id stays) for the new thread.
       const b = mbase(h.layout, mid)
       h.i32.fill(0, b + 1, mbase(h.layout, mid + 1))
+      this.deadMs.delete(mid)
     }
     const w = new Worker(new URL('./mworker.js', import.meta.url), {
       workerData: { sab: h.sab, mid, modules: this.config.modules, idleTimeoutMs: this.config.mIdleTimeoutMs },
@@ -344,6 +345,12 @@ export class Ms {
         return true
       }
     }
+    // Its record can serve a new M: nothing of the dead thread is left in it
+    // that a new one could mistake for its own (its goroutines are orphans:
+    // goready and drainReadyq skip them). Without reuse every death would
+    // use up one of maxThreads for good (a pool that terminates threads to
+    // abort tasks ran out after a few).
+    this.freeMids.push(mid)
     if (!this.stopping) void this.newm().catch(() => {})
     return wasStarting
   }

@@ -606,11 +606,15 @@ export function goready(h: SharedHeap, gp: number): void {
   const gb = gbase(h.layout, gp)
   // Plain status stores: published by the CAS that queues gp (pushDone,
   // readyOnM), or read on this thread (readyHere).
-  if ((m[gb + G_FLAGS] & Gflags.Ghostwait) !== 0) {
+  const flags = m[gb + G_FLAGS]
+  if ((flags & Gflags.Ghostwait) !== 0) {
     m[gb + G_STATUS] = Gstatus.Grunnable
     pushDone(h, gp)
     return
   }
+  // It lived on an M that died: it never runs again, and its M's record
+  // may be a new M's by now (newm.ts reuses a dead M's id).
+  if ((flags & Gflags.Gorphan) !== 0) return
   m[gb + G_WAITREASON] = 0
   m[gb + G_STATUS] = Gstatus.Grunnable
   const mp = m[gb + G_M] - 1
