@@ -393,7 +393,7 @@ interface AbortRow {
   timedOut: boolean
 }
 
-async function abortPart(): Promise<{ rows: AbortRow[]; grace: number | undefined; graceFrom: string }> {
+async function abortPart(): Promise<{ rows: AbortRow[]; grace: number | undefined; graceFrom: string; whole: string }> {
   const perRound = calibrate(1) // sha256 rounds per ms
   const rounds = { queued: perRound * QUEUED_TASK_MS, long: perRound * ABORT_TASK_MS }
   const makers: Record<string, () => Pool> = {
@@ -416,6 +416,15 @@ async function abortPart(): Promise<{ rows: AbortRow[]; grace: number | undefine
   const envGrace = process.env.POOL_GRACE_MS
   const grace = envGrace !== undefined && envGrace !== '' ? Number(envGrace) : graceKey !== undefined ? (gortOptions[graceKey] as number) : undefined
   const graceFrom = envGrace !== undefined && envGrace !== '' ? 'POOL_GRACE_MS' : graceKey !== undefined ? `gort/pool's option ${graceKey}` : 'none found (no option with "grace" in its name, POOL_GRACE_MS unset): taken as 0'
+
+  // The running cases' task, once whole on each pool: what "CPU free"
+  // comes to when an abort does not reach the task (its length − 50 ms).
+  const whole: string[] = []
+  for (const name of Object.keys(makers)) {
+    const t0 = performance.now()
+    await (await pool(name)).run({ seed: 3, rounds: rounds.long }, { name: 'sha' })
+    whole.push(`${name} ${ms(performance.now() - t0)}`)
+  }
 
   const cases: Array<{ kind: AbortCase; contenders: string[] }> = [
     { kind: 'queued', contenders: ['piscina', 'gort/pool'] },
@@ -447,7 +456,7 @@ async function abortPart(): Promise<{ rows: AbortRow[]; grace: number | undefine
   } finally {
     await Promise.all([...pools.values()].map((p) => p.destroy().catch(() => {})))
   }
-  return { rows, grace, graceFrom }
+  return { rows, grace, graceFrom, whole: `${int(rounds.long)} rounds; run whole, not aborted: ${whole.join(', ')}` }
 }
 
 // ---------------------------------------------------------------------------
@@ -502,7 +511,7 @@ export const poolSuite: Suite = {
     }
 
     if (PARTS.has('abort')) {
-      const { rows: aborts, grace, graceFrom } = await abortPart()
+      const { rows: aborts, grace, graceFrom, whole } = await abortPart()
       const plainTarget = (grace ?? 0) + TARGET_PLAIN_ABORT_SLACK_MS
       const label: Record<AbortCase, string> = {
         queued: `queued task (~${QUEUED_TASK_MS} ms, behind another)`,
@@ -552,6 +561,7 @@ export const poolSuite: Suite = {
       tables.push(lines)
       notes.push(
         `abort: pools of one thread (maxThreads 1); a running task is aborted ${ABORT_AFTER_MS} ms after its submission; "CPU free" = from abort() until a tiny task submitted right after it comes back (queued case: from the result of the task running ahead, i.e. what the aborted task still cost); "CPU after" = this process's CPU use in the ${CPU_AFTER_MS} ms after that, in cores (about 1: the aborted task still runs somewhere); ${ABORT_SAMPLES} samples per row, alternating`,
+        `abort: the running cases' task: ${whole}`,
         `abort: the plain loop's target is the grace period + ${TARGET_PLAIN_ABORT_SLACK_MS} ms; grace period: ${grace === undefined ? graceFrom : `${grace} ms (${graceFrom})`}`,
       )
     }
