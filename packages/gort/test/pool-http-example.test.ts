@@ -204,8 +204,10 @@ test.serial('a job that outlives TIMEOUT_MS is aborted and answered 504', async 
   await watchdog(t, 60_000, async () => {
     const before = await stats()
     const t0 = performance.now()
-    // Several seconds of hashing: far past the 1.5 s timeout.
-    const r = await get('/hash?seed=slow&rounds=4000000')
+    // The most the server allows: 5,000,000 rounds, several seconds of
+    // hashing (createHash costs most of a microsecond a round), far past
+    // the 1.5 s timeout.
+    const r = await get('/hash?seed=slow&rounds=5000000')
     const waited = performance.now() - t0
     t.is(r.status, 504, JSON.stringify(r.body))
     t.is(r.body.error, `the job took longer than ${TIMEOUT_MS} ms`)
