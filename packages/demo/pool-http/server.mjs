@@ -7,8 +7,9 @@
 //
 // GET /hash?seed=S&rounds=N runs task.mjs (N + 1 sha256 rounds from the
 // string S) on the pool and answers {"seed", "rounds", "digest", "ms"}.
+// `timeout=T` asks for a shorter deadline than the server's TIMEOUT_MS.
 // Each request gets an AbortSignal that fires when
-//   - the request has waited TIMEOUT_MS for its job: the answer is 504;
+//   - the request has waited its timeout for its job: the answer is 504;
 //   - the client disconnects first (the response closes before it was
 //     written): nobody is left to answer.
 // The pool rejects the job's run() with piscina's AbortError (a queued job
@@ -18,7 +19,7 @@
 //
 // Environment: PORT (3000; 0 picks a free port), HOST (127.0.0.1),
 // THREADS (the pool's maxThreads; the machine's parallelism), TIMEOUT_MS
-// (5000). The server prints `listening on http://HOST:PORT` once it
+// (5000: the longest a request may wait for its job). The server prints `listening on http://HOST:PORT` once it
 // listens, and one line per aborted job. SIGTERM or SIGINT: stop
 // accepting, let the pool finish what it holds (pool.close()), exit.
 //
@@ -43,16 +44,22 @@ const stats = { completed: 0, failed: 0, inFlight: 0, aborted: { disconnected: 0
 
 class BadRequest extends Error {}
 
-/** The query's parameters of /hash, checked. */
+/** The query parameter `name` as an integer from min to max, or dflt if absent. */
+function intParam(url, name, min, max, dflt) {
+  const raw = url.searchParams.get(name)
+  if (raw === null) return dflt
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new BadRequest(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`)
+  return n
+}
+
+/** The query's parameters of /hash, checked: the task, and the request's timeout in ms. */
 function hashParams(url) {
   const seed = url.searchParams.get('seed') ?? ''
   if (seed.length > 1000) throw new BadRequest(`seed must be at most 1000 characters, got ${seed.length}`)
-  const raw = url.searchParams.get('rounds') ?? '1'
-  const rounds = Number(raw)
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(rounds) || rounds > MAX_ROUNDS) {
-    throw new BadRequest(`rounds must be an integer from 0 to ${MAX_ROUNDS}, got ${JSON.stringify(raw)}`)
-  }
-  return { seed, rounds }
+  const rounds = intParam(url, 'rounds', 0, MAX_ROUNDS, 1)
+  const timeout = intParam(url, 'timeout', 1, TIMEOUT_MS, TIMEOUT_MS)
+  return { task: { seed, rounds }, timeout }
 }
 
 function send(res, status, body) {
@@ -61,23 +68,24 @@ function send(res, status, body) {
 }
 
 async function hash(req, res, url) {
-  let task
+  let params
   try {
-    task = hashParams(url)
+    params = hashParams(url)
   } catch (e) {
     if (e instanceof BadRequest) return send(res, 400, { error: e.message })
     throw e
   }
+  const { task, timeout } = params
   // One signal for both reasons to give up. The client's: the response
   // closed before it was written (res 'close' also fires after a normal
   // end, when writableFinished is true). The clock's: AbortSignal.timeout.
   // NOTE: when gort/pool's per-run `timeout` option lands, pass
-  // { signal: gone.signal, timeout: TIMEOUT_MS } to run() instead.
+  // { signal: gone.signal, timeout } to run() instead.
   const gone = new AbortController()
   res.on('close', () => {
     if (!res.writableFinished) gone.abort(new Error('client disconnected'))
   })
-  const deadline = AbortSignal.timeout(TIMEOUT_MS)
+  const deadline = AbortSignal.timeout(timeout)
   const signal = AbortSignal.any([gone.signal, deadline])
   const t0 = performance.now()
   stats.inFlight++
@@ -95,8 +103,8 @@ async function hash(req, res, url) {
       console.log(`aborted: client disconnected after ${Math.round(performance.now() - t0)} ms (${url.pathname}${url.search})`)
     } else if (deadline.aborted) {
       stats.aborted.timedOut++
-      console.log(`aborted: timed out after ${TIMEOUT_MS} ms (${url.pathname}${url.search})`)
-      send(res, 504, { error: `the job took longer than ${TIMEOUT_MS} ms` })
+      console.log(`aborted: timed out after ${timeout} ms (${url.pathname}${url.search})`)
+      send(res, 504, { error: `the job took longer than ${timeout} ms` })
     } else throw e
   } finally {
     stats.inFlight--
