@@ -46,9 +46,9 @@
 //        time the aborted task still cost;
 //      - a running plain loop that never yields (`sha`, POOL_ABORT_TASK_MS
 //        long, aborted 50 ms in): piscina terminates its Worker and starts
-//        a new one; target for gort/pool ≤ grace period + 20 ms, the grace
-//        being the pool's option whose name contains "grace" if it has one,
-//        or POOL_GRACE_MS;
+//        a new one; gort/pool ends the task's M after its grace period
+//        (abortGraceMs: the pool's option whose name contains "grace", or
+//        POOL_GRACE_MS) and starts another; target ≤ grace period + 20 ms;
 //      - a running generator that yields (`shaGen`, gort/pool only): target
 //        ≤ 1 ms.
 //    Beside (b), the CPU this process used in the 200 ms after the tiny
@@ -59,8 +59,10 @@
 //    POOL_ABORT_SAMPLES (10) per case and contender, alternating. A sample
 //    whose tiny task has not come back POOL_ABORT_TASK_MS + 5 s after the
 //    abort ends its row (the pool is destroyed, its threads terminated)
-//    and is reported as a timeout: running-task cancellation is being
-//    built while this suite is written, and the rows report what exists.
+//    and is reported as a timeout, so that a pool that loses its threads
+//    or a cancellation that never lands shows as a figure, not a hang. The
+//    pools' 'error' events are recorded and reported in the notes (without
+//    a listener an EventEmitter's 'error' would end the process).
 //
 // Knobs (environment): GOMAXPROCS (2), POOL_ROUNDS (3), POOL_TINY_N
 // (20000), POOL_CPU_MS (1,5), POOL_CONCURRENCY (10,100), POOL_CPU_SECONDS
@@ -393,12 +395,20 @@ interface AbortRow {
   timedOut: boolean
 }
 
-async function abortPart(): Promise<{ rows: AbortRow[]; grace: number | undefined; graceFrom: string; whole: string }> {
+async function abortPart(): Promise<{ rows: AbortRow[]; grace: number | undefined; graceFrom: string; whole: string; errorNotes: string[] }> {
   const perRound = calibrate(1) // sha256 rounds per ms
   const rounds = { queued: perRound * QUEUED_TASK_MS, long: perRound * ABORT_TASK_MS }
+  // A pool's 'error' events (a thread that died, a thread budget
+  // exceeded) are recorded and reported, not thrown: an EventEmitter
+  // without a listener would end the process.
+  const errors = new Map<string, string[]>()
+  const listen = <P extends { on(e: 'error', f: (err: unknown) => void): unknown }>(name: string, p: P): P => {
+    p.on('error', (err: unknown) => errors.set(name, [...(errors.get(name) ?? []), err instanceof Error ? err.message : String(err)]))
+    return p
+  }
   const makers: Record<string, () => Pool> = {
-    piscina: () => new Piscina({ filename: TASKS, minThreads: 1, maxThreads: 1 }) as unknown as Pool,
-    'gort/pool': () => new GortPool({ filename: TASKS, maxThreads: 1 }) as unknown as Pool,
+    piscina: () => listen('piscina', new Piscina({ filename: TASKS, minThreads: 1, maxThreads: 1 })) as unknown as Pool,
+    'gort/pool': () => listen('gort/pool', new GortPool({ filename: TASKS, maxThreads: 1 })) as unknown as Pool,
   }
   const pools = new Map<string, Pool>()
   const pool = async (name: string): Promise<Pool> => {
@@ -456,7 +466,8 @@ async function abortPart(): Promise<{ rows: AbortRow[]; grace: number | undefine
   } finally {
     await Promise.all([...pools.values()].map((p) => p.destroy().catch(() => {})))
   }
-  return { rows, grace, graceFrom, whole: `${int(rounds.long)} rounds; run whole, not aborted: ${whole.join(', ')}` }
+  const errorNotes = [...errors].map(([name, es]) => `${name} emitted 'error' ${es.length} times, first: ${es[0]}`)
+  return { rows, grace, graceFrom, whole: `${int(rounds.long)} rounds; run whole, not aborted: ${whole.join(', ')}`, errorNotes }
 }
 
 // ---------------------------------------------------------------------------
@@ -511,7 +522,7 @@ export const poolSuite: Suite = {
     }
 
     if (PARTS.has('abort')) {
-      const { rows: aborts, grace, graceFrom, whole } = await abortPart()
+      const { rows: aborts, grace, graceFrom, whole, errorNotes } = await abortPart()
       const plainTarget = (grace ?? 0) + TARGET_PLAIN_ABORT_SLACK_MS
       const label: Record<AbortCase, string> = {
         queued: `queued task (~${QUEUED_TASK_MS} ms, behind another)`,
@@ -562,6 +573,7 @@ export const poolSuite: Suite = {
       notes.push(
         `abort: pools of one thread (maxThreads 1); a running task is aborted ${ABORT_AFTER_MS} ms after its submission; "CPU free" = from abort() until a tiny task submitted right after it comes back (queued case: from the result of the task running ahead, i.e. what the aborted task still cost); "CPU after" = this process's CPU use in the ${CPU_AFTER_MS} ms after that, in cores (about 1: the aborted task still runs somewhere); ${ABORT_SAMPLES} samples per row, alternating`,
         `abort: the running cases' task: ${whole}`,
+        ...errorNotes.map((e) => `abort: ${e}`),
         `abort: the plain loop's target is the grace period + ${TARGET_PLAIN_ABORT_SLACK_MS} ms; grace period: ${grace === undefined ? graceFrom : `${grace} ms (${graceFrom})`}`,
       )
     }
