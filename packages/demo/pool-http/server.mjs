@@ -7,25 +7,27 @@
 //
 // GET /hash?seed=S&rounds=N runs task.mjs (N + 1 sha256 rounds from the
 // string S) on the pool and answers {"seed", "rounds", "digest", "ms"}.
-// `timeout=T` asks for a shorter deadline than the server's TIMEOUT_MS.
-// Each request gets an AbortSignal that fires when
-//   - the request has waited its timeout for its job: the answer is 504;
+// A job is aborted when
+//   - it has run for TIMEOUT_MS, or for the request's shorter `timeout=T`
+//     (gort/pool's run({ timeout }), counted from the job's start: time in
+//     the queue does not count): the answer is 504;
 //   - the client disconnects first (the response closes before it was
-//     written): nobody is left to answer.
-// The pool rejects the job's run() with piscina's AbortError (a queued job
-// leaves the queue, see docs/pool.md for a running one), and the server
-// counts it. GET /stats answers those counts as JSON. Bad parameters are a
-// 400 that names the parameter.
+//     written; an AbortSignal): nobody is left to answer.
+// The pool rejects the job's run() with piscina's AbortError; a queued job
+// leaves the queue, and a running one is cancelled (the generator task gets
+// the abort thrown in at its next yield), so its thread is free for the
+// next job at once. The server counts each abort; GET /stats answers the
+// counts as JSON. Bad parameters are a 400 that names the parameter.
 //
 // Environment: PORT (3000; 0 picks a free port), HOST (127.0.0.1),
 // THREADS (the pool's maxThreads; the machine's parallelism), TIMEOUT_MS
-// (5000: the longest a request may wait for its job). The server prints `listening on http://HOST:PORT` once it
+// (5000: the longest a job may run). The server prints `listening on http://HOST:PORT` once it
 // listens, and one line per aborted job. SIGTERM or SIGINT: stop
 // accepting, let the pool finish what it holds (pool.close()), exit.
 //
-// The only change a piscina user makes is the import: the rest is
-// piscina's API (new Piscina({ filename }), run(task, { signal }),
-// queueSize, close()).
+// A piscina user changes the import; the rest is piscina's API (new
+// Piscina({ filename }), run(task, { signal }), queueSize, close()), plus
+// gort/pool's run({ timeout }).
 
 import http from 'node:http'
 import os from 'node:os'
@@ -76,21 +78,19 @@ async function hash(req, res, url) {
     throw e
   }
   const { task, timeout } = params
-  // One signal for both reasons to give up. The client's: the response
-  // closed before it was written (res 'close' also fires after a normal
-  // end, when writableFinished is true). The clock's: AbortSignal.timeout.
-  // NOTE: when gort/pool's per-run `timeout` option lands, pass
-  // { signal: gone.signal, timeout } to run() instead.
+  // The client's signal: the response closed before it was written (res
+  // 'close' also fires after a normal end, when writableFinished is true).
+  // The clock is the pool's: run({ timeout }) counts from the job's start.
+  // (A deadline that also counts the time in the queue would be
+  // AbortSignal.any([gone.signal, AbortSignal.timeout(ms)]) as the signal.)
   const gone = new AbortController()
   res.on('close', () => {
     if (!res.writableFinished) gone.abort(new Error('client disconnected'))
   })
-  const deadline = AbortSignal.timeout(timeout)
-  const signal = AbortSignal.any([gone.signal, deadline])
   const t0 = performance.now()
   stats.inFlight++
   try {
-    const digest = await pool.run(task, { signal })
+    const digest = await pool.run(task, { signal: gone.signal, timeout })
     stats.completed++
     send(res, 200, { ...task, digest, ms: Math.round(performance.now() - t0) })
   } catch (e) {
@@ -101,10 +101,10 @@ async function hash(req, res, url) {
     if (gone.signal.aborted) {
       stats.aborted.disconnected++
       console.log(`aborted: client disconnected after ${Math.round(performance.now() - t0)} ms (${url.pathname}${url.search})`)
-    } else if (deadline.aborted) {
+    } else if (e.cause?.name === 'TimeoutError') {
       stats.aborted.timedOut++
-      console.log(`aborted: timed out after ${timeout} ms (${url.pathname}${url.search})`)
-      send(res, 504, { error: `the job took longer than ${timeout} ms` })
+      console.log(`aborted: ran for its ${timeout} ms timeout (${url.pathname}${url.search})`)
+      send(res, 504, { error: `the job ran longer than ${timeout} ms` })
     } else throw e
   } finally {
     stats.inFlight--

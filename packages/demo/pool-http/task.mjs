@@ -5,8 +5,10 @@
 // digests the digest `rounds` more times; it returns the last one in hex.
 // It is a generator function: under gort/pool it runs as a goroutine, and
 // each bare `yield` is a safe point where the runtime may switch to another
-// task (sysmon's preemption) and where an abort reaches a running task.
-// A plain `function` works too, as in piscina; it just never stops midway.
+// task (sysmon's preemption) and where an abort reaches a running task (it
+// is thrown in there). A plain `function` works too, as in piscina; an
+// aborted one is ended by terminating its thread after the pool's
+// abortGraceMs (250 ms by default).
 
 import { createHash } from 'node:crypto'
 
