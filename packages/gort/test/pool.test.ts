@@ -296,7 +296,7 @@ function runChild(args: string[], timeout: number): Promise<{ code: number | nul
 }
 
 test('an idle pool holds no handle of its own open (no more than a bare runtime that ran the same task); closed, the process exits', async (t) => {
-  const [pool, bare] = await Promise.all([runChild([fx('idle.mjs'), 'pool', 'close'], 20_000), runChild([fx('idle.mjs'), 'runtime', 'close'], 20_000)])
+  const [pool, bare] = await Promise.all([runChild([fx('idle.mjs'), 'pool', 'close'], 40_000), runChild([fx('idle.mjs'), 'runtime', 'close'], 40_000)])
   t.is(pool.code, 0, pool.stderr)
   t.is(bare.code, 0, bare.stderr)
   const p = JSON.parse(pool.stdout) as { r: number; timers: number }
@@ -308,7 +308,7 @@ test('an idle pool holds no handle of its own open (no more than a bare runtime 
 // An idle runtime holds no ref (the host's contract, issue 12), so neither
 // does an idle pool: like piscina's, it lets the process exit.
 test('an idle pool, never closed, lets the process exit', async (t) => {
-  const r = await runChild([fx('idle.mjs'), 'pool'], 20_000)
+  const r = await runChild([fx('idle.mjs'), 'pool'], 40_000)
   t.is(r.signal, null, 'the process had to be killed')
   t.is(r.code, 0, r.stderr)
 })
