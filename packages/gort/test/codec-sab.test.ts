@@ -7,7 +7,9 @@
 import test, { type ExecutionContext } from 'ava'
 import { MessageChannel } from 'node:worker_threads'
 import { Runtime, chan } from 'gort'
-import { SharedHeap, heapStats, runtimeHeap, sabStats } from 'gort/internal'
+import {
+  CodecTag, SharedHeap, decodeArgs, decodeValue, encodeArgs, encodeValue, freeValue, heapStats, runtimeHeap, sabStats,
+} from 'gort/internal'
 import { startFixture, withWatchdog } from './helpers.js'
 import { sabs } from './fixtures/sabs.js'
 import type { SabOrderData, SabOrderReport } from './fixtures/sab-order.js'
@@ -33,6 +35,59 @@ function waitOrDump(t: ExecutionContext, rt: Runtime, i32: Int32Array, at: numbe
     t.fail(`the app waited ${ms} ms on word ${at} (still ${v}); scheduler dumped above`)
   }
 }
+
+test('one thread: every view kind keeps its class, offset and length over the same memory; one buffer is one object; freeing forgets it', (t) => {
+  const h = SharedHeap.create({ maxProcs: 1, runqSize: 4, maxMs: 1, maxGs: 2, arenaBytes: 1 << 20 })
+  const sab = new SharedArrayBuffer(64)
+  const views: ArrayBufferView[] = [
+    new Int8Array(sab, 1, 3), new Uint8Array(sab, 2, 5), new Uint8ClampedArray(sab, 3, 2), new Int16Array(sab, 4, 3),
+    new Uint16Array(sab, 6, 2), new Int32Array(sab, 8, 2), new Uint32Array(sab, 12, 1), new Float32Array(sab, 16, 2),
+    new Float64Array(sab, 24, 2), new BigInt64Array(sab, 40, 1), new BigUint64Array(sab, 48, 2), new DataView(sab, 5, 7),
+    Buffer.from(sab, 9, 4),
+  ]
+  const before = sabStats(h).entries
+  for (const v of views) {
+    const p = encodeValue(h, { v, sab })
+    const tagAt = h.i32[(p >> 2) + 2 + h.i32[(p >> 2) + 1] * 2] // after the prefix
+    t.is(tagAt, CodecTag.OBJECT)
+    const back = decodeValue(h, p) as { v: ArrayBufferView; sab: SharedArrayBuffer }
+    freeValue(h, p)
+    const name = Buffer.isBuffer(v) ? 'Buffer' : v.constructor.name
+    t.is(Buffer.isBuffer(back.v) ? 'Buffer' : back.v.constructor.name, name)
+    t.is(back.v.byteOffset, v.byteOffset, name)
+    t.is(back.v.byteLength, v.byteLength, name)
+    t.is(back.v.buffer, back.sab, `${name}: one buffer, one object`)
+    // The same memory: a byte written through the copy shows in the original.
+    new Uint8Array(back.v.buffer, back.v.byteOffset, 1)[0] ^= 0xff
+    t.is(new Uint8Array(sab)[v.byteOffset], new Uint8Array(back.sab)[v.byteOffset])
+  }
+  t.is(sabStats(h).entries, before, 'each freed block took its id along')
+  // A bare buffer is a SAB item; an argument list shares one id per buffer.
+  const p = encodeValue(h, sab)
+  t.is(h.i32[(p >> 2) + 4], CodecTag.SAB, 'a prefix of one id, then the item')
+  t.is(decodeValue(h, p), decodeValue(h, p), 'decoding twice on one thread gives the one object for the id')
+  freeValue(h, p)
+  const a = encodeArgs(h, [sab, new Int32Array(sab, 4, 1), [sab]])
+  const [x, y, [z]] = decodeArgs(h, a) as [SharedArrayBuffer, Int32Array, SharedArrayBuffer[]]
+  t.is(x as unknown, y.buffer as unknown)
+  t.is(x, z)
+  t.is(h.i32[(a >> 2) + 1], 1, 'one id in the prefix')
+  freeValue(h, a)
+  // A value that goes to V8 whole is POSTED: copied when sent, the memory still shared.
+  const m = new Map<string, Int32Array<ArrayBufferLike>>([['v', new Int32Array(sab, 0, 1)]])
+  const q = encodeValue(h, m)
+  t.is(h.i32[(q >> 2) + 4], CodecTag.POSTED)
+  m.set('later', new Int32Array(1))
+  const mb = decodeValue(h, q) as Map<string, Int32Array>
+  const mb2 = decodeValue(h, q) as Map<string, Int32Array>
+  freeValue(h, q)
+  t.false(mb.has('later'), 'a copy from the time it was sent')
+  t.not(mb, mb2, 'each decoding a fresh copy')
+  Atomics.store(mb.get('v')!, 0, 1234)
+  t.is(Atomics.load(new Int32Array(sab), 0), 1234)
+  t.is(sabStats(h).entries, before)
+  t.is(heapStats(h).inuseBytes, 0, 'no arena left in use')
+})
 
 for (const block of [false, true]) {
   test(`ordering: a post is in the reader's queue before the store that publishes its id (${block ? 'the poster blocks after each' : 'free-running'})`, async (t) => {

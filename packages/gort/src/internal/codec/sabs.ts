@@ -77,6 +77,7 @@
 // thread and heap. sabget may block (a late thread waiting for sysmon's
 // answer) only on a thread that may block; the host never needs to.
 
+import { types } from 'node:util'
 import { BroadcastChannel, receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads'
 import type { SharedHeap } from '../heap.js'
 import { HDR_NONCE0, HDR_NONCE1, SCHED_SABGEN, SCHED_SYSMONTICK, headerw, schedw } from '../layout.js'
@@ -259,7 +260,10 @@ export function sabpost(h: SharedHeap, v: unknown): number {
   // Pairs with the load a subscriber makes after subscribing (SabPort): an id taken after that load is posted after the subscription.
   const id = (Atomics.add(h.i32, port.genw, 1) + 1) | 0
   port.bc.postMessage([NEW, id, v])
-  port.table.set(id, v)
+  // This thread may decode the block too. A buffer is itself (its memory is
+  // shared anyway); a POSTED value is copied now, as the message was, not
+  // kept as the caller's object, which the caller may change after sending.
+  port.table.set(id, types.isSharedArrayBuffer(v) ? v : structuredClone(v))
   port.posted++
   postsHere++
   return id
