@@ -55,11 +55,13 @@
 // every subscriber deletes its entry when it reads the drop. A subscriber
 // reads NEW before DROP for an id: the free comes after the decoding, which
 // comes after the post, and a port's queue is FIFO. Drops are batched
-// (DROP_BATCH, or the next microtask checkpoint, or sabpoll). So a table
+// (DROP_BATCH, the next microtask checkpoint, or sabcheck). So a table
 // holds the ids of live blocks, and what was freed since this thread last
-// read the channel: threads read it at their event-loop turns (an M at least
-// every 10 ms in a burst), a parked M every 250 ms (sabpoll), sysmon on every
-// loop (≤ 10 ms, 1 s while every P idles), and every thread on a miss.
+// read the channel: every thread reads it on a miss and at its event-loop
+// turns, and, since an M's event loop may not turn for long, at sabcheck:
+// an M after every burst and every 250 ms while parked, sysmon on every
+// loop (≤ 10 ms apart, 1 s while every P idles). sabcheck costs one load
+// when nothing was posted: sched.sabgen moves with every message.
 //
 // Values that go to V8 whole (a Map, a Set, a class instance, a cycle) and
 // hold shared memory: V8's serializer names a SharedArrayBuffer to its
@@ -75,7 +77,8 @@
 //
 // Who may call: any thread that holds the runtime's heap. Tables are per
 // thread and heap. sabget may block (a late thread waiting for sysmon's
-// answer) only on a thread that may block; the host never needs to.
+// answer) only on a thread that may block; the host never needs to: it
+// subscribes before any id exists.
 
 import { types } from 'node:util'
 import { BroadcastChannel, receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads'
@@ -89,7 +92,7 @@ const NEW = 0
 const DROP = 1
 const WANT = 2
 
-/** Freed ids a thread keeps before it posts them; fewer wait for the next microtask checkpoint or sabpoll. */
+/** Freed ids a thread keeps before it posts them; fewer wait for the next microtask checkpoint or sabcheck. */
 const DROP_BATCH = 64
 /** How long a late thread waits for sysmon's answer before it gives up (a FatalError). */
 const CATCHUP_MS = 10_000
