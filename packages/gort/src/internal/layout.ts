@@ -174,7 +174,7 @@ const schedSpec: RecordSpec = {
       closing: i32('sched.lock', '1 once the host called close(): spawns fail. Read with Atomics.load.'),
     },
     {
-      sabgen: i32('atomic-any', 'Moves with every message on the runtime\'s SharedArrayBuffer channel (codec/sabs.ts): Atomics.add by sabpost before it posts (the new value is the id it posts), by a drop or a catch-up request after it posts. A thread loads it right after subscribing (0: it missed nothing), and reads its channel when it moved (sabcheck).'),
+      sabgen: i32('atomic-any', 'Moves with every message on the runtime\'s SharedArrayBuffer channel (codec/sabs.ts): Atomics.add by sabpost before it posts (the new value is the id it posts), by a drop or a catch-up request after it posts. A thread loads it (Atomics.load) right after subscribing: 0 means it missed nothing. sabcheck reads it with a plain load, as a hint that the thread\'s channel has messages (they are ordered by the channel, not by this word).'),
     },
     { sysmonnote: i32('lock-key', 'The note sysmon sleeps on while every P is idle (Go\'s sched.sysmonnote).') },
     {

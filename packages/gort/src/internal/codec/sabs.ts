@@ -60,8 +60,8 @@
 // read the channel: every thread reads it on a miss and at its event-loop
 // turns, and, since an M's event loop may not turn for long, at sabcheck:
 // an M after every burst and every 250 ms while parked, sysmon on every
-// loop (≤ 10 ms apart, 1 s while every P idles). sabcheck costs one load
-// when nothing was posted: sched.sabgen moves with every message.
+// loop (≤ 10 ms apart, 1 s while every P idles). sabcheck costs one plain
+// load when nothing was posted: sched.sabgen moves with every message.
 //
 // Values that go to V8 whole (a Map, a Set, a class instance, a cycle) and
 // hold shared memory: V8's serializer names a SharedArrayBuffer to its
@@ -359,7 +359,7 @@ export function sabdrop(h: SharedHeap, id: number): void {
  * Posts this thread's pending drops, and reads its channel if anything was
  * posted since it last did (sched.sabgen moved): for threads whose event
  * loop may not turn for long (an M between bursts, a parked M, sysmon's
- * loop). One load when there is nothing. A NEW whose post had not landed
+ * loop). One plain load when there is nothing. A NEW whose post had not landed
  * when sabgen was read waits for the next message, or for the miss that
  * decoding its id makes.
  */
@@ -371,7 +371,10 @@ export function sabcheck(h: SharedHeap): void {
     lastPort = port
   }
   if (port.drops.length > 0) port.flush()
-  if (Atomics.load(h.i32, port.genw) !== port.seen) port.drain()
+  // A plain load: only a hint (the messages are ordered by their queue's
+  // lock, not by this word), and sabcheck runs after every M burst. A stale
+  // value delays the reading to the next check; a miss always reads.
+  if (h.i32[port.genw] !== port.seen) port.drain()
 }
 
 /** Posts this thread's pending drops and reads everything queued for it (an M that retires). */
