@@ -13,6 +13,7 @@ import {
 import { startFixture, withWatchdog } from './helpers.js'
 import { sabs } from './fixtures/sabs.js'
 import type { SabOrderData, SabOrderReport } from './fixtures/sab-order.js'
+import type { SabFreeData, SabFreeReport } from './fixtures/sab-free.js'
 
 /** Runs fn on a fresh runtime under a watchdog that dumps the scheduler; closes it, checking nothing was left. */
 async function withRt(t: ExecutionContext, procs: number, ms: number, fn: (rt: Runtime) => Promise<void>): Promise<void> {
@@ -87,6 +88,25 @@ test('one thread: every view kind keeps its class, offset and length over the sa
   t.is(Atomics.load(new Int32Array(sab), 0), 1234)
   t.is(sabStats(h).entries, before)
   t.is(heapStats(h).inuseBytes, 0, 'no arena left in use')
+})
+
+test('a thread that frees blocks it never decoded keeps nothing of them', async (t) => {
+  // Its drop must not come before it reads the buffers' NEWs, which it never hears back.
+  const h = SharedHeap.create({ maxProcs: 1, runqSize: 4, maxMs: 1, maxGs: 2, arenaBytes: 1 << 20 })
+  const n = 500
+  const ctl = new Int32Array(new SharedArrayBuffer(8))
+  const slots = new Int32Array(new SharedArrayBuffer(4 * n))
+  const data: SabFreeData = { heap: h.sab, ctl: ctl.buffer as SharedArrayBuffer, slots: slots.buffer as SharedArrayBuffer, n }
+  const f = startFixture<SabFreeReport>('sab-free', data)
+  for (let i = 0; i < 1000 && Atomics.load(ctl, 0) === 0; i++) await new Promise((r) => setTimeout(r, 10))
+  t.is(Atomics.load(ctl, 0), 1, 'the other thread subscribed')
+  for (let i = 0; i < n; i++) slots[i] = encodeValue(h, { i, buf: new Int32Array(new SharedArrayBuffer(4)) })
+  Atomics.store(ctl, 1, 1)
+  Atomics.notify(ctl, 1)
+  const r = await withWatchdog(t, 30_000, () => JSON.stringify([...ctl]), () => [f.worker], () => f.result)
+  t.is(r.error, undefined)
+  t.is(r.entries, 0)
+  t.is(heapStats(h).inuseBytes, 0)
 })
 
 for (const block of [false, true]) {

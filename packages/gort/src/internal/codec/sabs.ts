@@ -346,7 +346,13 @@ function catchup(port: SabPort, id: number): void {
 export function sabdrop(h: SharedHeap, id: number): void {
   if (h.dead) return
   const port = portOf(h)
-  port.table.delete(id)
+  // Not here: a block freed without being decoded on this thread. Its NEW
+  // is in our queue (posted before the block was handed over): read it now,
+  // or it would come in after our own drop, which we never hear.
+  if (!port.table.delete(id)) {
+    port.drain()
+    port.table.delete(id)
+  }
   port.drops.push(id)
   if (port.drops.length >= DROP_BATCH) port.flush()
   else if (!port.flushQueued) {
