@@ -133,12 +133,17 @@ for (const block of [false, true]) {
   })
 }
 
-test.serial('a goroutine writes into a SharedArrayBuffer argument (bare, or under a view) and the app sees it', async (t) => {
+test.serial('a goroutine writes into a SharedArrayBuffer argument (sent twice, viewed at offsets) and the app sees it', async (t) => {
   await withRt(t, 2, 30_000, async (rt) => {
     const i32 = new Int32Array(new SharedArrayBuffer(8))
     const tid = await rt.run(sabs.writeAndNotify, i32, 5)
     t.is(Atomics.load(i32, 0), 5)
     t.not(tid, 0, 'it ran on an M')
+    // The same buffer sent again, and under another view: still the app's memory.
+    await rt.run(sabs.writeAndNotify, i32, 6)
+    t.is(Atomics.load(i32, 0), 6)
+    await rt.run(sabs.writeAndNotify, new Int32Array(i32.buffer as SharedArrayBuffer, 4, 1), 8)
+    t.is(Atomics.load(i32, 1), 8)
     // A view at an offset into a bigger buffer: the same memory, at the same place.
     const big = new SharedArrayBuffer(64)
     await rt.run(sabs.writeAndNotify, new Int32Array(big, 16, 2), 9)
