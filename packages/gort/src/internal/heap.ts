@@ -4,9 +4,10 @@
 // layout from the parameters in the header, and checks that it matches.
 // docs/design/memory-layout.md describes every region.
 
+import { getRandomValues } from 'node:crypto'
 import {
   computeLayout, headerw, mbase, pbase, schedw,
-  HDR_ARENABYTES, HDR_BYTES, HDR_MAXFUNCS, HDR_MAGIC, HDR_MAXGS, HDR_MAXMS, HDR_MAXPROCS, HDR_RUNQSIZE, HDR_VERSION,
+  HDR_ARENABYTES, HDR_BYTES, HDR_MAXFUNCS, HDR_MAGIC, HDR_MAXGS, HDR_MAXMS, HDR_MAXPROCS, HDR_NONCE0, HDR_NONCE1, HDR_RUNQSIZE, HDR_VERSION,
   HEADER_MAGIC, LAYOUT_VERSION, M_ID, P_ID, P_STATUS, SCHED_GNEXT, SCHED_GOMAXPROCS,
   type Layout, type LayoutParams,
 } from './layout.js'
@@ -75,6 +76,9 @@ export class SharedHeap {
     m[headerw(layout, HDR_MAXGS)] = layout.maxGs
     m[headerw(layout, HDR_ARENABYTES)] = layout.arenaBytes
     m[headerw(layout, HDR_MAXFUNCS)] = layout.maxFuncs
+    const nonce = getRandomValues(new Int32Array(2))
+    m[headerw(layout, HDR_NONCE0)] = nonce[0]
+    m[headerw(layout, HDR_NONCE1)] = nonce[1]
     m[schedw(layout, SCHED_GOMAXPROCS)] = layout.maxProcs
     m[schedw(layout, SCHED_GNEXT)] = 1 // G index 0 is nil
     for (let i = 0; i < layout.maxProcs; i++) {

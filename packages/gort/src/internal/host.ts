@@ -45,6 +45,7 @@ import { SharedHeap } from './heap.js'
 import { gbase, schedw, G_FLAGS, G_GOID, G_M, G_SCHEDLINK, G_STATUS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
 import { Checkdead, DeadlockError, nothingCanRun } from './checkdead.js'
 import { Ms, type ResourceLimits } from './newm.js'
+import { sabclose, sabjoin, sabposts } from './codec/sabs.js'
 import { gcount, gfflush, gfput, injectglist, newproc, pidleput, setNewmHandoff } from './proc.js'
 import { ArenaWait } from './arenawait.js'
 import { describeFn, goroutineMeta } from './registry.js'
@@ -267,6 +268,8 @@ export class Host {
     })
     // Every P starts idle, P0 first: Ms find them when work arrives (wakep, startm).
     for (let i = procs - 1; i >= 0; i--) pidleput(heap, i)
+    // Before any thread exists: the host hears every SharedArrayBuffer posted (codec/sabs.ts).
+    sabjoin(heap)
     const host = new Host(heap, procs, config, events)
     // startm calls this hook holding sched.lock; newm takes sched.lock too
     // (the host spins on it): so start the M after the caller unlocks.
@@ -289,6 +292,7 @@ export class Host {
       host.closed = true
       clearInterval(host.keepAlive)
       await host.ms.terminate()
+      sabclose(heap)
       throw e
     }
     hostsByHeap.set(heap, host)
@@ -333,6 +337,7 @@ export class Host {
       )
     }
     const h = this.heap
+    const posts = sabposts()
     let gp: number
     try {
       gp = newproc(h, meta, args, Gflags.Gawaited | Gflags.Ghost | flags, true, this.putArgs)
@@ -348,6 +353,10 @@ export class Host {
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0 || !this.refd) this.active()
     if (this.argsIn) this.batch(gp)
+    // Its arguments hold shared memory: the app may block on it right after
+    // (piscina's tests: run(buf), then Atomics.wait(buf)), so the spawn
+    // cannot wait for the batch's microtask.
+    if (sabposts() !== posts) this.flush()
     return waiter
   }
 
@@ -785,6 +794,7 @@ export class Host {
   private async shutdown(): Promise<void> {
     this.closed = true
     this.heap.dead = true
+    sabclose(this.heap)
     this.stopCollections()
     this.checkdead?.stop()
     this.ms.stopping = true

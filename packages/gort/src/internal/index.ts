@@ -20,6 +20,7 @@ export {
 export { encodeValue, encodeArgs } from './codec/encode.js'
 export { decodeValue, decodeArgs } from './codec/decode.js'
 export { freeValue } from './codec/block.js'
+export { sabStats, sabjoin, sabpost, sabget, sabdrop, sabpoll, sabclose, type SabStats } from './codec/sabs.js'
 export { registerError, type ErrorClass } from './codec/errors.js'
 export { CodecTag } from './codec/format.js'
 export {

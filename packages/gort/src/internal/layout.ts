@@ -119,6 +119,8 @@ const headerSpec: RecordSpec = {
       maxGs: i32('creator', 'Number of G records, slot 0 unused (nil).'),
       arenaBytes: i32('creator', 'Bytes of the malloc arena.'),
       maxFuncs: i32('creator', 'Entries of the goroutine function table.'),
+      nonce0: i32('creator', 'Random (SharedHeap.create), with nonce1: names the runtime\'s BroadcastChannel for SharedArrayBuffers (codec/sabs.ts), so two runtimes of one process never hear each other.'),
+      nonce1: i32('creator', 'Random, with nonce0.'),
     },
   ],
 }
@@ -170,6 +172,9 @@ const schedSpec: RecordSpec = {
       mwanttail: i32('sched.lock', 'Tail of sched.mwant.'),
       nfuncs: i32('sched.lock', 'Entries used in the function table.'),
       closing: i32('sched.lock', '1 once the host called close(): spawns fail. Read with Atomics.load.'),
+    },
+    {
+      sabgen: i32('atomic-any', 'Moves with every message on the runtime\'s SharedArrayBuffer channel (codec/sabs.ts): Atomics.add by sabpost before it posts (the new value is the id it posts), by a drop or a catch-up request after it posts. A thread loads it (Atomics.load) right after subscribing: 0 means it missed nothing. sabcheck reads it with a plain load, as a hint that the thread\'s channel has messages (they are ordered by the channel, not by this word).'),
     },
     { sysmonnote: i32('lock-key', 'The note sysmon sleeps on while every P is idle (Go\'s sched.sysmonnote).') },
     {
@@ -438,6 +443,7 @@ const PBX = offsets(PBREC)
 export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLength
 export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
 export const HDR_MAXGS = H.maxGs, HDR_ARENABYTES = H.arenaBytes, HDR_MAXFUNCS = H.maxFuncs
+export const HDR_NONCE0 = H.nonce0, HDR_NONCE1 = H.nonce1
 
 export const SCHED_LOCK = S.lock, SCHED_GFLOCK = S.gflock, SCHED_GOIDGEN = S.goidgen, SCHED_NMSPINNING = S.nmspinning
 export const SCHED_NEEDSPINNING = S.needspinning, SCHED_LASTPOLL = S.lastpoll
@@ -448,6 +454,7 @@ export const SCHED_GFREE = S.gfree, SCHED_NGFREE = S.ngfree, SCHED_GNEXT = S.gne
 export const SCHED_GCOUNT = S.gcount, SCHED_NMWANT = S.nmwant, SCHED_NPENDINGIO = S.npendingio
 export const SCHED_DONEHEAD = S.donehead, SCHED_HOSTWAITING = S.hostwaiting, SCHED_INJECTHEAD = S.injecthead, SCHED_INJECTN = S.injectn
 export const SCHED_MWANT = S.mwant, SCHED_MWANTTAIL = S.mwanttail, SCHED_NFUNCS = S.nfuncs, SCHED_CLOSING = S.closing
+export const SCHED_SABGEN = S.sabgen
 export const SCHED_SYSMONNOTE = S.sysmonnote, SCHED_SYSMONWAIT = S.sysmonwait, SCHED_NPREEMPT = S.npreempt
 export const SCHED_NWAKEGUARD = S.nwakeguard, SCHED_NRETAKESYSCALL = S.nretakesyscall, SCHED_NRETAKEEXEC = S.nretakeexec, SCHED_SYSMONTICK = S.sysmontick, SCHED_SYSMONSLEEPUS = S.sysmonsleepus
 

@@ -68,6 +68,7 @@ import { setSpawnHook, type SpawnHook } from './spawn.js'
 import { throwFatal } from './throw.js'
 import { collectIfAsked } from './gc.js'
 import { cancelPending, startStamp, takeCancel } from './cancel.js'
+import { sabcheck } from './codec/sabs.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -191,6 +192,8 @@ async function mloop(): Promise<void> {
     }
     const why = schedule()
     flushGcount()
+    // Its event loop may not turn between bursts (it parks without it): the ids it freed, its SharedArrayBuffer channel (codec/sabs.ts).
+    sabcheck(h)
     if (why === YIELD) {
       collectIfAsked(h)
       await yieldToEventLoop()
@@ -340,6 +343,8 @@ async function park(): Promise<boolean> {
       ? await notetsleepAsync(m, mb + M_PARK, IDLE_GC_MS * 1e6)
       : notetsleep(m, mb + M_PARK, IDLE_GC_MS * 1e6)
     if (woken) break
+    // Its event loop does not turn: post the ids it freed, read the runtime's channel (codec/sabs.ts).
+    sabcheck(h)
     if (collectIfAsked(h)) await yieldToEventLoop()
     if (idleTimeoutMs > 0 && performance.now() - parkedAt >= idleTimeoutMs && retire()) return true
   }

@@ -5,6 +5,7 @@ import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
+import { sabjoin, sabpoll } from './codec/sabs.js'
 // The records every M counts and frees (handlekind.ts), whether or not it
 // decodes them: channels, sync objects, contexts, and gort/bench's PB,
 // whose class lives there too.
@@ -18,7 +19,10 @@ import './pb.js'
 installSyncStdio()
 const { sab, mid, modules, idleTimeoutMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number }
 const h = SharedHeap.attach(sab)
+// Before this M can decode anything: it hears every SharedArrayBuffer posted from now on (codec/sabs.ts).
+sabjoin(h)
 setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
 await mstart(h, mid, modules, idleTimeoutMs)
-// Retired: end the thread (nothing of ours is pending).
+// Retired: end the thread (nothing of ours is pending; the ids it freed go out).
+sabpoll(h)
 process.exit(0)

@@ -32,6 +32,7 @@ import { noteclear, notetsleep } from './lock_futex.js'
 import { handoffp, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
+import { sabcheck, sabStats } from './codec/sabs.js'
 
 export interface SysmonOptions {
   /** A goroutine step longer than this loses its P (ms). */
@@ -77,6 +78,8 @@ export interface SysmonView {
   }>
   /** Ms since sysmon last took a P (retake), or -1. */
   sinceLastRetakeMs: number
+  /** SharedArrayBuffer ids sysmon holds (codec/sabs.ts): the live ones, and drops it has not read yet. */
+  sabEntries: number
 }
 
 /** The control plane sysmon serves over comlink (Runtime.sysmonView, Runtime.setGodebug). */
@@ -110,6 +113,7 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
         schedtrace: opts.schedtrace,
         ps: ticks.map((pd, id) => ({ id, sinceSchedtickMs: now - pd.schedwhen, sinceStepOrSyscallMs: now - pd.syscallwhen })),
         sinceLastRetakeMs: lastRetake < 0 ? -1 : now - lastRetake,
+        sabEntries: sabStats(h).entries,
       }
     },
     setSchedtrace: (ms, detail) => {
@@ -123,6 +127,8 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     // never returns to the event loop between looks); await lets comlink's
     // replies, posted from promise callbacks, go out.
     poll()
+    // SharedArrayBuffers: read the channel, answer late Ms (codec/sabs.ts).
+    sabcheck(h)
     await null
     if (Atomics.load(m, schedw(l, SCHED_CLOSING)) !== 0 && (h.dead || Atomics.load(m, schedw(l, SCHED_GCOUNT)) === 0)) return
     if (idle === 0) delay = 20

@@ -10,6 +10,7 @@ import { expose, type Endpoint } from 'comlink'
 import { SharedHeap } from './heap.js'
 import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
+import { sabjoin } from './codec/sabs.js'
 import { sysmon, type SysmonOptions } from './sysmon.js'
 
 /**
@@ -47,6 +48,8 @@ if (parentPort === null) throw new Error('sysmonworker: load it as a worker thre
 installSyncStdio()
 const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOptions }
 const h = SharedHeap.attach(sab)
+// Before the runtime takes work: sysmon holds every SharedArrayBuffer id and answers Ms that subscribed late (codec/sabs.ts).
+sabjoin(h, true)
 setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
 const { control } = workerData as { control: MessagePort }
 const { endpoint, poll } = pollingEndpoint(control)

@@ -1,17 +1,21 @@
 // codec: decoding. One cursor (rq) reads a block front to back, item by
 // item, into fresh objects of this thread; it only reads, and does not free.
+// Shared memory (SAB, POSTED items) comes from this thread's table of what
+// other threads posted (sabs.ts sabget), which may read the runtime's
+// channel first.
 
 import type { SharedHeap } from '../heap.js'
 import { throwFatal } from '../throw.js'
 import {
   T_ARGS, T_ARRAY, T_BIGINT64, T_BIGNEG, T_BIGPOS, T_DATE, T_ERROR, T_FALSE, T_FLOAT64, T_HANDLE, T_INT32,
-  T_NULL, T_OBJECT, T_STRING, T_TRUE, T_UNDEF, T_V8, T_VIEW,
+  T_NULL, T_OBJECT, T_POSTED, T_SAB, T_STRING, T_TRUE, T_UNDEF, T_V8, T_VIEW,
   SHORT_READ, VIEW_BUFFER, VIEW_CTORS, align8, scratch32, scratch64, viewBuf, viewU16, views,
 } from './format.js'
 import { rebuildError, type ErrorRecord } from './errors.js'
 import { handleObject } from './handles.js'
 import { fromV8 } from './serializer.js'
 import { valueStart } from './block.js'
+import { sabget } from './sabs.js'
 
 // read: one cursor over a block.
 
@@ -91,6 +95,25 @@ function readItem(h: SharedHeap): unknown {
       if (C === undefined) return throwFatal('decodeValue', `bad view kind ${kind} at ${q}`)
       return new C(ab)
     }
+    case T_SAB: {
+      const sab = sabget(h, i32[w + 2]) as SharedArrayBuffer
+      if (aux === 0) {
+        rq = q + 16
+        return sab
+      }
+      rq = q + 32
+      const off = h.f64[(q + 16) >> 3]
+      const len = h.f64[(q + 24) >> 3]
+      const kind = aux - 1
+      if (kind === VIEW_BUFFER) return Buffer.from(sab, off, len)
+      const C = VIEW_CTORS[kind] as (new (b: SharedArrayBuffer, off: number, len: number) => ArrayBufferView) | undefined
+      if (C === undefined) return throwFatal('decodeValue', `bad view kind ${kind} at ${q}`)
+      return new C(sab, off, len)
+    }
+    case T_POSTED:
+      rq = q + 16
+      // A fresh copy, as every decoding makes; the memory stays shared.
+      return structuredClone(sabget(h, i32[w + 2]))
     case T_HANDLE: {
       // The object holds a reference of its own (the block keeps its one).
       const o = handleObject(h, aux, i32[w + 2], false)

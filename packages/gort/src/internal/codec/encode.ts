@@ -31,28 +31,38 @@
 // reads it again, after the search for handles (handles.ts) has: its getters run
 // three times.
 //
-// Uncloneables. A function, a symbol, a WeakMap, a SharedArrayBuffer, a
-// proxy, a MessagePort, or an object that holds one, throws a DOMException
-// named 'DataCloneError' (the class structuredClone throws) that says, on one
-// line, what could not be cloned (and which argument, for encodeArgs),
-// before anything is allocated. An exception thrown by a getter propagates
+// Shared memory. A SharedArrayBuffer, or a view over one, is a SAB item: an
+// id, the buffer itself going to every thread by message (sabs.ts); ids are
+// taken and posted by commit, after malloc. A value that goes to V8 whole
+// and holds shared memory goes whole by message (a POSTED item), since V8's
+// deserializer cannot take a SharedArrayBuffer back; so does a view of a
+// growable SharedArrayBuffer (its length-tracking survives only a structured
+// clone). The same SharedArrayBuffer twice in one block is one id.
+//
+// Uncloneables. A function, a symbol, a WeakMap, a proxy, a MessagePort, or
+// an object that holds one, throws a DOMException named 'DataCloneError'
+// (the class structuredClone throws) that says, on one line, what could not
+// be cloned (and which argument, for encodeArgs), before anything is
+// allocated or posted. An exception thrown by a getter propagates
 // unchanged. One hole: Node's serializer writes nothing for a
 // WebAssembly.Module and its deserializer then fails; the fast path refuses
 // one, but inside a value that goes to V8 whole it fails only when decoded.
 
 import { types } from 'node:util'
 import type { SharedHeap } from '../heap.js'
-import { counted, release, retain } from '../refs.js'
+import { counted, retain } from '../refs.js'
 import { free, malloc, neverFits, tryMalloc } from '../malloc.js'
 import {
   T_ARGS, T_ARRAY, T_BIGINT64, T_BIGNEG, T_BIGPOS, T_DATE, T_ERROR, T_FALSE, T_FLOAT64, T_HANDLE, T_HREFS, T_INT32,
-  T_NULL, T_OBJECT, T_STRING, T_TRUE, T_UNDEF, T_V8, T_VIEW,
-  FAST_ARRAY, FAST_CONTAINERS, FAST_DEPTH, LINEAR_SEEN, MAX_INT64, MIN_INT64, SHORT_WRITE, VIEW_BUFFER, VIEW_KINDS,
+  T_NULL, T_OBJECT, T_POSTED, T_SAB, T_STRING, T_TRUE, T_UNDEF, T_V8, T_VIEW,
+  FAST_ARRAY, FAST_CONTAINERS, FAST_DEPTH, HREF_SAB, LINEAR_SEEN, MAX_INT64, MIN_INT64, SHORT_WRITE, VIEW_BUFFER, VIEW_DATAVIEW, VIEW_KINDS,
   WasmModule, align8, dateValue, objectTag, scratch32, scratch64, viewBuf, viewU16, views,
 } from './format.js'
 import { errorBytes, isError } from './errors.js'
+import { dropHeld } from './block.js'
+import { sabdrop, sabpost } from './sabs.js'
 import { findHandle, handleFailure, handleMethod, objectName, validHandleRef, type HandleRef } from './handles.js'
-import { CloneFailure, dataCloneError, v8bytes } from './serializer.js'
+import { CloneFailure, dataCloneError, v8bytes, type SharedFound } from './serializer.js'
 
 // ---------------------------------------------------------------------------
 // The tape: what plan found and write will store, one entry per item.
@@ -74,6 +84,10 @@ class Tape {
   depth = 0
   /** The value holds handles: the fast path lifts its size limits (FAST_ARRAY, FAST_CONTAINERS) rather than give up. */
   force = false
+  /** What commit posts (sabs.ts), by slot: SharedArrayBuffers and POSTED values. SAB and POSTED entries hold a slot. */
+  sabVals: unknown[] = []
+  /** The slot of each SharedArrayBuffer in sabVals: one id per buffer in a block. */
+  sabSlots = new Map<SharedArrayBuffer, number>()
 
   push(tag: number, aux: number, val: unknown, bytes: number): void {
     const i = this.n
@@ -100,6 +114,27 @@ class Tape {
     this.heap = undefined
     this.bytes = 0
     this.resetSeen()
+    if (this.sabVals.length > 0) {
+      this.sabVals.length = 0
+      this.sabSlots.clear()
+    }
+  }
+
+  /** The slot of SharedArrayBuffer b (one per buffer in a block). */
+  sabSlot(b: SharedArrayBuffer): number {
+    let s = this.sabSlots.get(b)
+    if (s === undefined) {
+      s = this.sabVals.length
+      this.sabVals.push(b)
+      this.sabSlots.set(b, s)
+    }
+    return s
+  }
+
+  /** A slot for a value that goes whole by message. */
+  postedSlot(v: unknown): number {
+    this.sabVals.push(v)
+    return this.sabVals.length - 1
   }
 
   resetSeen(): void {
@@ -125,11 +160,12 @@ let tapeBusy = false
 function planValue(t: Tape, v: unknown): void {
   const n = t.n
   const bytes = t.bytes
+  const nsab = t.sabVals.length
   if (planFast(t, v)) {
     t.resetSeen()
     return
   }
-  rewind(t, n, bytes)
+  rewind(t, n, bytes, nsab)
   const handle = findHandle(v)
   if (handle !== undefined) {
     // V8 cannot carry it: again, without the size limits, else fail.
@@ -140,19 +176,25 @@ function planValue(t: Tape, v: unknown): void {
       t.force = false
       t.resetSeen()
     }
-    rewind(t, n, bytes)
+    rewind(t, n, bytes, nsab)
     throw handleFailure(handle)
   }
-  const b = v8bytes(v)
-  t.push(T_V8, b.length, b, 8 + align8(b.length))
+  // Per call: a getter V8 runs may encode re-entrantly.
+  const shared: SharedFound = { found: false }
+  const b = v8bytes(v, shared)
+  if (shared.found) t.push(T_POSTED, 0, t.postedSlot(v), 16)
+  else t.push(T_V8, b.length, b, 8 + align8(b.length))
 }
 
-/** Drops the entries planned since the tape had n entries and bytes bytes. */
-function rewind(t: Tape, n: number, bytes: number): void {
+/** Drops the entries planned since the tape had n entries, bytes bytes and nsab slots to post. */
+function rewind(t: Tape, n: number, bytes: number, nsab: number): void {
   t.resetSeen()
   for (let i = n; i < t.n; i++) t.val[i] = undefined
   t.n = n
   t.bytes = bytes
+  const vals = t.sabVals
+  for (let s = nsab; s < vals.length; s++) if (t.sabSlots.get(vals[s] as SharedArrayBuffer) === s) t.sabSlots.delete(vals[s] as SharedArrayBuffer)
+  vals.length = nsab
 }
 
 /** Plans v item by item; false if some part of it needs V8 (the caller rewinds). */
@@ -266,9 +308,27 @@ function planObject(t: Tape, o: object): boolean {
     const kind = o.constructor === Buffer ? VIEW_BUFFER : VIEW_KINDS.indexOf(objectTag(o))
     if (kind < 0 || !enter(t, o)) return false
     const v = o as ArrayBufferView
+    const buf = v.buffer
+    if (types.isSharedArrayBuffer(buf)) {
+      // The same memory, not a copy (sabs.ts). A growable buffer's view goes
+      // by structured clone, which keeps whether it tracks the length.
+      if ((buf as { growable?: boolean }).growable === true) {
+        t.push(T_POSTED, 0, t.postedSlot(o), 16)
+        return true
+      }
+      const len = kind === VIEW_BUFFER || kind === VIEW_DATAVIEW ? v.byteLength : (v as Uint8Array).length
+      t.push(T_SAB, kind + 1, t.sabSlot(buf), 32)
+      t.push(0, 0, [v.byteOffset, len], 0) // offset and length, written with the item above
+      return true
+    }
     const n = v.byteLength
     t.push(T_VIEW, n, new Uint8Array(v.buffer, v.byteOffset, n), 16 + align8(n))
     t.push(0, kind, undefined, 0) // the kind word, written with the item above
+    return true
+  }
+  if (types.isSharedArrayBuffer(o)) {
+    // Not an object reached (enter): the same buffer twice is one slot, so one object on decoding.
+    t.push(T_SAB, 0, t.sabSlot(o), 16)
     return true
   }
   if (types.isDate(o)) {
@@ -341,7 +401,7 @@ function stageDst(n: number): Dst {
   return { i32: new Int32Array(ab), f64: new Float64Array(ab), u8: new Uint8Array(ab), u16: new Uint16Array(ab), buf: Buffer.from(ab) }
 }
 
-function writeTape(dst: Dst, t: Tape, p: number): void {
+function writeTape(dst: Dst, t: Tape, p: number, ids: readonly number[]): void {
   const i32 = dst.i32
   const f64 = dst.f64
   const u16 = dst.u16
@@ -397,6 +457,23 @@ function writeTape(dst: Dst, t: Tape, p: number): void {
         i32[w + 3] = 0
         q += 16
         break
+      case T_SAB:
+        i32[w + 2] = ids[t.val[i] as number]
+        i32[w + 3] = 0
+        if (aux === 0) {
+          q += 16
+          break
+        }
+        i++ // the next entry holds the offset and length
+        f64[(q + 16) >> 3] = (t.val[i] as number[])[0]
+        f64[(q + 24) >> 3] = (t.val[i] as number[])[1]
+        q += 32
+        break
+      case T_POSTED:
+        i32[w + 2] = ids[t.val[i] as number]
+        i32[w + 3] = 0
+        q += 16
+        break
       case T_VIEW:
         i++ // the next entry holds the kind
         i32[w + 2] = t.aux[i]
@@ -417,9 +494,9 @@ function countedHandles(t: Tape): number {
   return nh
 }
 
-/** The block's size for the planned tape with nh counted handles; a RangeError naming heapSize if the arena could never hold it. */
-function blockBytes(h: SharedHeap, t: Tape, nh: number): number {
-  const bytes = t.bytes + (nh === 0 ? 0 : 8 + nh * 8)
+/** The block's size for the planned tape with nref prefix entries; a RangeError naming heapSize if the arena could never hold it. */
+function blockBytes(h: SharedHeap, t: Tape, nref: number): number {
+  const bytes = t.bytes + (nref === 0 ? 0 : 8 + nref * 8)
   if (neverFits(h, bytes)) {
     throw new RangeError(`the value needs ${bytes} bytes in the shared heap, more than it can ever hold ` +
       `(heapSize is ${h.layout.arenaBytes} bytes); raise the heapSize option`)
@@ -428,19 +505,26 @@ function blockBytes(h: SharedHeap, t: Tape, nh: number): number {
 }
 
 /**
- * Writes the planned tape as a block at byte p of dst. A value holding
- * counted handles (refs.ts) starts with a T_HREFS prefix listing them, and
- * the block takes a reference on each: a channel in flight is not freed
- * while no handle object stands for it. freeValue drops them.
+ * Writes the planned tape as a block at byte p of dst, with ids the posted
+ * SharedArrayBuffer ids by slot. A value holding counted handles (refs.ts)
+ * or ids starts with a T_HREFS prefix listing them: the block takes a
+ * reference on each handle (a channel in flight is not freed while no
+ * handle object stands for it) and owns each id. freeValue drops them.
  */
-function writeBlock(h: SharedHeap, dst: Dst, t: Tape, nh: number, p: number): void {
-  writeTape(dst, t, nh === 0 ? p : p + 8 + nh * 8)
-  if (nh === 0) return
+function writeBlock(h: SharedHeap, dst: Dst, t: Tape, nh: number, p: number, ids: readonly number[]): void {
+  const nref = nh + ids.length
+  writeTape(dst, t, nref === 0 ? p : p + 8 + nref * 8, ids)
+  if (nref === 0) return
   const i32 = dst.i32
   let w = p >> 2
   i32[w] = T_HREFS
-  i32[w + 1] = nh
+  i32[w + 1] = nref
   w += 2
+  for (let i = 0; i < ids.length; i++) {
+    i32[w] = HREF_SAB
+    i32[w + 1] = ids[i]
+    w += 2
+  }
   for (let i = 0; i < t.n; i++) {
     if (t.tag[i] !== T_HANDLE || !counted(t.aux[i])) continue
     const ptr = t.val[i] as number
@@ -454,19 +538,37 @@ function writeBlock(h: SharedHeap, dst: Dst, t: Tape, nh: number, p: number): vo
 /** Mallocs a block for the planned tape and writes it (malloc's RangeError if the arena is full). */
 function commit(h: SharedHeap, t: Tape): number {
   const nh = countedHandles(t)
-  return writeArena(h, t, nh, malloc(h, blockBytes(h, t, nh)))
+  return writeArena(h, t, nh, malloc(h, blockBytes(h, t, nh + t.sabVals.length)))
+}
+
+/**
+ * Posts what the tape holds for sabs.ts and returns the ids by slot. If a
+ * post throws (a POSTED value structured clone refuses), the ids posted
+ * already are dropped.
+ */
+function postSabs(h: SharedHeap, t: Tape): number[] {
+  const ids: number[] = []
+  try {
+    for (const v of t.sabVals) ids.push(sabpost(h, v))
+  } catch (e) {
+    for (const id of ids) sabdrop(h, id)
+    throw e
+  }
+  return ids
 }
 
 /** Writes the planned tape into arena block p, freeing p if that fails. Returns p. */
 function writeArena(h: SharedHeap, t: Tape, nh: number, p: number): number {
   try {
-    writeBlock(h, heapDst(h), t, nh, p)
+    writeBlock(h, heapDst(h), t, nh, p, t.sabVals.length === 0 ? NO_IDS : postSabs(h, t))
   } catch (e) {
     free(h, p)
     throw e
   }
   return p
 }
+
+const NO_IDS: readonly number[] = []
 
 /**
  * A block that did not fit the arena yet, written in memory of this
@@ -482,11 +584,11 @@ export interface StagedBlock {
 /** commit, or, if the arena has no room now (or `now` is false), a StagedBlock. */
 function commitOrStage(h: SharedHeap, t: Tape, now: boolean): number | StagedBlock {
   const nh = countedHandles(t)
-  const bytes = blockBytes(h, t, nh)
+  const bytes = blockBytes(h, t, nh + t.sabVals.length)
   const p = now ? tryMalloc(h, bytes, true) : 0
   if (p !== 0) return writeArena(h, t, nh, p)
   const dst = stageDst(bytes)
-  writeBlock(h, dst, t, nh, 0)
+  writeBlock(h, dst, t, nh, 0, t.sabVals.length === 0 ? NO_IDS : postSabs(h, t))
   return { bytes: dst.u8 }
 }
 
@@ -569,9 +671,9 @@ export function commitStaged(h: SharedHeap, s: StagedBlock): number {
   return p
 }
 
-/** Gives up a staged block: drops the references it held (block.ts's prefix). Its owner, once. */
+/** Gives up a staged block: drops the references and ids it held (block.ts's prefix). Its owner, once. */
 export function dropStaged(h: SharedHeap, s: StagedBlock): void {
   const i32 = new Int32Array(s.bytes.buffer, s.bytes.byteOffset, s.bytes.length >> 2)
   if (i32[0] !== T_HREFS) return
-  for (let i = 0, n = i32[1]; i < n; i++) release(h, i32[2 + 2 * i], i32[3 + 2 * i])
+  dropHeld(h, i32.subarray(2, 2 + i32[1] * 2))
 }

@@ -9,6 +9,7 @@
 //	encode.ts      plan (the first pass, onto a tape) and write (the second, into a block)
 //	decode.ts      reading a block with one cursor
 //	block.ts       a block's handle prefix and freeValue
+//	sabs.ts        SharedArrayBuffers: ids in the block, the buffers by message
 //
 // A value crosses isolates by copy, with structured-clone semantics (what
 // postMessage and structuredClone do): encodeValue writes it into one malloc
@@ -41,9 +42,18 @@
 //	ERROR      n bytes        v8.serialize bytes of an error record (errors.ts)
 //	ARGS       n arguments    - (n items follow)               8
 //	HANDLE     kind           int32 ptr, 0                     16
+//	SAB        0              int32 id, 0                      16
+//	SAB        view kind + 1  id, 0, f64 byteOffset, f64 length 32
+//	POSTED     0              int32 id, 0                      16
 //
-// A block whose value holds counted handles starts with a prefix,
-// [HREFS, n, kind, ptr, ...], before its item (block.ts).
+// SAB is shared memory: a SharedArrayBuffer, or a view over one (a typed
+// array's length in elements, a DataView's or Buffer's in bytes); POSTED a
+// value that went to V8 whole and holds shared memory. The id names what
+// sabs.ts posted to every thread of the runtime.
+//
+// A block whose value holds counted handles or SharedArrayBuffer ids starts
+// with a prefix, [HREFS, n, kind, ptr, ...], before its item (block.ts); an
+// id's entry is (HREF_SAB, id).
 //
 // Items follow each other in pre-order, so a block is read front to back with
 // one cursor. Numbers that are int32 (but not -0) take INT32, the others
@@ -92,14 +102,20 @@ export const T_ARGS = 15
 export const T_DATE = 16
 export const T_VIEW = 17
 export const T_HANDLE = 18
-/** A block's prefix, before its value: [T_HREFS, n, kind, ptr, ...], the counted handles in it (refs.ts). */
+/** A block's prefix, before its value: [T_HREFS, n, kind, ptr, ...], the counted handles in it (refs.ts) and its SharedArrayBuffer ids. */
 export const T_HREFS = 19
+export const T_SAB = 20
+export const T_POSTED = 21
+
+/** The kind word of a prefix entry that holds a SharedArrayBuffer id (sabs.ts), not a handle: handle kinds are never negative. */
+export const HREF_SAB = -1
 
 /** The item tags, for tests and heap dumps. */
 export const CodecTag = {
   UNDEF: T_UNDEF, NULL: T_NULL, FALSE: T_FALSE, TRUE: T_TRUE, INT32: T_INT32, FLOAT64: T_FLOAT64,
   BIGINT64: T_BIGINT64, BIGPOS: T_BIGPOS, BIGNEG: T_BIGNEG, STRING: T_STRING, ARRAY: T_ARRAY,
   OBJECT: T_OBJECT, V8: T_V8, ERROR: T_ERROR, ARGS: T_ARGS, DATE: T_DATE, VIEW: T_VIEW, HANDLE: T_HANDLE, HREFS: T_HREFS,
+  SAB: T_SAB, POSTED: T_POSTED,
 } as const
 
 /** Objects (arrays, plain objects, errors, views) the fast path takes in one value before handing it to V8. */
@@ -165,6 +181,7 @@ export const VIEW_KINDS: readonly string[] = [
   '[object Float64Array]', '[object DataView]', 'Buffer', '[object BigInt64Array]', '[object BigUint64Array]',
 ]
 export const VIEW_BUFFER = 10
+export const VIEW_DATAVIEW = 9
 export type ViewCtor = new (b: ArrayBuffer) => ArrayBufferView
 export const VIEW_CTORS: ReadonlyArray<ViewCtor | undefined> = [
   Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,

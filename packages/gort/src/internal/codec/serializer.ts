@@ -9,7 +9,16 @@
 // delegate's _getDataCloneError, here a CloneFailure, so that encoding can
 // tell it from an exception a getter threw and turn it into the
 // DataCloneError structuredClone would throw (dataCloneError).
+//
+// Shared memory. V8 names a SharedArrayBuffer to the delegate
+// (_getSharedArrayBufferId), but v8.Deserializer cannot turn the name back
+// into a buffer. So v8bytes only notes that the value holds shared memory
+// (a SharedArrayBuffer, or a view over one, which Node's serializer would
+// copy as bytes), when its caller asks: encoding then sends the value whole
+// by message (sabs.ts). Otherwise (error records) shared memory is
+// uncloneable, as before.
 
+import { types } from 'node:util'
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8'
 import type { SharedHeap } from '../heap.js'
 
@@ -29,20 +38,42 @@ function cloneFailure(message: string): CloneFailure {
   return new CloneFailure(message)
 }
 
-// V8 asks the delegate for a SharedArrayBuffer's id; with none, Node lets V8
-// throw a plain Error. A SharedArrayBuffer cannot travel as bytes.
-function noSharedArrayBuffer(): never {
-  throw new CloneFailure('#<SharedArrayBuffer> could not be cloned.')
+/** Set by v8bytes when the value holds shared memory (and the caller asked). */
+export interface SharedFound {
+  found: boolean
 }
 
-class CodecSerializer extends DefaultSerializer {}
-Object.assign(CodecSerializer.prototype, {
-  _getDataCloneError: cloneFailure,
-  _getSharedArrayBufferId: noSharedArrayBuffer,
-})
+// Node's DefaultSerializer has it; @types/node does not declare it.
+const writeHostObject = (DefaultSerializer.prototype as unknown as { _writeHostObject(v: ArrayBufferView): void })._writeHostObject
 
-export function v8bytes(v: unknown): Buffer {
+// Node's serializer, as the codec uses it: uncloneables are CloneFailures;
+// shared memory is noted (shared) or refused.
+class CodecSerializer extends DefaultSerializer {
+  shared: SharedFound | null = null
+
+  // V8 asks for a SharedArrayBuffer's id; with no such method Node lets V8
+  // throw a plain Error.
+  _getSharedArrayBufferId(): number {
+    if (this.shared === null) throw new CloneFailure('#<SharedArrayBuffer> could not be cloned.')
+    this.shared.found = true
+    return 0
+  }
+
+  // Node's would copy the bytes of a view over shared memory.
+  _writeHostObject(view: ArrayBufferView): void {
+    if (types.isSharedArrayBuffer(view.buffer)) {
+      if (this.shared === null) throw new CloneFailure('#<SharedArrayBuffer> could not be cloned.')
+      this.shared.found = true
+    }
+    writeHostObject.call(this, view)
+  }
+}
+Object.assign(CodecSerializer.prototype, { _getDataCloneError: cloneFailure })
+
+/** V8's bytes for v; throws CloneFailure. With shared, shared memory is noted there rather than refused (the bytes are then of no use). */
+export function v8bytes(v: unknown, shared: SharedFound | null = null): Buffer {
   const ser = new CodecSerializer()
+  ser.shared = shared
   ser.writeHeader()
   ser.writeValue(v)
   return ser.releaseBuffer()
