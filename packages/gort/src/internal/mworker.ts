@@ -5,6 +5,7 @@ import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
+import { MMSG_TAG, type MNewm } from './mmsg.js'
 // The records every M counts and frees (handlekind.ts), whether or not it
 // decodes them: channels, sync objects, contexts, and gort/bench's PB,
 // whose class lives there too.
@@ -16,9 +17,9 @@ import './pb.js'
 // Before any goroutine module loads (mstart imports them) and can print:
 // stdout and stderr written synchronously to the process's fds (stdio.ts).
 installSyncStdio()
-const { sab, mid, modules, idleTimeoutMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number }
+const { sab, mid, modules, idleTimeoutMs, keepMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number; keepMs: number }
 const h = SharedHeap.attach(sab)
-setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
-await mstart(h, mid, modules, idleTimeoutMs)
+setNewmHandoff(h, () => parentPort?.postMessage({ [MMSG_TAG]: 'newm' } satisfies MNewm))
+await mstart(h, mid, modules, idleTimeoutMs, keepMs)
 // Retired: end the thread (nothing of ours is pending).
 process.exit(0)
