@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url'
 import { types } from 'node:util'
 import type { MessagePort, Worker } from 'node:worker_threads'
 import { hostOf, Runtime, type RuntimeOptions } from './runtime.js'
-import { pooltask } from './internal/pooltask.js'
+import { pooltask, pooltaskUrl } from './internal/pooltask.js'
 import { poolconfigUrl } from './internal/poolconfig.js'
 import { poolState, type PoolConfig } from './internal/poolstate.js'
 import { ArrayTaskQueue as ArrayTaskQueueImpl, FixedQueue as FixedQueueImpl, isTaskQueue, kQueueOptions, type PiscinaTask, type Task, type TaskQueue } from './internal/poolqueue.js'
@@ -341,7 +341,10 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
       procs: this.#procs,
       minThreads: Math.min(this.#procs, Math.ceil(o.minThreads)),
       maxThreads: this.#procs,
-      modules: [poolconfigUrl(this.#config())],
+      // runTask's module too: an M that imported it lazily would put the
+      // first tasks back on the queue while it loads and start them out of
+      // order (a task that then blocks its M strands those started before it).
+      modules: [poolconfigUrl(this.#config()), pooltaskUrl],
       ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}),
       ...(o.idleTimeout > 0 && Number.isFinite(o.idleTimeout) ? { mIdleTimeoutMs: o.idleTimeout } : {}),
       ...(o.idleTimeout === Infinity ? { mIdleTimeoutMs: 0 } : {}),

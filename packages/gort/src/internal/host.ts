@@ -258,7 +258,7 @@ export class Host {
   ) {
     this.ms = new Ms(heap, {
       maxThreads: config.maxThreads, modules: config.modules, mIdleTimeoutMs: config.mIdleTimeoutMs, keepMs: config.minThreads,
-      where: config.where, ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
+      where: config.where, reportCap: config.maxThreads > procs, ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
     }, {
       report: (err) => this.report(err),
       lost: (gp, mid, cause) => this.lost(gp, mid, cause),

@@ -67,6 +67,12 @@ export interface MsConfig {
   resourceLimits?: ResourceLimits
   /** The call that started the runtime, for start errors: 'Runtime.start' or 'Runtime.create'. */
   where: string
+  /**
+   * Whether reaching maxThreads is worth an 'error' report: only when the
+   * cap is above procs. A cap at or below procs (gort/pool's, piscina's
+   * maxThreads) means work waits for a free M by design.
+   */
+  reportCap: boolean
 }
 
 /** Why an M's thread ended: retired (idle timeout), died, or stopped (close, destroy, a failed start). */
@@ -228,7 +234,7 @@ export class Ms {
     const { maxThreads } = this.config
     if (mid >= maxThreads) {
       // Not fatal here (Go's is): the queued work runs when an M frees up.
-      if (!this.warnedThreads) {
+      if (!this.warnedThreads && this.config.reportCap) {
         this.warnedThreads = true
         this.hooks.report(new RangeError(`gort: program needs more than ${maxThreads} threads (the maxThreads option); queued goroutines wait for a free M`))
       }
