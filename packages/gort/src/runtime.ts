@@ -412,7 +412,9 @@ function checkOptions(opts: RuntimeOptions, where: string): HostConfig {
   }
   return {
     procs, maxGoroutines, heapSize, maxThreads, runawayMs, modules, godebug, mIdleTimeoutMs, where,
-    initialThreads: minThreads ?? procs + 1,
+    // The default spare waits for the first M (internal/newm.ts boot).
+    initialThreads: minThreads ?? procs,
+    laterThreads: minThreads === undefined ? 1 : 0,
     minThreads: minThreads ?? 0,
     main: opts.main === true,
     ...(limits !== undefined ? { resourceLimits: limits } : {}),

@@ -78,6 +78,8 @@ export interface HostConfig {
   maxThreads: number
   /** Ms created at once. */
   initialThreads: number
+  /** Ms created once the first is up (the default spare). */
+  laterThreads: number
   /** The idle timeout retires Ms only while more than this many live (0: no floor but the spare). */
   minThreads: number
   modules: string[]
@@ -221,7 +223,9 @@ export function heapHost(h: SharedHeap, what: string): Host {
 
 export class Host {
   readonly ms: Ms
-  private readonly sysmon: SysmonThread
+  /** Created once the first M is up (Ms.boot's firstUp). */
+  private sysmon: SysmonThread | undefined
+  private startSysmon: () => void = () => {}
   readonly startTime = Date.now()
   /** By G record: whom its completion settles (a goroutine's result, a host waiter's operation). */
   private readonly waiters: Array<Waiter | undefined> = []
@@ -285,34 +289,26 @@ export class Host {
     })
     void this.completionLoop()
     this.stopCollections = watchCollections(heap)
-    // The threads: the Ms first (they run the work), then sysmon; all boot in parallel.
-    let msReady: Promise<void> | undefined
-    try {
-      msReady = this.ms.boot(config.initialThreads)
-      const godebug = parseGodebug(config.godebug)
-      this.sysmon = new SysmonThread(heap, {
-        runawayMs: config.runawayMs,
-        schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
-        scheddetail: godebug.get('scheddetail') === '1',
-        startTime: this.startTime,
-      }, {
-        newmHandoff: () => this.ms.newmHandoff(),
-        spare: () => this.ms.spare(),
-        report: (err) => this.report(err),
-      })
-    } catch (e) {
-      // A worker that could not even be created: undo what was started, leave nothing running.
-      this.closed = true
-      this.heap.dead = true
-      this.stopCollections()
-      this.checkdead.stop()
-      clearInterval(this.keepAlive)
-      Atomics.notify(heap.i32, schedw(heap.layout, SCHED_DONEHEAD))
-      msReady?.catch(() => {})
-      void this.ms.terminate()
-      throw e
-    }
-    this.ready = Promise.all([msReady, this.sysmon.ready]).then(
+    // The threads: the Ms that run the first work now, in parallel; the
+    // spare M and sysmon once the first M is up (Ms.boot).
+    const sysmonUp = new Promise<void>((resolve) => {
+      this.startSysmon = () => {
+        const godebug = parseGodebug(config.godebug)
+        this.sysmon = new SysmonThread(heap, {
+          runawayMs: config.runawayMs,
+          schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
+          scheddetail: godebug.get('scheddetail') === '1',
+          startTime: this.startTime,
+        }, {
+          newmHandoff: () => this.ms.newmHandoff(),
+          spare: () => this.ms.spare(),
+          report: (err) => this.report(err),
+        })
+        resolve(this.sysmon.ready)
+      }
+    })
+    const msUp = this.ms.boot(config.initialThreads, config.laterThreads, () => this.startSysmon())
+    this.ready = Promise.all([msUp, sysmonUp]).then(
       () => {
         this.booting = false
         this.updateRef()
@@ -744,12 +740,14 @@ export class Host {
   }
 
   sysmonView(): Promise<SysmonView> {
-    if (this.sysmon === undefined || this.closed) return Promise.reject(new Error('sysmonView: the runtime is closed'))
+    if (this.closed) return Promise.reject(new Error('sysmonView: the runtime is closed'))
+    if (this.sysmon === undefined) return Promise.reject(new Error('sysmonView: sysmon has not started yet (it starts once the first M is up: await rt.ready)'))
     return this.hold(this.sysmon.view())
   }
 
   setGodebug(godebug: string): Promise<void> {
-    if (this.sysmon === undefined || this.closed) return Promise.reject(new Error('setGodebug: the runtime is closed'))
+    if (this.closed) return Promise.reject(new Error('setGodebug: the runtime is closed'))
+    if (this.sysmon === undefined) return Promise.reject(new Error('setGodebug: sysmon has not started yet (it starts once the first M is up: await rt.ready)'))
     const g = parseGodebug(godebug)
     return this.hold(this.sysmon.setSchedtrace(Number(g.get('schedtrace') ?? 0) || 0, g.get('scheddetail') === '1'))
   }
@@ -824,7 +822,7 @@ export class Host {
     // Hold the loop until the threads are gone (a close() the app does not await still finishes).
     this.keepAlive.ref()
     try {
-      await this.sysmon.stop()
+      await this.sysmon?.stop()
       await this.ms.terminate()
     } finally {
       clearInterval(this.keepAlive)

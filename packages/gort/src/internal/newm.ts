@@ -16,13 +16,14 @@
 // Starting. `new Worker()` returns at once and the thread boots on its own
 // (about 50 ms to reach the M's loop on the 2-core machines, more when
 // several boot at once): nothing waits for it. The initial Ms (boot) are
-// created together and in parallel with sysmon; work queued meanwhile
-// waits in shared memory, and the first M to reach its loop takes it
-// (getp). boot's promise, the runtime's `ready`, settles when all of them
-// are in their loop, or rejects when one of them dies or cannot import an
-// eager module before it got there (nothing is replaced then: a runtime
-// that cannot start stops). An M that dies after its ready message is an
-// ordinary death (mdied), even while others still boot.
+// created together, and the spare M and sysmon once the first of them is
+// in its loop; work queued meanwhile waits in shared memory, and the first
+// M to reach its loop takes it (getp). boot's promise, part of the
+// runtime's `ready`, settles when all of them are in their loop, or
+// rejects when one of them dies or cannot import an eager module before it
+// got there (nothing is replaced then: a runtime that cannot start stops).
+// An M that dies after its ready message is an ordinary death (mdied),
+// even while others still boot.
 //
 // The threads. `live` lists the Ms' Worker objects whose thread has not
 // ended, oldest first: what Runtime.threads and gort/pool's `threads`
@@ -150,19 +151,29 @@ export class Ms {
   ) {}
 
   /**
-   * Creates the first n Ms now (their threads boot in parallel) and
-   * resolves when all are in their scheduler loop; rejects with the first
-   * failure (an initial M that died before it got there, an eager module
-   * that failed to import), having terminated every M.
+   * Creates the first `now` Ms at once (their threads boot in parallel);
+   * once the first of them is in its scheduler loop (at once if `now` is
+   * 0), calls firstUp and creates `later` more. Resolves when all are in
+   * their loop; rejects with the first failure (one of them died before it
+   * got there, an eager module failed to import), having terminated every
+   * M. Staggered so that on a machine with few cores the threads that run
+   * the first work boot first: 3 Ms and sysmon booting at once on 2 cores
+   * took 2x as long to run the first goroutine (the measurement is in
+   * docs/design/scheduler.md, "Starting").
    */
-  async boot(n: number): Promise<void> {
+  async boot(now: number, later: number, firstUp: () => void): Promise<void> {
     const failed = new Promise<never>((_, reject) => {
       this.failBoot = reject
     })
-    // Before the first await: the workers exist when boot returns.
-    const all = Promise.all(Array.from({ length: n }, () => this.newm(true)))
+    // Before the first await: the first Ms exist when boot returns.
+    const first = Array.from({ length: now }, () => this.newm(true))
+    const rest = (now === 0 ? Promise.resolve() : Promise.race(first)).then(() => {
+      if (this.stopping) return
+      firstUp()
+      return Promise.all(Array.from({ length: later }, () => this.newm(true)))
+    })
     try {
-      await Promise.race([all, failed])
+      await Promise.race([Promise.all([...first, rest]), failed])
     } catch (e) {
       await this.terminate()
       throw e
