@@ -17,9 +17,10 @@
 // copied between threads here, never transferred).
 //
 // Loading a task file. As piscina does, runTask require()s it first (a
-// CommonJS file, or ESM without top-level await, which Node 20.19+ can
-// require), and imports it only if that fails (TypeScript through tsx,
-// top-level await, a data: URL). require() is synchronous, so the task does
+// CommonJS file, ESM without top-level await, which Node 20.19+ can
+// require, TypeScript when the app runs under tsx, whose require hook the
+// M inherits), and imports it only if that fails (TypeScript without that
+// hook, through loader.ts; top-level await; a data: URL). require() is synchronous, so the task does
 // not park while its file loads: a task that then blocks its thread (a
 // synchronous loop, Atomics.wait) has not let its M start other tasks
 // meanwhile, which would be stuck behind it (a started goroutine never
@@ -46,8 +47,6 @@ function toUrl(filename: string): string {
 }
 
 const requireHere = createRequire(import.meta.url)
-/** Files require() does not load here: TypeScript (tsx's loader hooks import(), loader.ts) and .mjs (ESM, imported directly). */
-const IMPORT_ONLY = /\.(?:[cm]?tsx?|mjs)$/i
 
 /**
  * The task file's exports by require(), as piscina sees them (its
@@ -56,7 +55,7 @@ const IMPORT_ONLY = /\.(?:[cm]?tsx?|mjs)$/i
  * undefined when require() cannot load it (then import() does).
  */
 function requireTaskFile(url: string): Record<string, unknown> | undefined {
-  if (!url.startsWith('file:') || IMPORT_ONLY.test(new URL(url).pathname)) return undefined
+  if (!url.startsWith('file:')) return undefined
   let mod: unknown
   try {
     mod = requireHere(fileURLToPath(url))
