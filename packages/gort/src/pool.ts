@@ -356,7 +356,8 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     // A start that failed (an M that died booting, a module it could not
     // import): the tasks in it have rejected with its error, and so do the
     // queued ones; the next run() tries a new runtime.
-    rt.ready.catch((e: unknown) => {
+    // (The host's promise: rt.ready would hold the app's event loop while the threads boot.)
+    hostOf(rt).ready.catch((e: unknown) => {
       if (this.#rt !== rt) return
       this.#rt = undefined
       this.#failQueued(e)

@@ -141,16 +141,19 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    * there, or could not import one of `modules`: a ModuleLoadError); then
    * nothing is left running, every goroutine the app awaits rejects with
    * the same error, and rt.go() throws. A rejection nobody awaits is not an
-   * unhandled rejection. Runtime.start awaits it.
+   * unhandled rejection. Runtime.start awaits it. Once asked for, it holds
+   * the app's event loop until it settles (the threads do not).
    */
-  readonly ready: Promise<void>
+  get ready(): Promise<void> {
+    return this.#host.askReady()
+  }
+
   readonly #host: Host
 
   private constructor(host: Host) {
     super()
     this.#host = host
     this.procs = host.procs
-    this.ready = host.ready
   }
 
   /**

@@ -232,12 +232,28 @@ export class Host {
   private nwaiters = 0
   /** startm asked for an M (the newm hook) and it has not been started yet. */
   private newmWanted = false
-  /** Until `ready` settles: the initial Ms and sysmon boot (the host holds the app's event loop meanwhile). */
+  /** Until `ready` settles: the initial Ms and sysmon boot. */
   private booting = true
+  /** Someone asked for `ready` (Runtime.start, or rt.ready): the host holds the app's event loop while booting. */
+  private readyAsked = false
   /** Why the start failed, once it has: spawns throw it. */
   private startError: Error | undefined
   /** Settles when every initial M is in its loop and sysmon watches; rejects if the start failed (then nothing is left running). */
   readonly ready: Promise<void>
+
+  /**
+   * `ready`, for someone who waits for it: the app's event loop is held
+   * until it settles (a pending promise holds nothing, and the threads are
+   * unref'd). A runtime nobody asks does not hold the loop while it boots:
+   * an app that created one and did nothing with it exits.
+   */
+  askReady(): Promise<void> {
+    if (!this.readyAsked) {
+      this.readyAsked = true
+      this.updateRef()
+    }
+    return this.ready
+  }
   /** close() or destroy() was called: no new goroutines. */
   private closing = false
   /** Which of them. */
@@ -538,7 +554,7 @@ export class Host {
 
   /** Takes or drops the ref: held while the app awaits something or a goroutine is alive, unless all are asleep. */
   private updateRef(): void {
-    const busy = this.booting || this.nwaiters > 0 || this.holds > 0 || gcount(this.heap) > 0
+    const busy = (this.booting && this.readyAsked) || this.nwaiters > 0 || this.holds > 0 || gcount(this.heap) > 0
     const want = !this.closed && busy && this.checkdead.asleep !== true
     if (want !== this.refd) {
       this.refd = want
