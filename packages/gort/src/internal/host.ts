@@ -33,7 +33,7 @@
 // (one push per 256): a goroutine was then invisible to the Ms until the
 // app's code yielded, and an app that blocked its thread right after
 // rt.go waited forever. Pushing each costs three atomic operations more
-// per spawn (docs/design/scheduler.md has the measurement).
+// per spawn (docs/benchmarks.md, "Starting and spawning", has the cost).
 //
 // Completions. Ms push finished awaited goroutines, and host waiters that
 // a partner completed, on sched.donehead (proc.ts pushDone). The loop takes
@@ -282,10 +282,10 @@ export class Host {
     }, {
       report: (err) => this.report(err),
       lost: (gp, mid, cause) => this.lost(gp, mid, cause),
-      // A microtask later: the first Ms are created before Runtime.create returns, when nobody listens yet.
-      created: (w, mid) => queueMicrotask(() => {
-        if (!this.closed || this.ms.live.includes(w)) events.threadCreate(w, mid)
-      }),
+      // A microtask later: the first Ms are created before Runtime.create
+      // returns, when nobody listens yet. (Still before the thread's exit
+      // event, a macrotask.)
+      created: (w, mid) => queueMicrotask(() => events.threadCreate(w, mid)),
       exited: (w, why) => events.threadExit(w, why),
       message: (v, w) => events.message(v, w),
     })
