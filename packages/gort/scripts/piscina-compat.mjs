@@ -109,14 +109,17 @@ function runFile(f) {
         }
         failing.push({ name: m[2], depth: m[1].length / 4, why })
       }
-      // Killed (a hang): every top-level case that did not report counts as failed.
+      // Killed (a hang): no summary; the top-level cases that reported
+      // count as they reported, and every one that did not as failed.
+      let pass = num('pass')
       let fail = num('fail')
       if (signal !== null) {
         const cases = (readFileSync(join(out, 'test', f), 'utf8').match(/^test\(/gm) ?? []).length
-        const seen = tap.split('\n').filter((l) => /^(?:not )?ok \d+ /.test(l)).length
-        fail += Math.max(0, cases - seen)
+        const top = tap.split('\n').filter((l) => /^(?:not )?ok \d+ /.test(l))
+        pass = top.filter((l) => l.startsWith('ok ')).length
+        fail = top.length - pass + Math.max(0, cases - top.length)
       }
-      resolve({ f, pass: num('pass'), fail, cancelled: num('cancelled'), skipped: num('skipped'), todo: num('todo'), code, signal, failing, err })
+      resolve({ f, pass, fail, cancelled: num('cancelled'), skipped: num('skipped'), todo: num('todo'), code, signal, failing, err })
     })
   })
 }

@@ -1,6 +1,6 @@
 // gort: Go's runtime scheduler for Node.js.
 
-export { Runtime, type RuntimeOptions, type Goroutine, type CancelOptions, type CloseResult, type RuntimeStats } from './runtime.js'
+export { Runtime, type RuntimeOptions, type RuntimeEvents, type Goroutine, type CancelOptions, type CloseResult, type RuntimeStats, type ThreadExit } from './runtime.js'
 export { goroutines, type GoroutineFn } from './internal/registry.js'
 export { go } from './internal/spawn.js'
 export { gosched, until, syscall, type Operation, type Future } from './internal/ops.js'

@@ -1,9 +1,10 @@
 // gort/pool: piscina 5.3's Piscina, whose tasks run as goroutines.
 //
-// A pool starts a gort runtime of its own (maxThreads Ps) and runs each task
-// as one goroutine, internal/pooltask.ts's runTask, spawned with rt.run: the
-// scheduler is gort's, unchanged. What piscina users rely on lives here, on
-// the app's thread:
+// A pool creates a gort runtime of its own in its constructor (maxThreads
+// Ps, Runtime.create: usable at once) and runs each task as one goroutine,
+// internal/pooltask.ts's runTask, spawned with rt.run from run() itself:
+// the scheduler is gort's, unchanged. What piscina users rely on lives
+// here, on the app's thread:
 //   - its own FIFO of tasks waiting for a slot (options.taskQueue, an
 //     ArrayTaskQueue by default), so that maxQueue, queueSize and aborting a
 //     queued task mean what they mean in piscina;
@@ -11,7 +12,15 @@
 //     once (piscina's maxCapacity), which also drives needsDrain and 'drain';
 //   - run and wait time histograms, completed, duration, utilization;
 //   - close({ force }), destroy() and Symbol.asyncDispose with piscina's
-//     errors, and piscina's option validation, word for word.
+//     errors, and piscina's option validation, word for word;
+//   - piscina's thread model over the runtime's Ms: `threads` lists the
+//     Ms' real Worker objects; the runtime starts minThreads of them, and
+//     run() starts one more when a task finds no idle thread (more tasks
+//     in the runtime than threads × concurrentTasksPerWorker), up to
+//     maxThreads, the runtime's cap on Ms; idle ones retire after
+//     idleTimeout down to minThreads. The runtime's 'threadCreate',
+//     'threadExit' and 'message' events become 'workerCreate',
+//     'workerDestroy' and 'message'.
 //
 // The module's shape is piscina's too: the default export is the class,
 // the named exports are exactly its statics, and `require('gort/pool')`
@@ -25,7 +34,7 @@ import type { MessagePort, Worker } from 'node:worker_threads'
 import { hostOf, Runtime, type RuntimeOptions } from './runtime.js'
 import type { HostGoroutine } from './internal/host.js'
 import { Gflags } from './internal/runtime2.js'
-import { pooltask } from './internal/pooltask.js'
+import { pooltask, pooltaskUrl } from './internal/pooltask.js'
 import { poolconfigUrl } from './internal/poolconfig.js'
 import { poolState, type PoolConfig } from './internal/poolstate.js'
 import { ArrayTaskQueue as ArrayTaskQueueImpl, FixedQueue as FixedQueueImpl, isTaskQueue, kQueueOptions, type PiscinaTask, type Task, type TaskQueue } from './internal/poolqueue.js'
@@ -292,11 +301,6 @@ class TaskInfo implements Task {
   }
 }
 
-/** What `threads` lists: one entry per live M of the pool's runtime (not a Worker: the runtime owns those). */
-export interface PoolThread {
-  readonly threadId: number
-}
-
 /**
  * piscina 5.3's Piscina: a pool of threads running the functions of task
  * files, here as goroutines on a gort runtime of its own.
@@ -314,8 +318,8 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   /** maxThreads × concurrentTasksPerWorker: tasks the runtime holds at once (piscina's maxCapacity). */
   readonly #capacity: number
   readonly #procs: number
+  /** The pool's runtime (none after destroy() until the next run()). */
   #rt: Runtime | undefined
-  #starting: Promise<Runtime> | undefined
   /** Tasks whose goroutine runs, with when each started (performance.now()). */
   readonly #running = new Map<TaskInfo, number>()
   /** Tasks that are settled (aborted while running) but whose goroutine still runs: they hold their slot. */
@@ -327,7 +331,6 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   #destroying = false
   /** A ref'd handle while tasks are pending, so the process waits for them (the runtime's Ms do not keep it alive). */
   #keepAlive: ReturnType<typeof setInterval> | undefined
-  readonly #threads = new Map<number, PoolThread>()
   /** close() waiting for the queue and the running tasks to empty. */
   #onIdle: Array<() => void> = []
 
@@ -399,7 +402,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     this.#capacity = filled.maxThreads * filled.concurrentTasksPerWorker
     // Validate the values the Ms get now: piscina's Workers clone them at construction.
     this.#config()
-    void this.#runtime().catch(() => {})
+    this.#rt = this.#newRuntime()
   }
 
   /** What every M applies before it runs a task (internal/poolconfig.ts). */
@@ -413,36 +416,53 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     return cfg
   }
 
-  /** The pool's runtime, started on first need (at construction, and again after destroy()). */
-  #runtime(): Promise<Runtime> {
-    if (this.#rt !== undefined) return Promise.resolve(this.#rt)
-    if (this.#starting !== undefined) return this.#starting
+  /**
+   * Creates the pool's runtime (at construction, and on the first run()
+   * after destroy()): maxThreads Ps and at most maxThreads Ms, minThreads
+   * of them started now (their threads boot in parallel; tasks can be
+   * spawned at once). Its events become the pool's.
+   */
+  #newRuntime(): Runtime {
     const o = this.#options
-    const start = Runtime.start({
+    const rt = Runtime.create({
       procs: this.#procs,
-      maxThreads: this.#procs * 2 + 2,
-      modules: [poolconfigUrl(this.#config())],
+      minThreads: Math.min(this.#procs, Math.ceil(o.minThreads)),
+      maxThreads: this.#procs,
+      // runTask's module too: an M that imported it lazily would put the
+      // first tasks back on the queue while it loads and start them out of
+      // order (a task that then blocks its M strands those started before it).
+      modules: [poolconfigUrl(this.#config()), pooltaskUrl],
       ...(o.resourceLimits !== undefined ? { resourceLimits: o.resourceLimits } : {}),
       ...(o.idleTimeout > 0 && Number.isFinite(o.idleTimeout) ? { mIdleTimeoutMs: o.idleTimeout } : {}),
+      ...(o.idleTimeout === Infinity ? { mIdleTimeoutMs: 0 } : {}),
     })
-    const starting = start.then((rt) => {
-      if (this.#starting !== starting) {
-        // destroy() came first.
-        void rt.destroy()
-        throw Errors.ThreadTermination()
-      }
-      this.#starting = undefined
-      this.#rt = rt
-      rt.on('error', (e: unknown) => this.emit('error', e))
-      this.#pump()
-      return rt
-    }, (e: unknown) => {
-      if (this.#starting === starting) this.#starting = undefined
+    rt.on('error', (e: unknown) => this.emit('error', e))
+    rt.on('threadCreate', (w) => this.emit('workerCreate', w))
+    rt.on('threadExit', (w) => this.emit('workerDestroy', w))
+    rt.on('message', (v) => this.emit('message', v))
+    // A start that failed (an M that died booting, a module it could not
+    // import): the tasks in it have rejected with its error, and so do the
+    // queued ones; the next run() tries a new runtime.
+    // (The host's promise: rt.ready would hold the app's event loop while the threads boot.)
+    hostOf(rt).ready.catch((e: unknown) => {
+      if (this.#rt !== rt) return
+      this.#rt = undefined
       this.#failQueued(e)
-      throw e
     })
-    this.#starting = starting
-    return starting
+    return rt
+  }
+
+  /**
+   * piscina's growth: a task that finds no idle thread starts one more, up
+   * to maxThreads (the runtime's cap). Here a thread is idle while the
+   * tasks in the runtime fill fewer than threads × concurrentTasksPerWorker
+   * slots; the new M is a real one, and gort's scheduler gives it work as
+   * it gives any M.
+   */
+  #grow(rt: Runtime): void {
+    const inRuntime = this.#running.size + this.#zombies
+    const host = hostOf(rt)
+    if (inRuntime > host.threads().length * this.#options.concurrentTasksPerWorker) host.grow()
   }
 
   /**
@@ -481,15 +501,14 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     })
     const ti = new TaskInfo(task, filename, name, resolve)
     ti.options(signal, timeout ?? 0)
+    // After destroy() (or a failed start), the next task creates a new runtime.
+    this.#rt ??= this.#newRuntime()
     if (this.#queue.size > 0 || !this.#hasSlot()) {
-      const limit = this.#options.maxQueue + this.#pendingCapacity()
-      if (this.#queue.size >= limit) {
-        ti.reject(this.#options.maxQueue === 0 && this.#pendingCapacity() === 0 ? Errors.NoTaskQueueAvailable() : Errors.TaskQueueAtLimit())
+      if (this.#queue.size >= this.#options.maxQueue) {
+        ti.reject(this.#options.maxQueue === 0 ? Errors.NoTaskQueueAvailable() : Errors.TaskQueueAtLimit())
         return ret
       }
       this.#queue.push(ti)
-      // After destroy(), the next task starts a new runtime.
-      if (this.#rt === undefined && this.#starting === undefined) void this.#runtime().catch(() => {})
     } else this.#dispatch(ti)
     if (signal !== null) {
       ti.abortCleaner = onabort(signal, () => this.#abort(ti, (signal as AbortSignalEventTarget).reason))
@@ -499,31 +518,31 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     return ret
   }
 
-  /** Slots the starting runtime will have: tasks queued while it starts do not count against maxQueue (piscina's pendingCapacity). */
-  #pendingCapacity(): number {
-    return this.#rt === undefined ? this.#capacity : 0
-  }
-
   #hasSlot(): boolean {
-    return this.#rt !== undefined && this.#running.size + this.#zombies < this.#capacity
+    return this.#running.size + this.#zombies < this.#capacity
   }
 
   /** Starts queued tasks while slots are free. */
   #pump(): void {
-    while (this.#queue.size > 0 && this.#hasSlot()) {
+    while (this.#queue.size > 0 && this.#hasSlot() && this.#rt !== undefined) {
       const ti = this.#queue.shift() as TaskInfo | null
       if (ti === null) break
       if (!ti.settled) this.#dispatch(ti)
     }
   }
 
-  /** Spawns ti's goroutine. The runtime must be up and a slot free. */
+  /**
+   * Spawns ti's goroutine now (it is in shared memory when this returns,
+   * and runs as soon as an M is free, even if the app then blocks its
+   * thread), starting a thread first if none is idle. A slot must be free.
+   */
   #dispatch(ti: TaskInfo): void {
     const rt = this.#rt!
     const now = performance.now()
     this.#histogram?.recordWaitTime(now - ti.created)
     ti.running = true
     this.#running.set(ti, now)
+    this.#grow(rt)
     let p: Promise<unknown>
     try {
       const host = hostOf(rt)
@@ -671,8 +690,6 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
       this.#unrefIfIdle()
       const rt = this.#rt
       this.#rt = undefined
-      this.#starting = undefined
-      this.#threads.clear()
       if (rt !== undefined) await rt.destroy()
     } finally {
       this.#destroying = false
@@ -699,28 +716,31 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     return this.#options
   }
 
-  /** The runtime's live Ms, as { threadId } (piscina lists its Workers; gort's runtime owns its threads). */
+  /**
+   * The pool's threads: the runtime's Ms' Worker objects now alive
+   * (booting, running or idle), oldest first; none after destroy().
+   */
   get threads(): Worker[] {
-    const rt = this.#rt
-    if (rt === undefined) return []
-    const out: PoolThread[] = []
-    for (const m of rt.stats().ms) {
-      if (m.state === 'dead' || m.state === 'retired' || m.threadId < 0) continue
-      let t = this.#threads.get(m.threadId)
-      if (t === undefined) this.#threads.set(m.threadId, (t = Object.freeze({ threadId: m.threadId })))
-      out.push(t)
-    }
-    return out as unknown as Worker[]
+    return this.#rt?.threads ?? []
   }
 
-  /** Ms parked with nothing to run. */
+  /**
+   * Threads with no task on them: Ms on which no goroutine lives, less the
+   * tasks that no M has started yet (each will take one). piscina counts
+   * its ready Workers with no task; its first minThreads count as ready
+   * from the start, and so do the Ms booting here.
+   */
   get idleThreads(): number {
-    return this.#rt?.stats().ms.filter((m) => m.state === 'idle').length ?? 0
+    const rt = this.#rt
+    if (rt === undefined) return 0
+    const { idle, living } = hostOf(rt).mload()
+    const unstarted = Math.max(0, this.#running.size + this.#zombies - living)
+    return Math.max(0, idle - unstarted)
   }
 
-  /** Tasks waiting for a slot (not counting what the starting runtime will take at once). */
+  /** Tasks waiting for a slot. */
   get queueSize(): number {
-    return Math.max(this.#queue.size - this.#pendingCapacity(), 0)
+    return this.#queue.size
   }
 
   get completed(): number {

@@ -5,9 +5,10 @@
 
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
+import type { Worker } from 'node:worker_threads'
 import { Host, runtimeHost, setRuntimeHost, type HostConfig, type HostGoroutine } from './internal/host.js'
 import type { CancelOptions } from './internal/cancel.js'
-import type { ResourceLimits } from './internal/newm.js'
+import type { ResourceLimits, ThreadExit } from './internal/newm.js'
 import type { RuntimeStats } from './internal/stats.js'
 import type { SysmonView } from './internal/sysmon.js'
 import { waitReasonStrings } from './internal/runtime2.js'
@@ -15,6 +16,7 @@ import { waitReasonStrings } from './internal/runtime2.js'
 export type { RuntimeStats } from './internal/stats.js'
 export type { SysmonView } from './internal/sysmon.js'
 export type { CancelOptions } from './internal/cancel.js'
+export type { ThreadExit } from './internal/newm.js'
 
 export interface RuntimeOptions {
   /** GOMAXPROCS: Ps, and so goroutines running at once. Default: env GOMAXPROCS, else os.availableParallelism(). */
@@ -27,6 +29,15 @@ export interface RuntimeOptions {
   modules?: Array<string | URL>
   /** The most Ms (worker threads) the runtime may start (Go's SetMaxThreads). Default procs + 16. */
   maxThreads?: number
+  /**
+   * Ms (worker threads) started at once, and the fewest the idle timeout
+   * leaves (piscina's minThreads). 0 starts none: the first goroutine
+   * starts the first M. More Ms start on demand (Go's startm: work that
+   * finds no idle M starts one), up to maxThreads. Default: procs + 1 are
+   * started (one spare, so a P can be handed off without waiting for a new
+   * thread), and idle ones beyond a spare may retire.
+   */
+  minThreads?: number
   /** A goroutine step (the code between two yields) that runs longer than this loses its P to another M (sysmon's retake). Default 20 ms. */
   runawayMs?: number
   /**
@@ -90,12 +101,26 @@ export interface CloseResult {
  *   is) and a runtime problem is printed; neither is thrown at the app.
  * - `'deadlock'`: every goroutine is asleep and nothing inside the runtime
  *   can wake them; the goroutine dump. Once per episode.
- * - `'close'`: the runtime has shut down (close() or destroy()).
+ * - `'close'`: the runtime has shut down (close() or destroy(), or a
+ *   start that failed).
+ * - `'threadCreate'`: an M's worker thread was created (it is in
+ *   `threads` from then on; it may still be booting). The Ms created by
+ *   Runtime.create are announced a microtask later, so a listener added
+ *   right after it hears of them.
+ * - `'threadExit'`: an M's thread ended: retired after its idle timeout,
+ *   died (an uncaught exception, process.exit() in a goroutine, out of
+ *   memory; the runtime starts another), or stopped by close() or
+ *   destroy().
+ * - `'message'`: a goroutine called `parentPort.postMessage(value)` on its
+ *   M (gort's own messages on that port are not passed on).
  */
 export interface RuntimeEvents {
   error: [err: Error & { goid?: number }]
   deadlock: [dump: string]
   close: []
+  threadCreate: [worker: Worker, mid: number]
+  threadExit: [worker: Worker, why: ThreadExit]
+  message: [value: unknown, worker: Worker]
 }
 
 type Fn<A extends unknown[], R> = (...args: A) => Generator<unknown, R, any>
@@ -113,7 +138,7 @@ const live: Runtime[] = []
  */
 export function hostOf(rt: Runtime): Host {
   const h = runtimeHost(rt)
-  if (h === undefined) throw new TypeError('expected a Runtime (from Runtime.start())')
+  if (h === undefined) throw new TypeError('expected a Runtime (from Runtime.start() or Runtime.create())')
   return h
 }
 
@@ -129,6 +154,19 @@ export function currentRuntime(): Runtime | undefined {
 /** A gort runtime: Ms on worker threads, Ps and goroutines in a shared heap. */
 export class Runtime extends EventEmitter<RuntimeEvents> {
   readonly procs: number
+  /**
+   * Settles when every M started at creation is in its scheduler loop and
+   * sysmon watches. Rejects if the start failed (an M died before it got
+   * there, or could not import one of `modules`: a ModuleLoadError); then
+   * nothing is left running, every goroutine the app awaits rejects with
+   * the same error, and rt.go() throws. A rejection nobody awaits is not an
+   * unhandled rejection. Runtime.start awaits it. Once asked for, it holds
+   * the app's event loop until it settles (the threads do not).
+   */
+  get ready(): Promise<void> {
+    return this.#host.askReady()
+  }
+
   readonly #host: Host
 
   private constructor(host: Host) {
@@ -138,18 +176,41 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * Starts a runtime: creates the shared heap and starts procs + 1 Ms (one
-   * spare, so a P can be handed off without waiting 16 ms for a new thread)
-   * and sysmon. Every option is checked before any thread starts; a start
-   * that fails leaves nothing running.
+   * Creates a runtime and returns it at once: the shared heap, the Ms'
+   * worker threads (procs + 1, or minThreads) and sysmon's, which boot in
+   * parallel. rt.go() and rt.run() work immediately: a goroutine waits in
+   * shared memory and runs as soon as the first M is in its loop, without
+   * the app's event loop turning (an app may block its thread on a word
+   * the goroutine will notify). `rt.ready` says when every thread is up,
+   * or why the start failed. Every option is checked first, and a bad one
+   * throws before any thread starts.
+   *
+   * @example
+   * const rt = Runtime.create({ procs: 2 })
+   * const r = rt.run(tasks.fib, 30) // runs once an M is up
+   * await rt.ready
+   */
+  static create(opts: RuntimeOptions = {}): Runtime {
+    return Runtime.#make(checkOptions(opts, 'Runtime.create'))
+  }
+
+  /**
+   * Starts a runtime: Runtime.create, then waits for `ready`. Every
+   * option is checked before any thread starts; a start that fails rejects
+   * and leaves nothing running.
    *
    * @example
    * const rt = await Runtime.start({ procs: 2 })
    */
   static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
-    const config = checkOptions(opts)
+    const rt = Runtime.#make(checkOptions(opts, 'Runtime.start'))
+    await rt.ready
+    return rt
+  }
+
+  static #make(config: HostConfig): Runtime {
     let rt: Runtime | undefined
-    const host = await Host.start(config, {
+    const host = Host.create(config, {
       error: (err) => {
         if (rt === undefined || rt.listenerCount('error') === 0) return false
         rt.emit('error', err)
@@ -161,11 +222,23 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
         if (i >= 0) live.splice(i, 1)
         rt?.emit('close')
       },
+      threadCreate: (w, mid) => rt?.emit('threadCreate', w, mid),
+      threadExit: (w, why) => rt?.emit('threadExit', w, why),
+      message: (v, w) => rt?.emit('message', v, w),
     })
     rt = new Runtime(host)
     setRuntimeHost(rt, host)
     live.push(rt)
     return rt
+  }
+
+  /**
+   * The Ms' worker threads now alive (booting, running or idle), oldest
+   * first: a new array each time. An M that retired, died or was stopped
+   * is not in it.
+   */
+  get threads(): Worker[] {
+    return [...this.#host.threads()]
   }
 
   /**
@@ -261,7 +334,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 }
 
 const optionNames = [
-  'procs', 'maxGoroutines', 'heapSize', 'modules', 'maxThreads', 'runawayMs', 'godebug', 'main', 'mIdleTimeoutMs', 'resourceLimits',
+  'procs', 'maxGoroutines', 'heapSize', 'modules', 'maxThreads', 'minThreads', 'runawayMs', 'godebug', 'main', 'mIdleTimeoutMs', 'resourceLimits',
 ] as const satisfies ReadonlyArray<keyof RuntimeOptions>
 const resourceLimitNames = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const
 
@@ -294,64 +367,77 @@ function unknownOption(where: string, name: string, known: readonly string[]): T
 }
 
 /**
- * Checks every option of Runtime.start, before any thread starts, and fills
- * in the defaults. Bad values are RangeErrors and wrong types or unknown
- * names TypeErrors, each naming the option.
+ * Checks every option of Runtime.start or Runtime.create (where), before
+ * any thread starts, and fills in the defaults. Bad values are RangeErrors
+ * and wrong types or unknown names TypeErrors, each naming the option.
  */
-function checkOptions(opts: RuntimeOptions): HostConfig {
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`Runtime.start: options must be an object, got ${opts === null ? 'null' : typeof opts}`)
+function checkOptions(opts: RuntimeOptions, where: string): HostConfig {
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${where}: options must be an object, got ${opts === null ? 'null' : typeof opts}`)
   for (const k of Object.keys(opts)) {
-    if (!(optionNames as readonly string[]).includes(k)) throw unknownOption('Runtime.start', k, optionNames)
+    if (!(optionNames as readonly string[]).includes(k)) throw unknownOption(where, k, optionNames)
   }
   const envProcs = process.env.GOMAXPROCS !== undefined && process.env.GOMAXPROCS !== '' ? Number(process.env.GOMAXPROCS) : undefined
   const procs = opts.procs ?? envProcs ?? os.availableParallelism()
   if (!Number.isInteger(procs) || procs < 1 || procs > 1024) {
     const from = opts.procs === undefined && envProcs !== undefined ? ' (from the GOMAXPROCS environment variable)' : ''
-    throw new RangeError(`Runtime.start: procs must be an integer from 1 to 1024, got ${String(procs)}${from}`)
+    throw new RangeError(`${where}: procs must be an integer from 1 to 1024, got ${String(procs)}${from}`)
   }
   const maxGoroutines = opts.maxGoroutines ?? 1 << 20
   if (!Number.isInteger(maxGoroutines) || maxGoroutines < 1 || maxGoroutines > 2 ** 26 - 1) {
-    throw new RangeError(`Runtime.start: maxGoroutines must be an integer from 1 to ${2 ** 26 - 1}, got ${String(maxGoroutines)}`)
+    throw new RangeError(`${where}: maxGoroutines must be an integer from 1 to ${2 ** 26 - 1}, got ${String(maxGoroutines)}`)
   }
   const heapSize = opts.heapSize ?? 64 << 20
   if (!Number.isInteger(heapSize) || heapSize < 4096) {
-    throw new RangeError(`Runtime.start: heapSize must be an integer of at least 4096 bytes, got ${String(heapSize)}`)
+    throw new RangeError(`${where}: heapSize must be an integer of at least 4096 bytes, got ${String(heapSize)}`)
   }
-  const maxThreads = opts.maxThreads ?? procs + 16
-  if (!Number.isInteger(maxThreads) || maxThreads < procs + 1) {
-    throw new RangeError(`Runtime.start: maxThreads must be an integer of at least procs + 1 (${procs + 1}), got ${String(maxThreads)}`)
+  const minThreads = opts.minThreads
+  if (minThreads !== undefined && (!Number.isInteger(minThreads) || minThreads < 0 || minThreads > 1024)) {
+    throw new RangeError(`${where}: minThreads must be an integer from 0 to 1024, got ${String(minThreads)}`)
+  }
+  const maxThreads = opts.maxThreads ?? Math.max(procs + 16, minThreads ?? 0)
+  if (minThreads === undefined) {
+    // procs + 1 Ms start: the cap must let them.
+    if (!Number.isInteger(maxThreads) || maxThreads < procs + 1) {
+      throw new RangeError(`${where}: maxThreads must be an integer of at least procs + 1 (${procs + 1}), got ${String(maxThreads)}`)
+    }
+  } else if (!Number.isInteger(maxThreads) || maxThreads < Math.max(minThreads, 1)) {
+    throw new RangeError(`${where}: maxThreads must be an integer of at least minThreads (${minThreads}) and 1, got ${String(maxThreads)}`)
   }
   const runawayMs = opts.runawayMs ?? 20
   if (typeof runawayMs !== 'number' || !(runawayMs >= 1) || runawayMs === Infinity) {
-    throw new RangeError(`Runtime.start: runawayMs must be a finite number of at least 1, got ${String(runawayMs)}`)
+    throw new RangeError(`${where}: runawayMs must be a finite number of at least 1, got ${String(runawayMs)}`)
   }
   const mIdleTimeoutMs = opts.mIdleTimeoutMs ?? 60_000
   if (typeof mIdleTimeoutMs !== 'number' || !(mIdleTimeoutMs >= 0) || mIdleTimeoutMs === Infinity) {
-    throw new RangeError(`Runtime.start: mIdleTimeoutMs must be a finite number of at least 0 (0 keeps every M), got ${String(mIdleTimeoutMs)}`)
+    throw new RangeError(`${where}: mIdleTimeoutMs must be a finite number of at least 0 (0 keeps every M), got ${String(mIdleTimeoutMs)}`)
   }
   const godebug = opts.godebug ?? process.env.GODEBUG ?? ''
-  if (typeof godebug !== 'string') throw new TypeError(`Runtime.start: godebug must be a string such as 'schedtrace=1000', got ${typeof godebug}`)
-  if (opts.main !== undefined && typeof opts.main !== 'boolean') throw new TypeError(`Runtime.start: main must be a boolean, got ${typeof opts.main}`)
-  if (opts.modules !== undefined && !Array.isArray(opts.modules)) throw new TypeError('Runtime.start: modules must be an array of module URLs')
+  if (typeof godebug !== 'string') throw new TypeError(`${where}: godebug must be a string such as 'schedtrace=1000', got ${typeof godebug}`)
+  if (opts.main !== undefined && typeof opts.main !== 'boolean') throw new TypeError(`${where}: main must be a boolean, got ${typeof opts.main}`)
+  if (opts.modules !== undefined && !Array.isArray(opts.modules)) throw new TypeError(`${where}: modules must be an array of module URLs`)
   const modules = (opts.modules ?? []).map((u, i) => {
     const s = u instanceof URL ? u.href : u
     if (typeof s !== 'string' || !URL.canParse(s)) {
-      throw new TypeError(`Runtime.start: modules[${i}] must be a module URL (a URL, or a string such as new URL('./tasks.js', import.meta.url).href), got ${typeof s === 'string' ? JSON.stringify(s) : typeof s}`)
+      throw new TypeError(`${where}: modules[${i}] must be a module URL (a URL, or a string such as new URL('./tasks.js', import.meta.url).href), got ${typeof s === 'string' ? JSON.stringify(s) : typeof s}`)
     }
     return s
   })
   const limits = opts.resourceLimits
   if (limits !== undefined) {
-    if (limits === null || typeof limits !== 'object') throw new TypeError('Runtime.start: resourceLimits must be an object (node:worker_threads\' resourceLimits)')
+    if (limits === null || typeof limits !== 'object') throw new TypeError(`${where}: resourceLimits must be an object (node:worker_threads' resourceLimits)`)
     for (const [k, v] of Object.entries(limits)) {
-      if (!(resourceLimitNames as readonly string[]).includes(k)) throw unknownOption('Runtime.start: resourceLimits', k, resourceLimitNames)
+      if (!(resourceLimitNames as readonly string[]).includes(k)) throw unknownOption(`${where}: resourceLimits`, k, resourceLimitNames)
       if (v !== undefined && (typeof v !== 'number' || !(v > 0) || v === Infinity)) {
-        throw new RangeError(`Runtime.start: resourceLimits.${k} must be a positive number of megabytes, got ${String(v)}`)
+        throw new RangeError(`${where}: resourceLimits.${k} must be a positive number of megabytes, got ${String(v)}`)
       }
     }
   }
   return {
-    procs, maxGoroutines, heapSize, maxThreads, runawayMs, modules, godebug, mIdleTimeoutMs,
+    procs, maxGoroutines, heapSize, maxThreads, runawayMs, modules, godebug, mIdleTimeoutMs, where,
+    // The default spare waits for the first M (internal/newm.ts boot).
+    initialThreads: minThreads ?? procs,
+    laterThreads: minThreads === undefined ? 1 : 0,
+    minThreads: minThreads ?? 0,
     main: opts.main === true,
     ...(limits !== undefined ? { resourceLimits: limits } : {}),
   }

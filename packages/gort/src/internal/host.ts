@@ -2,10 +2,20 @@
 // app's main thread). It is not an M and never blocks. It holds what Go's
 // runtime does at its edges: schedinit (the heap, the idle Ps), the Ms'
 // threads (newm.ts) and sysmon's (sysmonctl.ts), the spawns of the app
-// (rt.go: Go's newproc, in batches), the completion loop that settles the
-// app's promises, the app's own blocking operations (host waiters), its ref
-// on the app's event loop, and the deadlock watch (checkdead.ts). The
-// public Runtime (../runtime.ts) is a facade over one Host.
+// (rt.go: Go's newproc), the completion loop that settles the app's
+// promises, the app's own blocking operations (host waiters), its ref on
+// the app's event loop, and the deadlock watch (checkdead.ts). The public
+// Runtime (../runtime.ts) is a facade over one Host.
+//
+// Usable at once. Host.create does all of it synchronously: the heap, the
+// Ms' and sysmon's workers (their threads boot on their own, in parallel),
+// the completion loop, the deadlock watch. A goroutine spawned before any
+// M is up waits in shared memory, and the first M to reach its loop takes
+// it; nothing on the way needs the app's event loop to turn, so an app
+// that spawns and then blocks its thread (Atomics.wait on a word the
+// goroutine will notify) sees the goroutine run. `ready` settles when
+// every initial M and sysmon are up (Runtime.start awaits it); a start
+// that fails stops everything, and whatever the app awaits rejects.
 //
 // Finding the host. A channel, WaitGroup, Mutex, select or context is a
 // record in one runtime's shared heap, and an operation the app awaits on
@@ -14,10 +24,16 @@
 // "current runtime": two runtimes in one app each complete their own.
 //
 // Spawns. rt.go takes a G record from this thread's cache and fills it
-// (proc.ts newproc), then appends it to a batch; a batch (up to 256 Gs,
-// or whatever accumulated by the end of the current microtask) goes to the
-// global queue with one lock-free push (injectglist), so the app's thread
-// sends no message per goroutine.
+// (proc.ts newproc), counts it in sched.gcount and pushes it onto the
+// global queue's lock-free inject stack (injectglist), which wakes an idle
+// M if none spins (wakep), as Go's newproc does per go statement; the
+// app's thread sends no message per goroutine. If no M can take it
+// (startm found none idle), the M that startm asked for is started before
+// rt.go returns. Spawns used to be batched until the end of the microtask
+// (one push per 256): a goroutine was then invisible to the Ms until the
+// app's code yielded, and an app that blocked its thread right after
+// rt.go waited forever. Pushing each costs three atomic operations more
+// per spawn (docs/benchmarks.md, "Starting and spawning", has the cost).
 //
 // Completions. Ms push finished awaited goroutines, and host waiters that
 // a partner completed, on sched.donehead (proc.ts pushDone). The loop takes
@@ -42,10 +58,10 @@ import type { Worker } from 'node:worker_threads'
 import { watchCollections } from './gc.js'
 import { takeResult } from './gvalue.js'
 import { SharedHeap } from './heap.js'
-import { gbase, schedw, G_FLAGS, G_GOID, G_M, G_SCHEDLINK, G_STATUS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
+import { gbase, mbase, schedw, G_FLAGS, G_GOID, G_M, G_SCHEDLINK, G_STATUS, M_NGS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
 import { Checkdead, DeadlockError, nothingCanRun } from './checkdead.js'
-import { Ms, type ResourceLimits } from './newm.js'
-import { sabclose, sabjoin, sabposts } from './codec/sabs.js'
+import { Ms, type ResourceLimits, type ThreadExit } from './newm.js'
+import { sabclose, sabjoin } from './codec/sabs.js'
 import { gcount, gfflush, gfput, injectglist, newproc, pidleput, setNewmHandoff } from './proc.js'
 import { ArenaWait } from './arenawait.js'
 import { describeFn, goroutineMeta } from './registry.js'
@@ -62,12 +78,20 @@ export interface HostConfig {
   maxGoroutines: number
   heapSize: number
   maxThreads: number
+  /** Ms created at once. */
+  initialThreads: number
+  /** Ms created once the first is up (the default spare). */
+  laterThreads: number
+  /** The idle timeout retires Ms only while more than this many live (0: no floor but the spare). */
+  minThreads: number
   modules: string[]
   runawayMs: number
   godebug: string
   main: boolean
   mIdleTimeoutMs: number
   resourceLimits?: ResourceLimits
+  /** The call that made the runtime, for start errors: 'Runtime.start' or 'Runtime.create'. */
+  where: string
 }
 
 /** How the host tells its facade what happened (the facade's events). */
@@ -76,6 +100,12 @@ export interface HostEvents {
   error(err: Error): boolean
   deadlock(dump: string): void
   close(): void
+  /** An M's worker was created (told a microtask later, so that listeners added after Runtime.create hear of the first Ms). */
+  threadCreate(w: Worker, mid: number): void
+  /** An M's thread ended. */
+  threadExit(w: Worker, why: ThreadExit): void
+  /** A goroutine posted v to its M's parentPort. */
+  message(v: unknown, w: Worker): void
 }
 
 /** A promise's settling functions, as the completion loop calls them. */
@@ -199,8 +229,6 @@ export class HostGoroutine<R> implements Waiter {
   }
 }
 
-const SPAWN_BATCH = 256
-
 /** The hosts of this thread, by heap: how a record finds its own runtime. */
 const hostsByHeap = new WeakMap<SharedHeap, Host>()
 
@@ -218,15 +246,37 @@ export function heapHost(h: SharedHeap, what: string): Host {
 
 export class Host {
   readonly ms: Ms
+  /** Created once the first M is up (Ms.boot's firstUp). */
   private sysmon: SysmonThread | undefined
+  private startSysmon: () => void = () => {}
   readonly startTime = Date.now()
   /** By G record: whom its completion settles (a goroutine's result, a host waiter's operation). */
   private readonly waiters: Array<Waiter | undefined> = []
   private nwaiters = 0
-  private batchHead = 0
-  private batchTail = 0
-  private batchN = 0
-  private flushQueued = false
+  /** startm asked for an M (the newm hook) and it has not been started yet. */
+  private newmWanted = false
+  /** Until `ready` settles: the initial Ms and sysmon boot. */
+  private booting = true
+  /** Someone asked for `ready` (Runtime.start, or rt.ready): the host holds the app's event loop while booting. */
+  private readyAsked = false
+  /** Why the start failed, once it has: spawns throw it. */
+  private startError: Error | undefined
+  /** Settles when every initial M is in its loop and sysmon watches; rejects if the start failed (then nothing is left running). */
+  readonly ready: Promise<void>
+
+  /**
+   * `ready`, for someone who waits for it: the app's event loop is held
+   * until it settles (a pending promise holds nothing, and the threads are
+   * unref'd). A runtime nobody asks does not hold the loop while it boots:
+   * an app that created one and did nothing with it exits.
+   */
+  askReady(): Promise<void> {
+    if (!this.readyAsked) {
+      this.readyAsked = true
+      this.updateRef()
+    }
+    return this.ready
+  }
   /** close() or destroy() was called: no new goroutines. */
   private closing = false
   /** Which of them. */
@@ -234,7 +284,7 @@ export class Host {
   closed = false
   /** Stops the host's watch for collection requests (gc.ts). */
   private stopCollections: () => void = () => {}
-  private checkdead: Checkdead | undefined
+  private readonly checkdead: Checkdead
   /** The host's one ref on the app's event loop, taken and dropped with ref()/unref(). */
   private readonly keepAlive = setInterval(() => {}, 1 << 30)
   private refd = true
@@ -249,19 +299,75 @@ export class Host {
     private readonly config: HostConfig,
     private readonly events: HostEvents,
   ) {
-    this.ms = new Ms(heap, config, {
+    this.ms = new Ms(heap, {
+      maxThreads: config.maxThreads, modules: config.modules, mIdleTimeoutMs: config.mIdleTimeoutMs, keepMs: config.minThreads,
+      where: config.where, reportCap: config.maxThreads > procs, ...(config.resourceLimits !== undefined ? { resourceLimits: config.resourceLimits } : {}),
+    }, {
       report: (err) => this.report(err),
       lost: (gp, mid, cause) => this.lost(gp, mid, cause),
+      // A microtask later: the first Ms are created before Runtime.create
+      // returns, when nobody listens yet. (Still before the thread's exit
+      // event, a macrotask.)
+      created: (w, mid) => queueMicrotask(() => events.threadCreate(w, mid)),
+      exited: (w, why) => events.threadExit(w, why),
+      message: (v, w) => events.message(v, w),
     })
+    // startm calls this hook holding sched.lock; newm takes sched.lock too
+    // (the host spins on it): so start the M after the caller unlocks.
+    setNewmHandoff(heap, () => this.wantNewm())
+    this.checkdead = new Checkdead({
+      heap, procs,
+      nms: () => this.ms.workers.length,
+      closing: () => this.closing,
+      unflushed: () => this.argqs?.length ?? 0,
+      nwaiters: () => this.nwaiters,
+      awaited: () => this.awaited(),
+      deadlock: (dump) => this.deadlock(dump),
+      failAwaited: (err) => this.failAwaited(err),
+      asleepChanged: () => this.updateRef(),
+    })
+    void this.completionLoop()
+    this.stopCollections = watchCollections(heap)
+    // The threads: the Ms that run the first work now, in parallel; the
+    // spare M and sysmon once the first M is up (Ms.boot).
+    const sysmonUp = new Promise<void>((resolve) => {
+      this.startSysmon = () => {
+        const godebug = parseGodebug(config.godebug)
+        this.sysmon = new SysmonThread(heap, {
+          runawayMs: config.runawayMs,
+          schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
+          scheddetail: godebug.get('scheddetail') === '1',
+          startTime: this.startTime,
+        }, {
+          newmHandoff: () => this.ms.newmHandoff(),
+          spare: () => this.ms.spare(),
+          report: (err) => this.report(err),
+        })
+        resolve(this.sysmon.ready)
+      }
+    })
+    const msUp = this.ms.boot(config.initialThreads, config.laterThreads, () => this.startSysmon())
+    this.ready = Promise.all([msUp, sysmonUp]).then(
+      () => {
+        this.booting = false
+        this.updateRef()
+      },
+      (e: unknown) => this.failStart(e instanceof Error ? e : new Error(String(e))),
+    )
+    // Not an unhandled rejection if nobody awaits it: the failure reaches
+    // the app through what it awaits (results reject with it) and through
+    // spawns (they throw it).
+    this.ready.catch(() => {})
   }
 
   /**
-   * Go's schedinit and the threads' start: creates the shared heap with
-   * every P idle, starts procs + 1 Ms (one spare, so a P can be handed off
-   * without waiting 16 ms for a new thread) and sysmon, and resolves once
-   * sysmon watches. On failure nothing is left running.
+   * Go's schedinit and the threads' start, synchronously: creates the
+   * shared heap with every P idle, the initial Ms' workers and sysmon's
+   * (their threads boot on their own, in parallel), the completion loop
+   * and the deadlock watch. Goroutines can be spawned at once; `ready`
+   * says when every thread is up.
    */
-  static async start(config: HostConfig, events: HostEvents): Promise<Host> {
+  static create(config: HostConfig, events: HostEvents): Host {
     const { procs } = config
     const heap = SharedHeap.create({
       maxProcs: procs, runqSize: 256, maxMs: config.maxThreads, maxGs: config.maxGoroutines + 1, arenaBytes: config.heapSize & ~7,
@@ -271,46 +377,76 @@ export class Host {
     // Before any thread exists: the host hears every SharedArrayBuffer posted (codec/sabs.ts).
     sabjoin(heap)
     const host = new Host(heap, procs, config, events)
-    // startm calls this hook holding sched.lock; newm takes sched.lock too
-    // (the host spins on it): so start the M after the caller unlocks.
-    setNewmHandoff(heap, () => queueMicrotask(() => host.ms.newmHandoff()))
-    const godebug = parseGodebug(config.godebug)
-    try {
-      await host.ms.boot(procs + 1)
-      host.sysmon = await SysmonThread.start(heap, {
-        runawayMs: config.runawayMs,
-        schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
-        scheddetail: godebug.get('scheddetail') === '1',
-        startTime: host.startTime,
-      }, {
-        newmHandoff: () => host.ms.newmHandoff(),
-        spare: () => host.ms.spare(),
-        report: (err) => host.report(err),
-      })
-    } catch (e) {
-      host.closing = true
-      host.closed = true
-      clearInterval(host.keepAlive)
-      await host.ms.terminate()
-      sabclose(heap)
-      throw e
-    }
     hostsByHeap.set(heap, host)
-    host.checkdead = new Checkdead({
-      heap, procs,
-      nms: () => host.ms.workers.length,
-      closing: () => host.closing,
-      unflushed: () => host.batchN + (host.argqs?.length ?? 0),
-      nwaiters: () => host.nwaiters,
-      awaited: () => host.awaited(),
-      deadlock: (dump) => host.deadlock(dump),
-      failAwaited: (err) => host.failAwaited(err),
-      asleepChanged: () => host.updateRef(),
-    })
-    void host.completionLoop()
-    host.stopCollections = watchCollections(heap)
     host.updateRef()
     return host
+  }
+
+  /**
+   * The start failed (an initial M died before its loop, or could not
+   * import an eager module): everything stops, whatever the app awaits
+   * rejects with err, and later spawns throw it. Rejects with err (ready's
+   * rejection).
+   */
+  private async failStart(err: Error): Promise<never> {
+    this.booting = false
+    if (this.startError === undefined && !this.closing) {
+      this.startError = err
+      this.closing = true
+      this.endedBy = 'destroy'
+      this.rejectAll(err)
+      await this.shutdown()
+    }
+    throw err
+  }
+
+  // -------------------------------------------------------------------------
+  // Starting Ms.
+
+  /**
+   * startm's newm hook on the host: it is called holding sched.lock, and
+   * newm takes it, so the M is started when the caller has let go: at the
+   * end of the spawn that asked (publish), else in a microtask.
+   */
+  private wantNewm(): void {
+    if (this.newmWanted) return
+    this.newmWanted = true
+    queueMicrotask(() => this.newmNow())
+  }
+
+  private newmNow(): void {
+    if (!this.newmWanted) return
+    this.newmWanted = false
+    this.ms.newmHandoff()
+  }
+
+  /** Starts one more M now if the cap allows (gort/pool's growth); returns whether it did. */
+  grow(): boolean {
+    return !this.closing && this.ms.grow()
+  }
+
+  /** The Ms' workers whose thread has not ended, oldest first. */
+  threads(): readonly Worker[] {
+    return this.ms.live
+  }
+
+  /**
+   * For gort/pool's idleThreads: live Ms on which no goroutine lives
+   * (`idle`), and the goroutines living on live Ms (`living`).
+   */
+  mload(): { idle: number; living: number } {
+    const m = this.heap.i32
+    const l = this.heap.layout
+    let idle = 0
+    let living = 0
+    for (const w of this.ms.live) {
+      const mid = this.ms.workers.indexOf(w)
+      if (mid < 0) continue
+      const n = Atomics.load(m, mbase(l, mid) + M_NGS)
+      if (n === 0) idle++
+      living += n
+    }
+    return { idle, living }
   }
 
   // -------------------------------------------------------------------------
@@ -323,6 +459,9 @@ export class Host {
    * RangeError when the G table is full, DataCloneError for arguments.
    */
   spawn(fn: unknown, args: unknown[], waiter: Waiter | undefined, flags = 0): Waiter {
+    if (this.startError !== undefined) {
+      throw new Error(`go: the runtime failed to start: ${this.startError.message}`, { cause: this.startError })
+    }
     if (this.closing) {
       throw new Error(this.endedBy === 'destroy'
         ? 'go: the runtime was destroyed (destroy() was called); no new goroutines can start'
@@ -337,7 +476,6 @@ export class Host {
       )
     }
     const h = this.heap
-    const posts = sabposts()
     let gp: number
     try {
       gp = newproc(h, meta, args, Gflags.Gawaited | Gflags.Ghost | flags, true, this.putArgs)
@@ -347,23 +485,19 @@ export class Host {
       waiter.reject(e)
       return waiter
     }
-    // Counted into sched.gcount by flush, with its batch, before anyone can see it.
+    // Counted into sched.gcount by publish, before anyone can see it.
     const goid = h.i32[gbase(h.layout, gp) + G_GOID]
     waiter ??= new HostGoroutine(goid, this.events, gp, this)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0 || !this.refd) this.active()
-    if (this.argsIn) this.batch(gp)
-    // Its arguments hold shared memory: the app may block on it right after
-    // (piscina's tests: run(buf), then Atomics.wait(buf)), so the spawn
-    // cannot wait for the batch's microtask.
-    if (sabposts() !== posts) this.flush()
+    if (this.argsIn) this.publish(gp)
     return waiter
   }
 
   /**
    * newproc's put for the app's spawns (made once, not per spawn): the
    * arguments go in now (argsIn), or wait for arena space in argq, which
-   * calls batch(gp) once they are in.
+   * calls publish(gp) once they are in.
    */
   private readonly putArgs = (gp: number, args: unknown[]): void => {
     this.argsIn = this.argq.put(gp, args)
@@ -373,7 +507,7 @@ export class Host {
   private argqs: ArenaWait | undefined
   /** Spawns whose arguments wait for arena space (arenawait.ts). */
   private get argq(): ArenaWait {
-    return this.argqs ??= new ArenaWait(this.heap, (gp) => this.batch(gp), (gp, e) => {
+    return this.argqs ??= new ArenaWait(this.heap, (gp) => this.publish(gp), (gp, e) => {
       const w = this.waiters[gp]
       if (w !== undefined) {
         this.waiters[gp] = undefined
@@ -384,33 +518,22 @@ export class Host {
     })
   }
 
-  /** Adds G gp, its arguments in place, to the batch of spawns. */
-  private batch(gp: number): void {
-    const m = this.heap.i32
-    const l = this.heap.layout
-    // Batch spawns: one push and one wake-up per batch.
-    if (this.batchN === 0) this.batchHead = gp
-    else m[gbase(l, this.batchTail) + G_SCHEDLINK] = gp
-    this.batchTail = gp
-    if (++this.batchN >= SPAWN_BATCH) this.flush()
-    else if (!this.flushQueued) {
-      this.flushQueued = true
-      queueMicrotask(() => this.flush())
-    }
+  /**
+   * Makes G gp, its arguments in place, runnable: counts it, pushes it onto
+   * the global queue (injectglist wakes an idle M if none spins), and
+   * starts the M that startm asked for meanwhile, if any: when this
+   * returns, an M has the work or is on its way to it.
+   */
+  private publish(gp: number): void {
+    const h = this.heap
+    Atomics.add(h.i32, schedw(h.layout, SCHED_GCOUNT), 1)
+    injectglist(h, gp, gp, 1)
+    if (this.newmWanted) this.newmNow()
   }
 
-  private flush(): void {
-    this.flushQueued = false
-    if (this.batchN === 0) return
-    const { batchHead, batchTail, batchN } = this
-    this.batchN = 0
-    Atomics.add(this.heap.i32, schedw(this.heap.layout, SCHED_GCOUNT), batchN)
-    injectglist(this.heap, batchHead, batchTail, batchN)
-  }
-
-  /** Live goroutines (Go's runtime.NumGoroutine), with the spawns not flushed yet. */
+  /** Live goroutines (Go's runtime.NumGoroutine), with the spawns waiting for arena space. */
   numGoroutine(): number {
-    return gcount(this.heap) + this.batchN + (this.argqs?.length ?? 0) // and the spawns waiting for arena space
+    return gcount(this.heap) + (this.argqs?.length ?? 0)
   }
 
   // -------------------------------------------------------------------------
@@ -450,14 +573,14 @@ export class Host {
 
   /** The app started something: whatever checkdead proved no longer holds, and the loop is held. */
   private active(): void {
-    this.checkdead?.wake()
+    this.checkdead.wake()
     this.updateRef()
   }
 
   /** Takes or drops the ref: held while the app awaits something or a goroutine is alive, unless all are asleep. */
   private updateRef(): void {
-    const busy = this.nwaiters > 0 || this.holds > 0 || this.batchN > 0 || gcount(this.heap) > 0
-    const want = !this.closed && busy && this.checkdead?.asleep !== true
+    const busy = (this.booting && this.readyAsked) || this.nwaiters > 0 || this.holds > 0 || gcount(this.heap) > 0
+    const want = !this.closed && busy && this.checkdead.asleep !== true
     if (want !== this.refd) {
       this.refd = want
       if (want) this.keepAlive.ref()
@@ -724,19 +847,16 @@ export class Host {
   }
 
   sysmonView(): Promise<SysmonView> {
-    if (this.sysmon === undefined || this.closed) return Promise.reject(new Error('sysmonView: the runtime is closed'))
+    if (this.closed) return Promise.reject(new Error('sysmonView: the runtime is closed'))
+    if (this.sysmon === undefined) return Promise.reject(new Error('sysmonView: sysmon has not started yet (it starts once the first M is up: await rt.ready)'))
     return this.hold(this.sysmon.view())
   }
 
   setGodebug(godebug: string): Promise<void> {
-    if (this.sysmon === undefined || this.closed) return Promise.reject(new Error('setGodebug: the runtime is closed'))
+    if (this.closed) return Promise.reject(new Error('setGodebug: the runtime is closed'))
+    if (this.sysmon === undefined) return Promise.reject(new Error('setGodebug: sysmon has not started yet (it starts once the first M is up: await rt.ready)'))
     const g = parseGodebug(godebug)
     return this.hold(this.sysmon.setSchedtrace(Number(g.get('schedtrace') ?? 0) || 0, g.get('scheddetail') === '1'))
-  }
-
-  /** The Ms' threads, by M id. */
-  threads(): readonly Worker[] {
-    return this.ms.workers
   }
 
   // -------------------------------------------------------------------------
@@ -755,7 +875,6 @@ export class Host {
     }
     this.closing = true
     this.endedBy = 'close'
-    this.flush()
     const h = this.heap
     Atomics.store(h.i32, schedw(h.layout, SCHED_CLOSING), 1)
     let stuckChecks = 0
@@ -779,7 +898,12 @@ export class Host {
     if (this.closed) return
     this.closing = true
     this.endedBy = 'destroy'
-    const err = new Error('gort: the runtime was destroyed')
+    this.rejectAll(new Error('gort: the runtime was destroyed'))
+    await this.shutdown()
+  }
+
+  /** Rejects everything the app awaits with err (a result nobody asked for is abandoned: nothing is reported). */
+  private rejectAll(err: Error): void {
     for (let gp = 0; gp < this.waiters.length; gp++) {
       const w = this.waiters[gp]
       if (w === undefined) continue
@@ -787,16 +911,18 @@ export class Host {
       if (w instanceof HostGoroutine) w.abandon(err)
       else w.reject(err)
     }
+    for (const reject of this.forever) reject(err)
+    this.forever.clear()
     this.nwaiters = 0
-    await this.shutdown()
   }
 
   private async shutdown(): Promise<void> {
     this.closed = true
+    this.booting = false
     this.heap.dead = true
     sabclose(this.heap)
     this.stopCollections()
-    this.checkdead?.stop()
+    this.checkdead.stop()
     this.ms.stopping = true
     gfflush(this.heap)
     // Wake a completion loop that waits, so that it sees `closed`.

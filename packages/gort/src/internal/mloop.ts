@@ -39,11 +39,12 @@
 // steal.ts (stealWork), mmodules.ts (module imports), proc.ts (the shared
 // half: idle lists, startm, wakep, handoffp), spawn.ts, ops.ts.
 
-import { parentPort } from 'node:worker_threads'
+import { parentPort, type MessagePort } from 'node:worker_threads'
 import { dropArgs, putResult, takeArgs } from './gvalue.js'
 import { Deque } from './deque.js'
 import { setSelectRand } from './select.js'
 import { ModuleTable } from './mmodules.js'
+import { MMSG_TAG, type MReady } from './mmsg.js'
 import { stealWork } from './steal.js'
 import type { SharedHeap } from './heap.js'
 import {
@@ -52,7 +53,7 @@ import {
   M_CURG, M_GCREDIT, M_LOADING, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
-  SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE,
+  SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE, SCHED_MNEXT,
   type Layout,
 } from './layout.js'
 import { lock, noteclear, notetsleep, notetsleepAsync, notewakeup, trackLocks, unlock } from './lock_futex.js'
@@ -82,6 +83,8 @@ const HOUSEKEEPING_MS = 10
 
 /** An M idle this long retires (0: never); Runtime.start's mIdleTimeoutMs. */
 let idleTimeoutMs = 0
+/** Retiring stops at this many live Ms (Runtime.start's minThreads; 0: only the spare rule). */
+let keepMs = 0
 /** How often a parked M wakes to see whether the heap asked for a collection (gc.ts). */
 const IDLE_GC_MS = 250
 
@@ -160,8 +163,9 @@ let burstStart = 0
  * The M's entry point (mstart): attaches to the heap and runs the scheduler
  * loop until the worker is terminated.
  */
-export async function mstart(heap: SharedHeap, id: number, eager: readonly string[], idleTimeout = 0): Promise<void> {
+export async function mstart(heap: SharedHeap, id: number, eager: readonly string[], idleTimeout = 0, keep = 0, ctl?: MessagePort): Promise<void> {
   idleTimeoutMs = idleTimeout
+  keepMs = keep
   h = heap
   m = h.i32
   l = h.layout
@@ -174,13 +178,14 @@ export async function mstart(heap: SharedHeap, id: number, eager: readonly strin
   // the host can release it (Runtime's mdied).
   trackLocks(mb + M_LOCKS, [schedw(l, SCHED_LOCK), heapw(l, HEAP_LOCK), schedw(l, SCHED_GFLOCK)])
   setSelectRand((n) => rnd.n(n))
-  // The host's requests (cancel.ts). Unref'd: a retired M's thread must end.
-  parentPort?.on('message', onHostMessage)
-  parentPort?.unref()
+  // The host's requests (cancel.ts), on a port of their own (the worker's
+  // parentPort is the goroutines'). Unref'd: a retired M's thread must end.
+  ctl?.on('message', onHostMessage)
+  ctl?.unref()
   await modules.importEager(eager)
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
   // The eager modules it could not import: Runtime.start rejects naming them (newm.ts).
-  parentPort?.postMessage({ type: 'ready', mid, failed: modules.failures() })
+  parentPort?.postMessage({ [MMSG_TAG]: 'ready', mid, failed: modules.failures() } satisfies MReady)
   await mloop()
 }
 
@@ -379,22 +384,39 @@ function spinBeforePark(t0: number): boolean {
 }
 
 /**
- * An M idle past the idle timeout leaves, if nothing lives on it and
- * another idle M stays as the spare: it takes itself off sched.midle under
- * sched.lock (so no startm can pick it any more; if one already did, it
- * stays), marks itself Mretired, and its thread ends. The host may reuse
- * its record for a new M.
+ * An M idle past the idle timeout leaves, if nothing lives on it, another
+ * idle M stays as the spare, and more than keepMs Ms live: it takes itself
+ * off sched.midle under sched.lock (so no startm can pick it any more; if
+ * one already did, it stays), marks itself Mretired, and its thread ends.
+ * The host may reuse its record for a new M.
  */
 function retire(): boolean {
   if (pendingAsync > 0 || hasLocalWork() || Atomics.load(m, mb + M_NGS) !== 0) return false
   lock(m, schedw(l, SCHED_LOCK))
-  if (m[schedw(l, SCHED_NMIDLE)] < 2 || m[mb + M_NEXTP] !== 0 || !mremove(h, mid)) {
+  if (m[schedw(l, SCHED_NMIDLE)] < 2 || m[mb + M_NEXTP] !== 0 || (keepMs > 0 && liveMs() <= keepMs) || !mremove(h, mid)) {
     unlock(m, schedw(l, SCHED_LOCK))
     return false
   }
   Atomics.store(m, mb + M_STATE, Mstate.Mretired)
   unlock(m, schedw(l, SCHED_LOCK))
   return true
+}
+
+/**
+ * Ms whose thread lives (starting, running, idle; not retired or dead).
+ * sched.lock must be held: retiring Ms mark themselves under it, so two
+ * that retire at once count each other. The host hands out records
+ * (sched.mnext) and clears a reused one under it too; it marks a dead M
+ * without it, so a dying M may still be counted (one retire too few).
+ */
+function liveMs(): number {
+  const n = m[schedw(l, SCHED_MNEXT)]
+  let live = 0
+  for (let i = 0; i < n; i++) {
+    const st = Atomics.load(m, mbase(l, i) + M_STATE)
+    if (st !== Mstate.Mretired && st !== Mstate.Mdead) live++
+  }
+  return live
 }
 
 /**

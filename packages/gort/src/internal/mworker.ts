@@ -1,11 +1,12 @@
 // The entry point of an M's worker thread.
 
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
 import { sabjoin, sabpoll } from './codec/sabs.js'
+import { MMSG_TAG, type MNewm } from './mmsg.js'
 // The records every M counts and frees (handlekind.ts), whether or not it
 // decodes them: channels, sync objects, contexts, and gort/bench's PB,
 // whose class lives there too.
@@ -17,12 +18,12 @@ import './pb.js'
 // Before any goroutine module loads (mstart imports them) and can print:
 // stdout and stderr written synchronously to the process's fds (stdio.ts).
 installSyncStdio()
-const { sab, mid, modules, idleTimeoutMs } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number }
+const { sab, mid, modules, idleTimeoutMs, keepMs, ctl } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number; keepMs: number; ctl: MessagePort }
 const h = SharedHeap.attach(sab)
 // Before this M can decode anything: it hears every SharedArrayBuffer posted from now on (codec/sabs.ts).
 sabjoin(h)
-setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
-await mstart(h, mid, modules, idleTimeoutMs)
+setNewmHandoff(h, () => parentPort?.postMessage({ [MMSG_TAG]: 'newm' } satisfies MNewm))
+await mstart(h, mid, modules, idleTimeoutMs, keepMs, ctl)
 // Retired: end the thread (nothing of ours is pending; the ids it freed go out).
 sabpoll(h)
 process.exit(0)

@@ -1,15 +1,36 @@
 // The host's half of M creation: Go's newm, the hand-off of newm requests
-// from threads that cannot start a worker themselves, and what the host does
-// when an M's thread ends (mdied, with its circuit breaker).
+// from threads that cannot start a worker themselves, the list of the Ms'
+// threads, and what the host does when an M's thread ends (mdied, with its
+// circuit breaker).
 //
 // Only the thread that started the runtime (the host) can create worker
 // threads. Go's startm calls newm directly; ours, on an M or sysmon, asks
-// the host with a message, and on the host defers to a microtask (startm
-// calls the hook holding sched.lock, and newm takes it too). This is Go's
-// newm hand-off (newmHandoff: a thread that must not start an M itself
+// the host with a message, and on the host runs it once startm has let go
+// of sched.lock (startm calls the hook holding it, and newm takes it too):
+// right after the spawn that asked (host.ts), else in a microtask. This is
+// Go's newm hand-off (newmHandoff: a thread that must not start an M itself
 // queues the request for the template thread, which starts it later).
 // The request arrives later than it was made, so the host starts a worker
 // only if it is still needed (newmHandoff below).
+//
+// Starting. `new Worker()` returns at once and the thread boots on its own
+// (about 50 ms to reach the M's loop on the 2-core machines, more when
+// several boot at once): nothing waits for it. The initial Ms (boot) are
+// created together, and the spare M and sysmon once the first of them is
+// in its loop; work queued meanwhile waits in shared memory, and the first
+// M to reach its loop takes it (getp). boot's promise, part of the
+// runtime's `ready`, settles when all of them are in their loop, or
+// rejects when one of them dies or cannot import an eager module before it
+// got there (nothing is replaced then: a runtime that cannot start stops).
+// An M that dies after its ready message is an ordinary death (mdied),
+// even while others still boot.
+//
+// The threads. `live` lists the Ms' Worker objects whose thread has not
+// ended, oldest first: what Runtime.threads and gort/pool's `threads`
+// report. The host is told when a worker is created and when its thread
+// ends (retired, died, or stopped by close/destroy), and it is told of any
+// message on an M's parentPort that is not gort's own (mmsg.ts): a
+// goroutine's `parentPort.postMessage(v)`.
 //
 // Refs: a worker, and the MessagePort behind its 'message' event, keep the
 // app's event loop alive unless unref'd. Node re-refs the port when a
@@ -19,7 +40,7 @@
 //
 // Who calls what: everything here runs on the host's thread.
 
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, heapw, mbase, pbase, schedw,
@@ -29,6 +50,7 @@ import {
   M_SPINNING, SCHED_NMSPINNING,
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
+import { isMMessage, MMSG_TAG, type MMessage } from './mmsg.js'
 import { handoffp, mremove, mwantremove, wakep } from './proc.js'
 import { globrunqsize } from './runq.js'
 import { Gflags, Gstatus, Mstate, Pstatus } from './runtime2.js'
@@ -41,7 +63,28 @@ export interface MsConfig {
   /** Goroutine modules every M imports before it reports ready. */
   modules: string[]
   mIdleTimeoutMs: number
+  /** The idle timeout retires Ms only while more than this many live (0: no floor but the spare). */
+  keepMs: number
   resourceLimits?: ResourceLimits
+  /** The call that started the runtime, for start errors: 'Runtime.start' or 'Runtime.create'. */
+  where: string
+  /**
+   * Whether reaching maxThreads is worth an 'error' report: only when the
+   * cap is above procs. A cap at or below procs (gort/pool's, piscina's
+   * maxThreads) means work waits for a free M by design.
+   */
+  reportCap: boolean
+}
+
+/** Why an M's thread ended: retired (idle timeout), died, or stopped (close, destroy, a failed start). */
+export interface ThreadExit {
+  /** The M's id (its record; a later M may reuse it). */
+  mid: number
+  reason: 'retired' | 'died' | 'stopped'
+  /** The thread's exit code. */
+  code: number
+  /** For 'died': what ended it (an uncaught exception, process.exit(), out of memory). */
+  error?: Error
 }
 
 /** What the Ms tell their host. */
@@ -50,24 +93,25 @@ export interface MsHooks {
   report(err: Error): void
   /** Goroutine record gp, which lived on a dead M, is lost: reject whoever awaits it. */
   lost(gp: number, mid: number, cause: Error): void
-}
-
-/** What an M's 'ready' message carries: the eager modules it could not import. */
-interface ReadyMessage {
-  type: 'ready'
-  failed?: Array<{ url: string; message: string }>
+  /** M mid's worker was just created (its thread boots; it is in `live`). Called synchronously by newm. */
+  created(w: Worker, mid: number): void
+  /** M's thread ended (it has left `live`). */
+  exited(w: Worker, why: ThreadExit): void
+  /** A goroutine on the M posted v to parentPort (not one of gort's own messages). */
+  message(v: unknown, w: Worker): void
 }
 
 /**
- * Runtime.start's rejection when an M could not import one of its
- * `modules` (a syntax error, a module that does not exist, one that throws
- * while it loads). `url` is the module; the message names it and says why.
+ * The start's rejection (Runtime.start, or rt.ready after Runtime.create)
+ * when an M could not import one of its `modules` (a syntax error, a
+ * module that does not exist, one that throws while it loads). `url` is
+ * the module; the message names it and says why.
  */
 export class ModuleLoadError extends Error {
   override name = 'ModuleLoadError'
   /** @internal */
-  constructor(readonly url: string, why: string) {
-    super(`Runtime.start: module ${url} failed to load on an M: ${why}`)
+  constructor(readonly url: string, why: string, where = 'Runtime.start') {
+    super(`${where}: module ${url} failed to load on an M: ${why}`)
   }
 }
 
@@ -75,8 +119,12 @@ export class ModuleLoadError extends Error {
 export class Ms {
   /** The workers, by M id (a retired M's slot is reused). */
   readonly workers: Worker[] = []
+  /** By M id: the host's end of the M's control port (post). */
+  private readonly ctl: Array<MessagePort | undefined> = []
   /** Ms the host terminated on purpose (kill), with the cause their goroutines fail with. */
   private readonly killed = new Map<number, Error>()
+  /** The workers whose thread has not ended, oldest first. */
+  readonly live: Worker[] = []
   /** M records whose thread retired: reused by newm. */
   private readonly freeMids: number[] = []
   /** Ms started and not yet in their scheduler loop. */
@@ -89,9 +137,10 @@ export class Ms {
   /** Set when Ms keep dying while starting: new work is refused with it (the circuit breaker). */
   broken: Error | undefined
   /**
-   * Until Runtime.start resolves: an M that dies or fails an eager module
-   * rejects start (once, through booted's promise) instead of being
-   * reported and replaced, so a failed start leaves nothing running.
+   * Until boot's promise settles: an initial M that dies before its ready
+   * message, or fails an eager module, rejects the start (once, through
+   * failBoot) instead of being reported and replaced, so a failed start
+   * leaves nothing running.
    */
   private booting = true
   /** No more Ms are started or replaced (close, destroy, a failed start). */
@@ -106,21 +155,35 @@ export class Ms {
   ) {}
 
   /**
-   * Starts the first n Ms and resolves when all are in their scheduler
-   * loop; rejects with the first failure (an M that died while booting, an
-   * eager module that failed to import), having terminated every M.
+   * Creates the first `now` Ms at once (their threads boot in parallel);
+   * once the first of them is in its scheduler loop (at once if `now` is
+   * 0), calls firstUp and creates `later` more. Resolves when all are in
+   * their loop; rejects with the first failure (one of them died before it
+   * got there, an eager module failed to import), having terminated every
+   * M. Staggered so that on a machine with few cores the threads that run
+   * the first work boot first: 3 Ms and sysmon booting at once on 2 cores
+   * took 2x as long to run the first goroutine (the measurement is in
+   * docs/design/scheduler.md, "Starting").
    */
-  async boot(n: number): Promise<void> {
+  async boot(now: number, later: number, firstUp: () => void): Promise<void> {
     const failed = new Promise<never>((_, reject) => {
       this.failBoot = reject
     })
+    // Before the first await: the first Ms exist when boot returns.
+    const first = Array.from({ length: now }, () => this.newm(true))
+    const rest = (now === 0 ? Promise.resolve() : Promise.race(first)).then(() => {
+      if (this.stopping) return
+      firstUp()
+      return Promise.all(Array.from({ length: later }, () => this.newm(true)))
+    })
     try {
-      await Promise.race([Promise.all(Array.from({ length: n }, () => this.newm())), failed])
+      await Promise.race([Promise.all([...first, rest]), failed])
     } catch (e) {
       await this.terminate()
       throw e
+    } finally {
+      this.booting = false
     }
-    this.booting = false
   }
 
   /** Rejects boot (the first call wins). */
@@ -154,65 +217,102 @@ export class Ms {
 
   /** sysmon asks for a spare M (none idle): start one if none is starting and the cap allows. */
   spare(): void {
-    if (this.starting === 0 && !this.stopping && this.broken === undefined &&
-      (this.freeMids.length > 0 || this.workers.length < this.config.maxThreads) &&
-      Atomics.load(this.heap.i32, schedw(this.heap.layout, SCHED_NMIDLE)) === 0) {
+    if (this.starting === 0 && this.canGrow() && Atomics.load(this.heap.i32, schedw(this.heap.layout, SCHED_NMIDLE)) === 0) {
       void this.newm().catch(() => {})
     }
   }
 
-  /** Starts one more M (Go's newm); resolves when it is in its scheduler loop. */
-  newm(): Promise<void> {
+  /** Whether one more M may start now: not stopping, not broken, under the cap. */
+  private canGrow(): boolean {
+    return !this.stopping && this.broken === undefined && (this.freeMids.length > 0 || this.workers.length < this.config.maxThreads)
+  }
+
+  /**
+   * Starts one more M now, if the cap allows (gort/pool: a task found no
+   * idle thread, as piscina starts a Worker). Returns whether it did; the
+   * Worker is in `live` when this returns.
+   */
+  grow(): boolean {
+    if (!this.canGrow()) return false
+    void this.newm().catch(() => {})
+    return true
+  }
+
+  /**
+   * Starts one more M (Go's newm): creates its worker now and resolves
+   * when it is in its scheduler loop. initial: one of boot's, whose early
+   * death fails the start.
+   */
+  newm(initial = false): Promise<void> {
     const reuse = this.freeMids.pop()
     const mid = reuse ?? this.workers.length
     const { maxThreads } = this.config
     if (mid >= maxThreads) {
       // Not fatal here (Go's is): the queued work runs when an M frees up.
-      if (!this.warnedThreads) {
+      if (!this.warnedThreads && this.config.reportCap) {
         this.warnedThreads = true
         this.hooks.report(new RangeError(`gort: program needs more than ${maxThreads} threads (the maxThreads option); queued goroutines wait for a free M`))
       }
       return Promise.resolve()
     }
     const h = this.heap
+    // A null prototype: Worker must not find options (execArgv, env, argv)
+    // that a polluted Object.prototype would lend an ordinary object.
+    // The host's requests to this M (a cancellation, cancel.ts) go on a
+    // port of their own: the worker's parentPort belongs to the goroutines'
+    // code (piscina's tasks listen on it).
+    const ctl = new MessageChannel()
+    const opts: WorkerOptions = Object.assign(Object.create(null) as WorkerOptions, {
+      workerData: { sab: h.sab, mid, modules: this.config.modules, idleTimeoutMs: this.config.mIdleTimeoutMs, keepMs: this.config.keepMs, ctl: ctl.port2 },
+      transferList: [ctl.port2],
+    })
+    this.ctl[mid]?.close()
+    this.ctl[mid] = ctl.port1
+    if (this.config.resourceLimits !== undefined) opts.resourceLimits = this.config.resourceLimits
+    lock(h.i32, schedw(h.layout, SCHED_LOCK))
+    // A retired or dead M's record: clear it (its id stays) for the new
+    // thread. Under sched.lock: a retiring M counts the live records
+    // (mloop.ts liveMs).
     if (reuse !== undefined) {
-      // A retired or dead M's record: clear it (its id stays) for the new thread.
-      const b = mbase(h.layout, mid)
-      h.i32.fill(0, b + 1, mbase(h.layout, mid + 1))
+      h.i32.fill(0, mbase(h.layout, mid) + 1, mbase(h.layout, mid + 1))
       this.deadMs.delete(mid)
     }
-    const w = new Worker(new URL('./mworker.js', import.meta.url), {
-      workerData: { sab: h.sab, mid, modules: this.config.modules, idleTimeoutMs: this.config.mIdleTimeoutMs },
-      ...(this.config.resourceLimits !== undefined ? { resourceLimits: this.config.resourceLimits } : {}),
-    })
-    this.workers[mid] = w
-    lock(h.i32, schedw(h.layout, SCHED_LOCK))
-    h.i32[schedw(h.layout, SCHED_MNEXT)] = this.workers.length
+    h.i32[schedw(h.layout, SCHED_MNEXT)] = Math.max(this.workers.length, mid + 1)
     unlock(h.i32, schedw(h.layout, SCHED_LOCK))
+    const w = new Worker(new URL('./mworker.js', import.meta.url), opts)
+    this.workers[mid] = w
+    this.live.push(w)
     this.starting++
     const started = new Promise<void>((resolve, reject) => {
       let ready = false
-      w.on('message', (msg: ReadyMessage | { type: 'newm' }) => {
-        if (msg.type === 'ready') {
+      w.on('message', (msg: MMessage | unknown) => {
+        if (!isMMessage(msg)) this.hooks.message(msg, w)
+        else if (msg[MMSG_TAG] === 'ready') {
           ready = true
           this.starting--
           this.startDeaths = 0
-          const failed = msg.failed ?? []
-          if (this.booting && failed.length > 0) this.failBoot(new ModuleLoadError(failed[0].url, failed[0].message))
+          const failed = msg.failed
+          if (initial && this.booting && failed.length > 0) this.failBoot(new ModuleLoadError(failed[0].url, failed[0].message, this.config.where))
           resolve()
-        } else if (msg.type === 'newm') this.newmHandoff()
+        } else this.newmHandoff()
       })
       let cause: Error | undefined
       w.once('error', (e) => {
         cause = e instanceof Error ? e : new Error(String(e))
       })
       w.once('exit', (code) => {
+        const i = this.live.indexOf(w)
+        if (i >= 0) this.live.splice(i, 1)
+        if (this.ctl[mid] === ctl.port1) this.ctl[mid] = undefined
+        ctl.port1.close()
         if (this.terminated) {
+          this.hooks.exited(w, { mid, reason: 'stopped', code })
           if (!ready) reject(new Error('gort: the runtime was stopped while an M started'))
           return
         }
         if (Atomics.load(h.i32, mbase(h.layout, mid) + M_STATE) === Mstate.Mretired) {
           this.freeMids.push(mid)
+          this.hooks.exited(w, { mid, reason: 'retired', code })
           return
         }
         const killedFor = this.killed.get(mid)
@@ -220,15 +320,17 @@ export class Ms {
           // Terminated on purpose (kill): its goroutines fail with the
           // reason; nothing to report, and a new M takes its place.
           this.killed.delete(mid)
+          this.hooks.exited(w, { mid, reason: 'died', code, error: killedFor })
           this.mdied(mid, killedFor)
           return
         }
         const why = cause ?? new Error(`the thread exited with code ${code}`)
-        if (this.booting) {
-          // Runtime.start rejects with it, once; nothing is replaced or printed.
+        this.hooks.exited(w, { mid, reason: 'died', code, error: why })
+        if (initial && this.booting && !ready) {
+          // The start rejects with it, once; nothing is replaced or printed.
           this.stopping = true
-          this.failBoot(new Error(`Runtime.start: M${mid} died while starting: ${why.message}`, { cause: why }))
-          if (!ready) reject(why)
+          this.failBoot(new Error(`${this.config.where}: M${mid} died while starting: ${why.message}`, { cause: why }))
+          reject(why)
           return
         }
         this.hooks.report(Object.assign(new Error(`gort: M${mid} died: ${why.message}`), { cause: why }))
@@ -240,12 +342,13 @@ export class Ms {
     })
     // Listeners first: adding a 'message' listener refs the worker's port again.
     w.unref()
+    this.hooks.created(w, mid)
     return started
   }
 
   /** Posts a request to M mid's thread (its onHostMessage, mloop.ts); dropped if it has none. */
   post(mid: number, msg: unknown): void {
-    this.workers[mid]?.postMessage(msg)
+    this.ctl[mid]?.postMessage(msg)
   }
 
   /**

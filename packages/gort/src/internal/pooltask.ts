@@ -15,8 +15,20 @@
 //   - anything else is the result.
 // piscina's Piscina.move() wrapper on a result is unwrapped (values are
 // copied between threads here, never transferred).
+//
+// Loading a task file. As piscina does, runTask require()s it first (a
+// CommonJS file, ESM without top-level await, which Node 20.19+ can
+// require, TypeScript when the app runs under tsx, whose require hook the
+// M inherits), and imports it only if that fails (TypeScript without that
+// hook, through loader.ts; top-level await; a data: URL). require() is synchronous, so the task does
+// not park while its file loads: a task that then blocks its thread (a
+// synchronous loop, Atomics.wait) has not let its M start other tasks
+// meanwhile, which would be stuck behind it (a started goroutine never
+// leaves its M); those wait on the P's run queue, free to run on another M.
 
-import { pathToFileURL } from 'node:url'
+import { createRequire } from 'node:module'
+import { types } from 'node:util'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { isGeneratorFunction, goroutines } from './registry.js'
 import { importModule } from './loader.js'
 import { until } from './ops.js'
@@ -33,6 +45,43 @@ const handlers = new Map<string, Function>()
 /** The file URL of a task file given as a path or a URL. */
 function toUrl(filename: string): string {
   return /^[a-z][a-z0-9+.-]+:/i.test(filename) ? filename : pathToFileURL(filename).href
+}
+
+const requireHere = createRequire(import.meta.url)
+
+/**
+ * The task file's exports by require(), as piscina sees them (its
+ * __importStar: a CommonJS module.exports is `default`, with its own
+ * properties as named exports; an ES module's namespace as it is), or
+ * undefined when require() cannot load it (then import() does).
+ */
+function requireTaskFile(url: string): Record<string, unknown> | undefined {
+  if (!url.startsWith('file:')) return undefined
+  let mod: unknown
+  try {
+    mod = requireHere(fileURLToPath(url))
+  } catch {
+    return undefined
+  }
+  if (mod !== null && typeof mod === 'object' && (types.isModuleNamespaceObject(mod) || (mod as { __esModule?: unknown }).__esModule === true)) {
+    return mod as Record<string, unknown>
+  }
+  const ns: Record<string, unknown> = { default: mod }
+  if (mod !== null && (typeof mod === 'object' || typeof mod === 'function')) {
+    for (const k of Object.keys(mod)) if (k !== 'default') ns[k] = (mod as Record<string, unknown>)[k]
+  }
+  return ns
+}
+
+/** The handler, found synchronously when the file loads with require() and exports a function (not a Promise). */
+function handlerNow(filename: string, name: string): Function | undefined {
+  const ns = requireTaskFile(toUrl(filename))
+  if (ns === undefined) return undefined
+  const h = ns[name]
+  if (typeof h === 'function') return h
+  const d = ns.default as Record<string, unknown> | null | undefined
+  if (d !== null && (typeof d === 'object' || typeof d === 'function') && typeof d[name] === 'function') return d[name] as Function
+  return undefined
 }
 
 /**
@@ -70,13 +119,16 @@ function unwrapMovable(v: unknown): unknown {
   return v
 }
 
+/** This module's URL: a pool's runtime imports it on every M at start (Runtime's modules). */
+export const pooltaskUrl = import.meta.url
+
 export const pooltask = goroutines(import.meta.url, {
   /** Runs the task file's function `name` with `arg` (piscina's worker.ts onMessage). */
   *runTask(filename: string, name: string, arg: unknown): Generator<unknown, unknown> {
     const key = `${filename}#${name}`
     let fn = handlers.get(key)
     if (fn === undefined) {
-      fn = yield* until(loadHandler(filename, name))
+      fn = handlerNow(filename, name) ?? (yield* until(loadHandler(filename, name)))
       if (handlers.size > 1000) handlers.delete(handlers.keys().next().value!)
       handlers.set(key, fn)
     }

@@ -1,5 +1,6 @@
-// The host's side of sysmon (sysmon.ts): starting its thread, its control
-// plane, and stopping it so that what it printed is not lost.
+// The host's side of sysmon (sysmon.ts): starting its thread (created with
+// the runtime, booting in parallel with the Ms), its control plane, and
+// stopping it so that what it printed is not lost.
 //
 // The control plane is comlink over a MessagePort of its own; sysmon's
 // loop never returns to its event loop, so it reads the port by polling,
@@ -10,7 +11,7 @@
 //
 // Everything here runs on the host's thread.
 
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
+import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads'
 import { wrap, type Remote } from 'comlink'
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs'
 import type { SharedHeap } from './heap.js'
@@ -39,27 +40,32 @@ export function parseGodebug(s: string): Map<string, string> {
 
 export class SysmonThread {
   private stopped = false
+  private readonly worker: Worker
+  private readonly port: MessagePort
+  private readonly control: Remote<SysmonControl>
+  /**
+   * Settles once sysmon watches (or its thread ended): part of the
+   * runtime's `ready`. Nothing waits for it to run goroutines; until then a
+   * goroutine that runs away keeps its P (sysmon cannot retake it yet).
+   */
+  readonly ready: Promise<void>
 
-  private constructor(
-    private readonly heap: SharedHeap,
-    private readonly worker: Worker,
-    private readonly port: MessagePort,
-    private readonly control: Remote<SysmonControl>,
-  ) {}
-
-  /** Starts sysmon's thread; resolves once it watches (a goroutine that runs away right after start must not find it still loading). */
-  static async start(heap: SharedHeap, opts: SysmonOptions, hooks: SysmonHooks): Promise<SysmonThread> {
+  /** Creates sysmon's thread now; it boots on its own (ready). */
+  constructor(private readonly heap: SharedHeap, opts: SysmonOptions, hooks: SysmonHooks) {
     const { port1, port2 } = new MessageChannel()
-    const control = wrap<SysmonControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]))
+    this.control = wrap<SysmonControl>(nodeEndpoint(port1 as unknown as Parameters<typeof nodeEndpoint>[0]))
     // After wrap: comlink's listener refs the port.
     port1.unref()
-    const w = new Worker(new URL('./sysmonworker.js', import.meta.url), {
+    this.port = port1
+    // A null prototype, as for the Ms (newm.ts): no option from a polluted Object.prototype.
+    const wopts: WorkerOptions = Object.assign(Object.create(null) as WorkerOptions, {
       workerData: { sysmon: true, sab: heap.sab, control: port2, opts },
       transferList: [port2],
     })
-    const t = new SysmonThread(heap, w, port1, control)
+    const w = new Worker(new URL('./sysmonworker.js', import.meta.url), wopts)
+    this.worker = w
     let ready!: () => void
-    const started = new Promise<void>((r) => {
+    this.ready = new Promise<void>((r) => {
       ready = r
     })
     w.once('exit', () => ready())
@@ -69,12 +75,10 @@ export class SysmonThread {
       else if (msg.type === 'spare') hooks.spare()
     })
     w.once('error', (e) => {
-      if (!t.stopped) hooks.report(Object.assign(new Error(`gort: sysmon died: ${(e as Error).message}`), { cause: e }))
+      if (!this.stopped) hooks.report(Object.assign(new Error(`gort: sysmon died: ${(e as Error).message}`), { cause: e }))
     })
     // Listeners first: adding a 'message' listener refs the worker's port again.
     w.unref()
-    await started
-    return t
   }
 
   /** Wakes sysmon if it sleeps on its note, so that it reads a control request now. */

@@ -1,0 +1,38 @@
+// The messages an M's thread posts to its host, and how the host tells them
+// from a goroutine's own.
+//
+// An M has one channel to the host: its worker's parentPort. gort's own
+// messages travel on it (the M is in its loop: 'ready'; startm found no
+// idle M: 'newm'), and so does whatever a goroutine passes to
+// `parentPort.postMessage(v)` itself (a piscina task file does this to
+// reach the pool's 'message' event). The host must not take one for the
+// other: a task posting `{ type: 'ready' }` is not an M reporting in. So
+// gort's own messages carry MMSG_TAG, a key no user value has by accident
+// (it begins with a NUL character), and everything else is the user's: the
+// host passes it on as the runtime's 'message' event (newm.ts).
+//
+// Rejected: a second MessagePort per M for gort's own messages. It costs a
+// port and a listener per M, and the host must still read parentPort for
+// the user's messages; the tag costs one property.
+
+/** The key of gort's own messages on an M's parentPort. */
+export const MMSG_TAG = '\u0000gort.m'
+
+/** An M reports that it is in its scheduler loop, with the eager modules it could not import. */
+export interface MReady {
+  [MMSG_TAG]: 'ready'
+  mid: number
+  failed: Array<{ url: string; message: string }>
+}
+
+/** startm found no idle M on this thread (Go's newm hand-off, newm.ts). */
+export interface MNewm {
+  [MMSG_TAG]: 'newm'
+}
+
+export type MMessage = MReady | MNewm
+
+/** Whether v is one of gort's own messages (else it is a goroutine's). Host only. */
+export function isMMessage(v: unknown): v is MMessage {
+  return v !== null && typeof v === 'object' && Object.hasOwn(v, MMSG_TAG)
+}
