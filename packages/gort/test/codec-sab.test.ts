@@ -166,6 +166,20 @@ test.serial('the app blocks in Atomics.wait right after rt.run; the goroutine wa
   })
 })
 
+test.serial('a SharedArrayBuffer sent the moment the runtime is created, before any of its threads is up, arrives (sysmon is started for it and subscribes first)', async (t) => {
+  const rt = Runtime.create({ procs: 2, modules: [new URL('./fixtures/sabs.js', import.meta.url).href] })
+  try {
+    const i32 = new Int32Array(new SharedArrayBuffer(4))
+    const done = rt.run(sabs.writeAndNotify, i32, 7)
+    waitOrDump(t, rt, i32, 0, 0, 30_000)
+    t.is(Atomics.load(i32, 0), 7)
+    t.is(typeof (await done), 'number')
+    await rt.ready
+  } finally {
+    await rt.close()
+  }
+})
+
 test.serial('a SharedArrayBuffer goes through a channel between goroutines on two Ms', async (t) => {
   await withRt(t, 2, 60_000, async (rt) => {
     for (let i = 0; i < 5; i++) {

@@ -61,7 +61,7 @@ import { SharedHeap } from './heap.js'
 import { gbase, mbase, schedw, G_FLAGS, G_GOID, G_M, G_SCHEDLINK, G_STATUS, M_NGS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
 import { Checkdead, DeadlockError, nothingCanRun } from './checkdead.js'
 import { Ms, type ResourceLimits, type ThreadExit } from './newm.js'
-import { sabclose, sabjoin } from './codec/sabs.js'
+import { sabclose, sabjoin, setSabAnswererHook } from './codec/sabs.js'
 import { gcount, gfflush, gfput, injectglist, newproc, pidleput, setNewmHandoff } from './proc.js'
 import { ArenaWait } from './arenawait.js'
 import { describeFn, goroutineMeta } from './registry.js'
@@ -332,6 +332,9 @@ export class Host {
     // spare M and sysmon once the first M is up (Ms.boot).
     const sysmonUp = new Promise<void>((resolve) => {
       this.startSysmon = () => {
+        // Once: after the first M is up (Ms.boot), or sooner when a
+        // SharedArrayBuffer is sent first (codec/sabs.ts awaitAnswerer).
+        if (this.sysmon !== undefined || this.closed) return
         const godebug = parseGodebug(config.godebug)
         this.sysmon = new SysmonThread(heap, {
           runawayMs: config.runawayMs,
@@ -346,6 +349,7 @@ export class Host {
         resolve(this.sysmon.ready)
       }
     })
+    setSabAnswererHook(heap, () => this.startSysmon())
     const msUp = this.ms.boot(config.initialThreads, config.laterThreads, () => this.startSysmon())
     this.ready = Promise.all([msUp, sysmonUp]).then(
       () => {

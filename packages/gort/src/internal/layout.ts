@@ -174,6 +174,7 @@ const schedSpec: RecordSpec = {
       closing: i32('sched.lock', '1 once the host called close(): spawns fail. Read with Atomics.load.'),
     },
     {
+      sabserve: i32('atomic-any', '1 once sysmon, the thread that answers late subscribers of the SharedArrayBuffer channel, has subscribed (codec/sabs.ts): Atomics.store and notify by sysmon; a thread about to post the first buffer waits for it (Atomics.wait), having asked its host to start sysmon now.'),
       sabgen: i32('atomic-any', 'Moves with every message on the runtime\'s SharedArrayBuffer channel (codec/sabs.ts): Atomics.add by sabpost before it posts (the new value is the id it posts), by a drop or a catch-up request after it posts. A thread loads it (Atomics.load) right after subscribing: 0 means it missed nothing. sabcheck reads it with a plain load, as a hint that the thread\'s channel has messages (they are ordered by the channel, not by this word).'),
     },
     { sysmonnote: i32('lock-key', 'The note sysmon sleeps on while every P is idle (Go\'s sched.sysmonnote).') },
@@ -454,7 +455,7 @@ export const SCHED_GFREE = S.gfree, SCHED_NGFREE = S.ngfree, SCHED_GNEXT = S.gne
 export const SCHED_GCOUNT = S.gcount, SCHED_NMWANT = S.nmwant, SCHED_NPENDINGIO = S.npendingio
 export const SCHED_DONEHEAD = S.donehead, SCHED_HOSTWAITING = S.hostwaiting, SCHED_INJECTHEAD = S.injecthead, SCHED_INJECTN = S.injectn
 export const SCHED_MWANT = S.mwant, SCHED_MWANTTAIL = S.mwanttail, SCHED_NFUNCS = S.nfuncs, SCHED_CLOSING = S.closing
-export const SCHED_SABGEN = S.sabgen
+export const SCHED_SABGEN = S.sabgen, SCHED_SABSERVE = S.sabserve
 export const SCHED_SYSMONNOTE = S.sysmonnote, SCHED_SYSMONWAIT = S.sysmonwait, SCHED_NPREEMPT = S.npreempt
 export const SCHED_NWAKEGUARD = S.nwakeguard, SCHED_NRETAKESYSCALL = S.nretakesyscall, SCHED_NRETAKEEXEC = S.nretakeexec, SCHED_SYSMONTICK = S.sysmontick, SCHED_SYSMONSLEEPUS = S.sysmonsleepus
 

@@ -5,7 +5,7 @@ import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
-import { sabjoin, sabpoll } from './codec/sabs.js'
+import { sabjoin, sabpoll, setSabAnswererHook } from './codec/sabs.js'
 import { MMSG_TAG, type MNewm } from './mmsg.js'
 // The records every M counts and frees (handlekind.ts), whether or not it
 // decodes them: channels, sync objects, contexts, and gort/bench's PB,
@@ -22,6 +22,8 @@ const { sab, mid, modules, idleTimeoutMs, keepMs, ctl } = workerData as { sab: S
 const h = SharedHeap.attach(sab)
 // Before this M can decode anything: it hears every SharedArrayBuffer posted from now on (codec/sabs.ts).
 sabjoin(h)
+// A buffer this M posts before sysmon is up waits for it (the host starts it once the first M is up).
+setSabAnswererHook(h, () => {})
 setNewmHandoff(h, () => parentPort?.postMessage({ [MMSG_TAG]: 'newm' } satisfies MNewm))
 await mstart(h, mid, modules, idleTimeoutMs, keepMs, ctl)
 // Retired: end the thread (nothing of ours is pending; the ids it freed go out).

@@ -10,7 +10,7 @@ import { expose, type Endpoint } from 'comlink'
 import { SharedHeap } from './heap.js'
 import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
-import { sabjoin } from './codec/sabs.js'
+import { sabjoin, sabserving } from './codec/sabs.js'
 import { sysmon, type SysmonOptions } from './sysmon.js'
 
 /**
@@ -50,6 +50,7 @@ const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOption
 const h = SharedHeap.attach(sab)
 // Before the runtime takes work: sysmon holds every SharedArrayBuffer id and answers Ms that subscribed late (codec/sabs.ts).
 sabjoin(h, true)
+sabserving(h)
 setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
 const { control } = workerData as { control: MessagePort }
 const { endpoint, poll } = pollingEndpoint(control)

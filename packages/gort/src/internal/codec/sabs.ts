@@ -83,7 +83,7 @@
 import { types } from 'node:util'
 import { BroadcastChannel, receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads'
 import type { SharedHeap } from '../heap.js'
-import { HDR_NONCE0, HDR_NONCE1, SCHED_SABGEN, SCHED_SYSMONTICK, headerw, schedw } from '../layout.js'
+import { HDR_NONCE0, HDR_NONCE1, SCHED_SABGEN, SCHED_SABSERVE, SCHED_SYSMONTICK, headerw, schedw } from '../layout.js'
 import { threadCanBlock } from '../futex.js'
 import { throwFatal } from '../throw.js'
 
@@ -232,6 +232,45 @@ function portOf(h: SharedHeap): SabPort {
   return port
 }
 
+/** By heap: how this thread asks for the answerer (sysmon) to start now (the host's; an M's does nothing: the host starts sysmon once the first M is up). */
+const answererHooks = new WeakMap<SharedHeap, () => void>()
+
+/** The host, and each M (with a no-op): how sabpost gets sysmon started when a buffer is posted before it is up. */
+export function setSabAnswererHook(h: SharedHeap, start: () => void): void {
+  answererHooks.set(h, start)
+}
+
+/**
+ * Before the first buffer is posted: the answerer (sysmon) must have
+ * subscribed, or threads that subscribe later could never learn the id
+ * (a runtime is usable before its threads are up: Runtime.create). Asks
+ * the host to start it, then waits for its subscription (Atomics.wait:
+ * once per runtime, tens of milliseconds, and only when a buffer is sent
+ * in the runtime's first moments).
+ */
+function awaitAnswerer(h: SharedHeap): void {
+  const w = schedw(h.layout, SCHED_SABSERVE)
+  if (Atomics.load(h.i32, w) !== 0) return
+  // Only the threads of a runtime (the host, its Ms) have an answerer to
+  // wait for; a bare heap (the codec's own tests) has none.
+  const start = answererHooks.get(h)
+  if (start === undefined) return
+  start()
+  const deadline = performance.now() + 30_000
+  while (Atomics.load(h.i32, w) === 0) {
+    const left = deadline - performance.now()
+    if (left <= 0) throw new Error('gort: a SharedArrayBuffer could not be sent: sysmon did not start within 30 s')
+    Atomics.wait(h.i32, w, 0, left)
+  }
+}
+
+/** sysmon, once subscribed as the answerer: posts may go ahead (awaitAnswerer). */
+export function sabserving(h: SharedHeap): void {
+  const w = schedw(h.layout, SCHED_SABSERVE)
+  Atomics.store(h.i32, w, 1)
+  Atomics.notify(h.i32, w)
+}
+
 /** Unsubscribes this thread (the runtime ends); its table goes. */
 export function sabclose(h: SharedHeap): void {
   const port = ports.get(h)
@@ -260,6 +299,7 @@ export function sabposts(): number {
  */
 export function sabpost(h: SharedHeap, v: unknown): number {
   const port = portOf(h)
+  if (!port.serves) awaitAnswerer(h)
   // Pairs with the load a subscriber makes after subscribing (SabPort): an id taken after that load is posted after the subscription.
   const id = (Atomics.add(h.i32, port.genw, 1) + 1) | 0
   port.bc.postMessage([NEW, id, v])
