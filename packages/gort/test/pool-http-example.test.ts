@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { seeded } from './helpers.js'
+import { seeded, withWatchdog } from './helpers.js'
 
 const SERVER = fileURLToPath(new URL('../../demo/pool-http/server.mjs', import.meta.url))
 /** The longest the server lets a job run; the timeout case asks for TIMEOUT_SHORT_MS. */
@@ -123,21 +123,14 @@ async function until(cond: (s: Stats) => boolean, ms: number, what: string): Pro
  * Runs fn; if it has not settled after ms, fails the test with the
  * server's output and last /stats, and kills the server.
  */
-async function watchdog<T>(t: ExecutionContext, ms: number, fn: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const fired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const state = `server output:\n${server?.output.join('') ?? '(none)'}\nlast /stats: ${JSON.stringify(lastStats)}`
-      t.log(`watchdog: no result after ${ms} ms; ${state}`)
-      server?.child.kill('SIGKILL')
-      reject(new Error(`watchdog fired after ${ms} ms:\n${state}`))
-    }, ms)
-  })
-  try {
-    return await Promise.race([fn(), fired])
-  } finally {
-    clearTimeout(timer)
+function watchdog<T>(t: ExecutionContext, ms: number, fn: () => Promise<T>): Promise<T> {
+  // The dump also kills the server: a hung child must not outlive the test.
+  const dump = (): string => {
+    const state = `server output:\n${server?.output.join('') ?? '(none)'}\nlast /stats: ${JSON.stringify(lastStats)}`
+    server?.child.kill('SIGKILL')
+    return state
   }
+  return withWatchdog(t, ms, dump, () => [], fn)
 }
 
 /** task.mjs's chain, computed here: sha256 of the seed, then `rounds` more. */
