@@ -100,11 +100,6 @@ export function cancelPending(m: Int32Array, gb: number): boolean {
   return c !== 0 && c !== CANCEL_TAKEN
 }
 
-/** Whether G gp was asked to stop (taken or not). Any thread. */
-export function cancelRequested(m: Int32Array, gb: number): boolean {
-  return Atomics.load(m, gb + G_CANCEL) !== 0
-}
-
 /** Whether the calling goroutine was cancelled (its request taken or waiting). In a goroutine. */
 export function cancelled(): boolean {
   const h = mheap()

@@ -690,11 +690,14 @@ function execute(gp: number, inherit: boolean): void {
     if (y === PARK && Atomics.load(m, gb + G_PREEMPT) === 0) break
     v = undefined
     isErr = false
+    // Read once per step: the cancellation check here and the safe point
+    // below both go by it.
+    const preempt = Atomics.load(m, gb + G_PREEMPT) !== 0
     // A cancellation (cancel.ts) is thrown in at a safe point: a plain
     // yield, gosched, sleep or until; not at a park (the operation has
     // queued gp on a channel or lock) nor a syscall. G.preempt is up while
     // one waits, so this costs the fast path nothing.
-    if (kept && Atomics.load(m, gb + G_PREEMPT) !== 0 && cancelPending(m, gb) &&
+    if (kept && preempt && cancelPending(m, gb) &&
       !(y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Syscall))) {
       // until()'s promise is abandoned: its rejection must not go unhandled.
       if (y instanceof SchedOp && y.kind === OpKind.Until) Promise.resolve(y.arg).catch(ignore)
@@ -737,7 +740,7 @@ function execute(gp: number, inherit: boolean): void {
         // preempt the pair; here the partner goes behind the M's queue and
         // the global queue is looked at first, so that goroutines that only
         // hand off to each other cannot starve the rest.
-        if (Atomics.load(m, gb + G_PREEMPT) !== 0) {
+        if (preempt) {
           clearPreempt(gb)
           if (localnext !== 0) {
             localq.push(localnext)
@@ -781,7 +784,7 @@ function execute(gp: number, inherit: boolean): void {
     // A safe point: give up the M only if preemption was requested, or if
     // the burst has kept the event loop waiting too long (every 16th safe
     // point reads the clock).
-    if (Atomics.load(m, gb + G_PREEMPT) !== 0 ||
+    if (preempt ||
       ((++safepoints & 15) === 0 && performance.now() - burstStart >= HOUSEKEEPING_MS && (loopDue = true))) {
       clearPreempt(gb)
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above

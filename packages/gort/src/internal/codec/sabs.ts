@@ -282,13 +282,6 @@ export function sabclose(h: SharedHeap): void {
   port.table.clear()
 }
 
-/** Posts made on this thread, for every runtime (the host flushes a spawn whose arguments posted one). */
-let postsHere = 0
-
-/** SharedArrayBuffer posts made on this thread so far (sabpost). */
-export function sabposts(): number {
-  return postsHere
-}
 
 /**
  * Gives v (a SharedArrayBuffer, or a POSTED value) a new id and posts it to
@@ -308,7 +301,6 @@ export function sabpost(h: SharedHeap, v: unknown): number {
   // kept as the caller's object, which the caller may change after sending.
   port.table.set(id, types.isSharedArrayBuffer(v) ? v : structuredClone(v))
   port.posted++
-  postsHere++
   return id
 }
 
