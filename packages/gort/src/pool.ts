@@ -8,8 +8,7 @@
 //   - its own FIFO of tasks waiting for a slot (options.taskQueue, an
 //     ArrayTaskQueue by default), so that maxQueue, queueSize and aborting a
 //     queued task mean what they mean in piscina;
-//   - at most maxThreads × concurrentTasksPerWorker tasks in the runtime at
-//     once (piscina's maxCapacity), which also drives needsDrain and 'drain';
+//   - admission: which tasks are in the runtime (below);
 //   - run and wait time histograms, completed, duration, utilization;
 //   - close({ force }), destroy() and Symbol.asyncDispose with piscina's
 //     errors, and piscina's option validation, word for word;
@@ -22,6 +21,30 @@
 //     'threadExit' and 'message' events become 'workerCreate',
 //     'workerDestroy' and 'message'.
 //
+// Admission. piscina posts a Worker a task only when one of its
+// concurrentTasksPerWorker slots is free, so maxThreads × that many tasks
+// (maxCapacity) run at once; the rest wait in the pool's queue, and every
+// task is a round trip to a Worker. Here a task in the runtime can start on
+// any M, and the slots matter only for tasks that park (an async function
+// awaiting, a generator): a synchronous function runs to its end once
+// started, so no more of them run at once than there are Ms, whatever is
+// in the runtime. So:
+//   - a task whose function is known to be synchronous (pooltask.ts tells
+//     the pool, once per M, what each function did) is handed to the
+//     runtime while fewer than AHEAD_PER_SLOT × maxCapacity slots are
+//     taken, ahead of a free slot: the Ms find the next one in their run
+//     queues instead of waiting for the app's thread;
+//   - any other task (a function not seen yet, one that parks) only when a
+//     slot is free, so at most maxCapacity of them have started, and they
+//     wait in the pool's FIFO meanwhile, as in piscina;
+//   - an abortable task (run() with a signal) takes a whole thread's
+//     slots, as piscina's "abortable tasks will not share workers" does.
+// queueSize counts the queue plus the tasks in the runtime beyond
+// maxCapacity (there, piscina would have them queued); needsDrain is
+// every slot taken; maxQueue applies to that queueSize. The histograms
+// time a task from its start on its M (the runtime's Gtimed run time), so
+// time spent in the runtime's queue counts as waiting, as in piscina.
+//
 // The module's shape is piscina's too: the default export is the class,
 // the named exports are exactly its statics, and `require('gort/pool')`
 // (pool.cts) returns the class itself.
@@ -32,9 +55,10 @@ import { fileURLToPath } from 'node:url'
 import { types } from 'node:util'
 import type { MessagePort, Worker } from 'node:worker_threads'
 import { hostOf, Runtime, type RuntimeOptions } from './runtime.js'
-import type { HostGoroutine } from './internal/host.js'
+import type { CallbackGoroutine } from './internal/host.js'
+import { encodeValue } from './internal/codec/encode.js'
 import { Gflags } from './internal/runtime2.js'
-import { pooltask, pooltaskUrl } from './internal/pooltask.js'
+import { pooltask, pooltaskUrl, type TaskKindNote } from './internal/pooltask.js'
 import { poolconfigUrl } from './internal/poolconfig.js'
 import { poolState, type PoolConfig } from './internal/poolstate.js'
 import { ArrayTaskQueue as ArrayTaskQueueImpl, FixedQueue as FixedQueueImpl, isTaskQueue, kQueueOptions, type PiscinaTask, type Task, type TaskQueue } from './internal/poolqueue.js'
@@ -206,8 +230,30 @@ const kDefaultOptions = {
 
 let taskIdCounter = 0
 
+/** run()'s options when none are given (no copy to make: it has no prototype to be polluted). */
+const kNoOptions: RunOptions = Object.freeze(Object.create(null))
+
 const TI_RUNNING = 1
 const TI_SETTLED = 2
+
+/**
+ * A task function, (filename, name), as the pool knows it: one object per
+ * pair (the pool's map, at most MAX_FNS of them; beyond, one per task).
+ */
+class TaskFn {
+  /** What the Ms told (pooltask.ts): true, it returns without parking; false, it parks; undefined, not told yet. */
+  sync: boolean | undefined = undefined
+  /** The heap block holding [filename, name] in runtime `rt` (pooltask's runRef), 0 if none yet. */
+  ref = 0
+  rt: Runtime | undefined = undefined
+  constructor(readonly filename: string, readonly name: string, readonly kept: boolean) {}
+}
+const MAX_FNS = 1024
+
+/** Admission (file comment): tasks of a synchronous function may fill this many times maxCapacity slots. */
+const AHEAD_PER_SLOT = 1024
+/** ...and at most this many in all (each holds a G record and its argument in the shared heap). */
+const AHEAD_MAX = 8192
 
 interface TaskExtra {
   signal: AbortSignalAny | null
@@ -227,8 +273,8 @@ interface TaskExtra {
  */
 class TaskInfo implements Task {
   task: unknown
-  readonly filename: string
-  readonly name: string
+  /** Its function: filename, name, and what the pool knows of it. */
+  readonly fn: TaskFn
   readonly taskId = taskIdCounter++
   readonly created = performance.now()
   /** TI_RUNNING | TI_SETTLED. */
@@ -236,12 +282,11 @@ class TaskInfo implements Task {
   /** What only some tasks have: a signal and its listener's remover, a timeout. */
   #extra: TaskExtra | null = null
   /** Its goroutine, once dispatched: cancelled by an abort or the timeout. */
-  g: HostGoroutine<unknown> | null = null
+  g: CallbackGoroutine<TaskInfo> | null = null
 
-  constructor(task: unknown, filename: string, name: string, readonly resolve: (v: unknown) => void) {
+  constructor(task: unknown, fn: TaskFn, readonly resolve: (v: unknown) => void) {
     this.task = isMovable(task) ? task[kValue] : task
-    this.filename = filename
-    this.name = name
+    this.fn = fn
   }
 
   /** In the runtime (dispatched), or settled: either way no longer in the queue. */
@@ -295,7 +340,7 @@ class TaskInfo implements Task {
 
   get interface(): PiscinaTask {
     return {
-      taskId: this.taskId, filename: this.filename, name: this.name, created: this.created,
+      taskId: this.taskId, filename: this.fn.filename, name: this.fn.name, created: this.created,
       isAbortable: this.abortSignal !== null, [kQueueOptions]: this[kQueueOptions],
     }
   }
@@ -315,15 +360,29 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   readonly #queue: TaskQueue
   readonly #histogram: PoolHistogram | null
   #histogramView: PiscinaHistogram | null = null
-  /** maxThreads × concurrentTasksPerWorker: tasks the runtime holds at once (piscina's maxCapacity). */
+  /** maxThreads × concurrentTasksPerWorker: tasks that run at once (piscina's maxCapacity). */
   readonly #capacity: number
+  /** AHEAD_PER_SLOT × #capacity: slots the tasks of synchronous functions may take (Admission). */
+  readonly #ahead: number
+  /** Slots the tasks in the runtime take (running or zombies): one each, an abortable one concurrentTasksPerWorker. */
+  #used = 0
+  /** The queue's first task, taken off it because it does not fit yet (a task queue has no peek). */
+  #head: TaskInfo | null = null
+  /** The task functions, by filename NUL name (at most MAX_FNS). */
+  readonly #fns = new Map<string, TaskFn>()
+  /** The last one asked for: most pools run one function. */
+  #lastFn: TaskFn | null = null
+  /** One microtask checks needsDrain for everything that happened before it. */
+  #drainQueued = false
+  /** Where a task goroutine's end goes (the host's completion loop calls it). */
+  readonly #onEnd = (ti: TaskInfo, _g: unknown, failed: boolean, v: unknown): void => this.#done(ti, failed, v)
   readonly #procs: number
   /** The pool's runtime (none after destroy() until the next run()). */
   #rt: Runtime | undefined
   /** Tasks whose goroutine runs, with when each started (performance.now()). */
   readonly #running = new Map<TaskInfo, number>()
   /** Tasks that are settled (aborted while running) but whose goroutine still runs: they hold their slot. */
-  #zombies = 0
+  readonly #zombies = new Set<TaskInfo>()
   #completed = 0
   readonly #start = performance.now()
   #needsDrain = false
@@ -400,6 +459,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     this.#histogram = filled.recordTiming ? new PoolHistogram() : null
     this.#procs = Math.min(1024, Math.max(1, Math.ceil(filled.maxThreads)))
     this.#capacity = filled.maxThreads * filled.concurrentTasksPerWorker
+    this.#ahead = Math.max(this.#capacity, Math.min(AHEAD_MAX, this.#capacity * AHEAD_PER_SLOT))
     // Validate the values the Ms get now: piscina's Workers clone them at construction.
     this.#config()
     this.#rt = this.#newRuntime()
@@ -440,6 +500,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     rt.on('threadCreate', (w) => this.emit('workerCreate', w))
     rt.on('threadExit', (w) => this.emit('workerDestroy', w))
     rt.on('message', (v) => this.emit('message', v))
+    hostOf(rt).onNote = (note) => this.#onNote(note as TaskKindNote)
     // A start that failed (an M that died booting, a module it could not
     // import): the tasks in it have rejected with its error, and so do the
     // queued ones; the next run() tries a new runtime.
@@ -460,7 +521,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
    * it gives any M.
    */
   #grow(rt: Runtime): void {
-    const inRuntime = this.#running.size + this.#zombies
+    const inRuntime = this.#running.size + this.#zombies.size
     const host = hostOf(rt)
     if (inRuntime > host.threads().length * this.#options.concurrentTasksPerWorker) host.grow()
   }
@@ -470,9 +531,11 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
    * arguments, 'Task queue is at limit' past maxQueue, an AbortError for an
    * aborted signal or a closing pool.
    */
-  run(task: T, options: RunOptions = {}): Promise<R> {
-    if (options === null || typeof options !== 'object') return Promise.reject(new TypeError('options must be an object'))
-    options = withNullPrototype(options)
+  run(task: T, options: RunOptions = kNoOptions): Promise<R> {
+    if (options !== kNoOptions) {
+      if (options === null || typeof options !== 'object') return Promise.reject(new TypeError('options must be an object'))
+      options = withNullPrototype(options)
+    }
     const { transferList } = options
     const signal = options.signal ?? null
     let filename = options.filename ?? null
@@ -499,35 +562,80 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     const ret = new Promise<R>((res) => {
       resolve = res as (v: unknown) => void
     })
-    const ti = new TaskInfo(task, filename, name, resolve)
+    const ti = new TaskInfo(task, this.#fn(filename, name), resolve)
     ti.options(signal, timeout ?? 0)
     // After destroy() (or a failed start), the next task creates a new runtime.
     this.#rt ??= this.#newRuntime()
-    if (this.#queue.size > 0 || !this.#hasSlot()) {
-      if (this.#queue.size >= this.#options.maxQueue) {
-        ti.reject(this.#options.maxQueue === 0 ? Errors.NoTaskQueueAvailable() : Errors.TaskQueueAtLimit())
-        return ret
-      }
-      this.#queue.push(ti)
-    } else this.#dispatch(ti)
+    // FIFO: it goes to the runtime now only if nothing waits before it.
+    const now = this.#head === null && this.#queue.size === 0 && this.#fits(ti)
+    // Without a free slot it waits (in the queue, or in the runtime ahead of a slot): maxQueue applies.
+    if ((!now || this.#used >= this.#capacity) && this.queueSize >= this.#options.maxQueue) {
+      ti.reject(this.#options.maxQueue === 0 ? Errors.NoTaskQueueAvailable() : Errors.TaskQueueAtLimit())
+      return ret
+    }
+    if (now) this.#dispatch(ti)
+    else this.#queue.push(ti)
     if (signal !== null) {
       ti.abortCleaner = onabort(signal, () => this.#abort(ti, (signal as AbortSignalEventTarget).reason))
     }
     this.#ref()
-    queueMicrotask(() => this.#maybeDrain())
+    this.#checkDrain()
     return ret
   }
 
-  #hasSlot(): boolean {
-    return this.#running.size + this.#zombies < this.#capacity
+  /** Slots task ti takes: a whole thread's for an abortable one (piscina: abortable tasks do not share a Worker). */
+  #weight(ti: TaskInfo): number {
+    return ti.abortSignal !== null ? this.#options.concurrentTasksPerWorker : 1
   }
 
-  /** Starts queued tasks while slots are free. */
+  /** Whether ti may go into the runtime now (Admission, in the file comment). */
+  #fits(ti: TaskInfo): boolean {
+    const used = this.#used
+    if (ti.abortSignal !== null) return used + this.#options.concurrentTasksPerWorker <= this.#capacity
+    if (used < this.#capacity) return true
+    return used < this.#ahead && ti.fn.sync === true
+  }
+
+  /** The TaskFn of (filename, name). */
+  #fn(filename: string, name: string): TaskFn {
+    const last = this.#lastFn
+    if (last !== null && last.filename === filename && last.name === name) return last
+    const key = `${filename}\u0000${name}`
+    let f = this.#fns.get(key)
+    if (f === undefined) {
+      const keep = this.#fns.size < MAX_FNS
+      f = new TaskFn(filename, name, keep)
+      if (keep) this.#fns.set(key, f)
+    }
+    this.#lastFn = f
+    return f
+  }
+
+  /** An M told what a task function did (pooltask.ts): a synchronous one's queued tasks may go ahead now. */
+  #onNote(note: TaskKindNote): void {
+    if (note === null || typeof note !== 'object' || note.pool !== 'kind') return
+    const f = this.#fn(note.filename, note.name)
+    const was = f.sync
+    if (was === false) return // once it parked, it is treated as parking
+    f.sync = note.sync
+    if (note.sync && was !== true) this.#pump()
+  }
+
+  /** Hands queued tasks to the runtime, in order, while the first one fits. */
   #pump(): void {
-    while (this.#queue.size > 0 && this.#hasSlot() && this.#rt !== undefined) {
-      const ti = this.#queue.shift() as TaskInfo | null
-      if (ti === null) break
-      if (!ti.settled) this.#dispatch(ti)
+    while (this.#rt !== undefined) {
+      let ti = this.#head
+      if (ti === null) {
+        ti = this.#queue.shift() as TaskInfo | null
+        if (ti === null) break
+      }
+      this.#head = null
+      if (ti.settled) continue
+      if (!this.#fits(ti)) {
+        this.#head = ti
+        break
+      }
+      this.#dispatch(ti)
     }
   }
 
@@ -538,50 +646,73 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
    */
   #dispatch(ti: TaskInfo): void {
     const rt = this.#rt!
-    const now = performance.now()
-    this.#histogram?.recordWaitTime(now - ti.created)
     ti.running = true
-    this.#running.set(ti, now)
+    this.#running.set(ti, performance.now())
+    this.#used += this.#weight(ti)
     this.#grow(rt)
-    let p: Promise<unknown>
     try {
       const host = hostOf(rt)
-      const g = host.spawn(pooltask.runTask, [ti.filename, ti.name, ti.task], undefined, ti.timeout > 0 ? Gflags.Gtimed : 0) as HostGoroutine<unknown>
+      // Gtimed: the timeout counts from the start, and the histograms time the task on its M.
+      const timed = ti.timeout > 0 || this.#histogram !== null ? Gflags.Gtimed : 0
+      const f = ti.fn
+      if (f.kept && f.rt !== rt) {
+        // The pair goes into the heap once per runtime; its tasks carry the block's offset.
+        f.ref = encodeValue(host.heap, [f.filename, f.name])
+        f.rt = rt
+      }
+      const g = (f.kept
+        ? host.spawn(pooltask.runRef, [f.ref, ti.task], undefined, timed, ti, this.#onEnd)
+        : host.spawn(pooltask.runTask, [f.filename, f.name, ti.task], undefined, timed, ti, this.#onEnd)) as CallbackGoroutine<TaskInfo>
       ti.g = g
-      p = g.result
       if (ti.timeout > 0) {
         host.timeout(g.gp, g, ti.timeout, () => this.#abort(ti, new DOMException('The operation was aborted due to timeout', 'TimeoutError')))
       }
     } catch (e) {
-      p = Promise.reject(e)
+      // Settled a microtask later: a pump that dispatches many failing tasks does not recurse.
+      queueMicrotask(() => this.#done(ti, true, e))
     }
     ti.task = null
-    p.then((v) => this.#done(ti, null, v), (e: unknown) => this.#done(ti, e, undefined))
   }
 
-  /** A task's goroutine ended (or its runtime went away). */
-  #done(ti: TaskInfo, err: unknown, value: unknown): void {
+  /** A task's goroutine ended (or its runtime went away); failed: v is what it threw. */
+  #done(ti: TaskInfo, failed: boolean, v: unknown): void {
     const started = this.#running.get(ti)
-    if (started !== undefined && this.#running.delete(ti) && !ti.settled) this.#settle(ti, err, value, started)
-    else if (ti.settled && ti.running) {
-      ti.running = false
-      this.#zombies--
+    if (started !== undefined && this.#running.delete(ti)) {
+      this.#used -= this.#weight(ti)
+      if (!ti.settled) this.#settle(ti, failed, v, started)
+    } else if (this.#zombies.delete(ti)) {
+      this.#used -= this.#weight(ti)
     }
     this.#pump()
     this.#unrefIfIdle()
-    queueMicrotask(() => this.#maybeDrain())
+    this.#checkDrain()
   }
 
-  #settle(ti: TaskInfo, err: unknown, value: unknown, started: number): void {
+  #settle(ti: TaskInfo, failed: boolean, err: unknown, started: number): void {
     ti.settled = true
     this.#completed++
-    this.#histogram?.recordRunTime(performance.now() - started)
+    this.#record(ti, started)
     ti.abortCleaner?.()
-    if (err !== null) {
+    if (failed) {
       // The host tags a goroutine's failure with its goroutine id; a task's error is the task's own.
       if (err !== null && typeof err === 'object' && 'goid' in err) delete (err as { goid?: number }).goid
       ti.reject(err)
-    } else ti.resolve(value)
+    } else ti.resolve(err)
+  }
+
+  /**
+   * Records a task's wait and run times: from run() to its start on its M,
+   * and from there to its end (the runtime's run time of a Gtimed G), or,
+   * if it never reported one (its M died, destroy()), from its dispatch.
+   */
+  #record(ti: TaskInfo, dispatched: number): void {
+    const h = this.#histogram
+    if (h === null) return
+    const now = performance.now()
+    const ran = ti.g?.ranMs ?? -1
+    const start = ran >= 0 ? Math.max(dispatched, now - ran) : dispatched
+    h.recordWaitTime(start - ti.created)
+    h.recordRunTime(now - start)
   }
 
   /** The task's signal fired: a queued task leaves the queue; a running one's caller is told at once. */
@@ -595,17 +726,27 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
       // (cancel.ts); one that never reaches one loses its M after the grace
       // period. It holds its slot until it has ended.
       this.#running.delete(ti)
-      this.#zombies++
+      this.#zombies.add(ti)
       ti.g?.cancel(reason, { graceMs: this.#options.abortGraceMs })
+    } else if (ti === this.#head) {
+      this.#head = null
+      this.#pump()
     } else {
       this.#queue.remove(ti)
     }
     this.#unrefIfIdle()
-    queueMicrotask(() => this.#maybeDrain())
+    this.#checkDrain()
   }
 
   /** Rejects every queued task with err (the runtime could not start, destroy, close({ force })). */
   #failQueued(err: unknown, abort = false): void {
+    const head = this.#head
+    this.#head = null
+    if (head !== null && !head.settled) {
+      head.settled = true
+      head.abortCleaner?.()
+      head.reject(abort ? new AbortError(err) : err)
+    }
     for (let ti = this.#queue.shift() as TaskInfo | null; ti !== null; ti = this.#queue.shift() as TaskInfo | null) {
       if (ti.settled) continue
       ti.settled = true
@@ -615,10 +756,19 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     this.#unrefIfIdle()
   }
 
+  /** #maybeDrain in a microtask, once for whatever happens before it. */
+  #checkDrain(): void {
+    if (this.#drainQueued) return
+    this.#drainQueued = true
+    queueMicrotask(() => {
+      this.#drainQueued = false
+      this.#maybeDrain()
+    })
+  }
+
   /** piscina's _maybeDrain: needsDrain while every slot is taken, 'drain' when one frees. */
   #maybeDrain(): void {
-    const usage = this.#running.size + this.#zombies
-    if (usage >= this.#capacity) {
+    if (this.#used >= this.#capacity) {
       this.#needsDrain = true
       queueMicrotask(() => this.emit('needsDrain'))
     } else if (this.#needsDrain) {
@@ -632,7 +782,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   }
 
   #unrefIfIdle(): void {
-    if (this.#queue.size !== 0 || this.#running.size !== 0) return
+    if (this.#queue.size !== 0 || this.#head !== null || this.#running.size !== 0) return
     if (this.#keepAlive !== undefined) {
       clearInterval(this.#keepAlive)
       this.#keepAlive = undefined
@@ -675,7 +825,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
 
   /** Resolves when nothing is queued or running. */
   #flushed(): Promise<void> {
-    if (this.#queue.size === 0 && this.#running.size === 0) return Promise.resolve()
+    if (this.#queue.size === 0 && this.#head === null && this.#running.size === 0) return Promise.resolve()
     return new Promise<void>((resolve) => this.#onIdle.push(resolve))
   }
 
@@ -684,9 +834,12 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     this.#destroying = true
     try {
       this.#failQueued(Errors.ThreadTermination())
-      for (const [ti, started] of this.#running) this.#settle(ti, Errors.ThreadTermination(), undefined, started)
+      // Cleared first: the runtime's end (rt.destroy below) reports each of these goroutines to #done too.
+      const running = [...this.#running]
       this.#running.clear()
-      this.#zombies = 0
+      this.#zombies.clear()
+      this.#used = 0
+      for (const [ti, started] of running) this.#settle(ti, true, Errors.ThreadTermination(), started)
       this.#unrefIfIdle()
       const rt = this.#rt
       this.#rt = undefined
@@ -734,13 +887,17 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     const rt = this.#rt
     if (rt === undefined) return 0
     const { idle, living } = hostOf(rt).mload()
-    const unstarted = Math.max(0, this.#running.size + this.#zombies - living)
+    const unstarted = Math.max(0, this.#running.size + this.#zombies.size - living)
     return Math.max(0, idle - unstarted)
   }
 
-  /** Tasks waiting for a slot. */
+  /**
+   * Tasks waiting for a slot: those in the pool's queue, and those in the
+   * runtime beyond maxThreads × concurrentTasksPerWorker (Admission).
+   */
   get queueSize(): number {
-    return this.#queue.size
+    const ahead = this.#running.size + this.#zombies.size - this.#capacity
+    return this.#queue.size + (this.#head !== null ? 1 : 0) + (ahead > 0 ? ahead : 0)
   }
 
   get completed(): number {

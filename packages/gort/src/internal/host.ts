@@ -58,7 +58,7 @@ import type { Worker } from 'node:worker_threads'
 import { watchCollections } from './gc.js'
 import { takeResult } from './gvalue.js'
 import { SharedHeap } from './heap.js'
-import { gbase, mbase, schedw, G_FLAGS, G_GOID, G_M, G_SCHEDLINK, G_STATUS, M_NGS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
+import { gbase, mbase, schedw, G_FLAGS, G_GOID, G_M, G_WAITSINCE, G_SCHEDLINK, G_STATUS, M_NGS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
 import { Checkdead, DeadlockError, nothingCanRun } from './checkdead.js'
 import { Ms, type ResourceLimits, type ThreadExit } from './newm.js'
 import { sabclose, sabjoin, setSabAnswererHook } from './codec/sabs.js'
@@ -157,6 +157,8 @@ export class HostGoroutine<R> implements Waiter {
   private v: R | undefined
   private state: 'running' | 'returned' | 'failed' = 'running'
   private err: unknown
+  /** @internal Spawned Gtimed: how long it ran on its M, in ms, once it has ended (-1: not known). */
+  ranMs = -1
 
   constructor(
     readonly id: number,
@@ -229,6 +231,34 @@ export class HostGoroutine<R> implements Waiter {
   }
 }
 
+/**
+ * A goroutine of the app whose end goes straight to a callback, with the
+ * owner it was given: no promise, no resolving functions, no microtask
+ * (gort/pool's tasks, thousands a second). The callback runs inside the
+ * host's completion loop, so it must not throw; it may spawn.
+ */
+export class CallbackGoroutine<O> extends HostGoroutine<unknown> {
+  constructor(
+    id: number, events: HostEvents, gp: number, host: Host,
+    readonly owner: O,
+    private readonly cb: (owner: O, g: CallbackGoroutine<O>, failed: boolean, v: unknown) => void,
+  ) {
+    super(id, events, gp, host)
+  }
+
+  override resolve(v: unknown): void {
+    this.cb(this.owner, this, false, v)
+  }
+
+  override reject(e: unknown): void {
+    this.cb(this.owner, this, true, e)
+  }
+
+  override abandon(err: Error): void {
+    this.cb(this.owner, this, true, err)
+  }
+}
+
 /** The hosts of this thread, by heap: how a record finds its own runtime. */
 const hostsByHeap = new WeakMap<SharedHeap, Host>()
 
@@ -251,6 +281,8 @@ export class Host {
   private startSysmon: () => void = () => {}
   readonly startTime = Date.now()
   /** By G record: whom its completion settles (a goroutine's result, a host waiter's operation). */
+  /** Where notes from goroutine modules on the Ms go (mmsg.ts postNote; gort/pool sets it). */
+  onNote: ((note: unknown) => void) | undefined
   private readonly waiters: Array<Waiter | undefined> = []
   private nwaiters = 0
   /** startm asked for an M (the newm hook) and it has not been started yet. */
@@ -311,6 +343,7 @@ export class Host {
       created: (w, mid) => queueMicrotask(() => events.threadCreate(w, mid)),
       exited: (w, why) => events.threadExit(w, why),
       message: (v, w) => events.message(v, w),
+      note: (v) => this.onNote?.(v),
     })
     // startm calls this hook holding sched.lock; newm takes sched.lock too
     // (the host spins on it): so start the M after the caller unlocks.
@@ -459,10 +492,14 @@ export class Host {
   /**
    * Starts fn(...args) as a goroutine (Go's newproc, from the app): its
    * result goes to waiter, or to a HostGoroutine (returned) if none is
-   * given. Throws at the call site: TypeError for an unregistered function,
-   * RangeError when the G table is full, DataCloneError for arguments.
+   * given, a CallbackGoroutine if cb is. Throws at the call site:
+   * TypeError for an unregistered function, RangeError when the G table is
+   * full, DataCloneError for arguments.
    */
-  spawn(fn: unknown, args: unknown[], waiter: Waiter | undefined, flags = 0): Waiter {
+  spawn<O>(
+    fn: unknown, args: unknown[], waiter: Waiter | undefined, flags = 0,
+    owner?: O, cb?: (owner: O, g: CallbackGoroutine<O>, failed: boolean, v: unknown) => void,
+  ): Waiter {
     if (this.startError !== undefined) {
       throw new Error(`go: the runtime failed to start: ${this.startError.message}`, { cause: this.startError })
     }
@@ -491,7 +528,7 @@ export class Host {
     }
     // Counted into sched.gcount by publish, before anyone can see it.
     const goid = h.i32[gbase(h.layout, gp) + G_GOID]
-    waiter ??= new HostGoroutine(goid, this.events, gp, this)
+    waiter ??= cb !== undefined ? new CallbackGoroutine(goid, this.events, gp, this, owner as O, cb) : new HostGoroutine(goid, this.events, gp, this)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0 || !this.refd) this.active()
     if (this.argsIn) this.publish(gp)
@@ -691,6 +728,7 @@ export class Host {
       clearCancel(h, gb)
       this.clearGrace(gp)
       const w = this.waiters[gp]
+      if ((flags & Gflags.Gtimed) !== 0 && w instanceof HostGoroutine) w.ranMs = h.f64[(gb + G_WAITSINCE) >> 1]
       if (w !== undefined) {
         this.waiters[gp] = undefined
         this.settled()

@@ -307,8 +307,8 @@ const gSpec: RecordSpec = {
       started: i32('g-owner', 'For a Gtimed G: when its M started it, wall-clock milliseconds modulo 2^31 (never 0; 0 = not yet). Written once by that M in startg; read by the host\'s timeout timer (cancel.ts).'),
     },
     {
-      waitsince: f64('g-owner', 'Wall-clock ms (performance.timeOrigin + now()) at which it parked.'),
-      inl: f64('g-owner', 'An argument or result small enough to live in the record (gvalue.ts), when G.arg or G.result says so.'),
+      waitsince: f64('g-owner', 'Wall-clock ms (performance.timeOrigin + now()) at which it parked. Once a Gtimed G has ended: how long it ran (ms, its M\'s clock), written by its M in goexit before the record is published, read by the host when it collects the result.'),
+      inl: f64('g-owner', 'An argument or result small enough to live in the record (gvalue.ts), when G.arg or G.result says so. From its start to its goexit (arguments taken, no result yet), a Gtimed G\'s start time on its M\'s clock (performance.now()); only that M reads it.'),
     },
   ],
 }

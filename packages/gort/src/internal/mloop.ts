@@ -49,7 +49,7 @@ import { stealWork } from './steal.js'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_ARG, G_FLAGS, G_FN, G_GOID, G_STARTED, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
+  G_ARG, G_FLAGS, G_FN, G_GOID, G_INL, G_STARTED, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
   M_CURG, M_GCREDIT, M_LOADING, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
@@ -850,6 +850,9 @@ function startg(gp: number, gb: number): number {
   m[mb + M_NGS]++
   m[mb + M_NSTARTED]++
   const args = takeArgs(h, gb)
+  // G.inl is free from here to goexit (the arguments are taken, no result
+  // yet): a Gtimed G's start on this M's clock, for its run time.
+  if ((flags & Gflags.Gtimed) !== 0) h.f64[(gb + G_INL) >> 1] = performance.now()
   try {
     return slotput(gb, fn(...args))
   } catch (e) {
@@ -1041,6 +1044,9 @@ function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
     }
   }
   if ((flags & Gflags.Gawaited) !== 0 || failed) {
+    // A Gtimed G's run time (ms, this M's clock) for the host, in the
+    // record's wait stamp, which a G that has ended no longer needs.
+    if ((flags & Gflags.Gtimed) !== 0) h.f64[(gb + G_WAITSINCE) >> 1] = performance.now() - h.f64[(gb + G_INL) >> 1]
     try {
       putResult(h, gb, value)
     } catch (e) {

@@ -15,6 +15,8 @@
 // port and a listener per M, and the host must still read parentPort for
 // the user's messages; the tag costs one property.
 
+import { parentPort } from 'node:worker_threads'
+
 /** The key of gort's own messages on an M's parentPort. */
 export const MMSG_TAG = '\u0000gort.m'
 
@@ -30,7 +32,23 @@ export interface MNewm {
   [MMSG_TAG]: 'newm'
 }
 
-export type MMessage = MReady | MNewm
+/**
+ * A goroutine module's word to the code that embeds the runtime on the
+ * host (gort/pool: how a task file's function behaves, pooltask.ts). The
+ * host hands it to Host.onNote. Rare: a module posts one when it learns
+ * something, never per goroutine.
+ */
+export interface MNote {
+  [MMSG_TAG]: 'note'
+  note: unknown
+}
+
+export type MMessage = MReady | MNewm | MNote
+
+/** Posts a note to the host (an M's thread only; a no-op elsewhere). */
+export function postNote(note: unknown): void {
+  parentPort?.postMessage({ [MMSG_TAG]: 'note', note } satisfies MNote)
+}
 
 /** Whether v is one of gort's own messages (else it is a goroutine's). Host only. */
 export function isMMessage(v: unknown): v is MMessage {

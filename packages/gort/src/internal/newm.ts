@@ -99,6 +99,8 @@ export interface MsHooks {
   exited(w: Worker, why: ThreadExit): void
   /** A goroutine on the M posted v to parentPort (not one of gort's own messages). */
   message(v: unknown, w: Worker): void
+  /** A goroutine module on the M posted a note for the host's embedder (mmsg.ts postNote). */
+  note(v: unknown): void
 }
 
 /**
@@ -294,7 +296,8 @@ export class Ms {
           const failed = msg.failed
           if (initial && this.booting && failed.length > 0) this.failBoot(new ModuleLoadError(failed[0].url, failed[0].message, this.config.where))
           resolve()
-        } else this.newmHandoff()
+        } else if (msg[MMSG_TAG] === 'note') this.hooks.note(msg.note)
+        else this.newmHandoff()
       })
       let cause: Error | undefined
       w.once('error', (e) => {

@@ -33,14 +33,54 @@ import { isGeneratorFunction, goroutines } from './registry.js'
 import { importModule } from './loader.js'
 import { until } from './ops.js'
 import { cancelled } from './cancel.js'
+import { postNote } from './mmsg.js'
+import { mheap } from './proc.js'
+import { decodeValue } from './codec/decode.js'
 
 // piscina's symbols (Symbol.for, so they match piscina's own and gort/pool's).
 const kTransferable = Symbol.for('Piscina.transferable')
 const kValue = Symbol.for('Piscina.valueOf')
 const kMovable = Symbol.for('gort.pool.movable')
 
-/** Handlers already resolved on this M, by "url#name"; piscina's handlerCache. */
-const handlers = new Map<string, Function>()
+/**
+ * A task file's function as resolved on this M, and what this M has told
+ * the pool about it: KIND_UNKNOWN, KIND_SYNC (it returned a value without
+ * parking) or KIND_PARKS (a generator, or it returned a Promise). The pool
+ * hands tasks of a function known to be synchronous to the runtime well
+ * ahead of a free thread, and the others only as slots free (pool.ts,
+ * "Admission"); a function is told once per M as synchronous, and once
+ * more if it turns out to park (never back).
+ */
+interface Handler {
+  readonly fn: Function
+  readonly filename: string
+  readonly name: string
+  /** A generator function: run as this goroutine, with yield*. */
+  readonly gen: boolean
+  /** It declares a second parameter: it gets the task's AbortSignal. */
+  readonly signal: boolean
+  kind: number
+}
+const KIND_UNKNOWN = 0
+const KIND_SYNC = 1
+const KIND_PARKS = 2
+
+/** Handlers already resolved on this M, by "filename#name"; piscina's handlerCache. */
+const handlers = new Map<string, Handler>()
+
+/** The note a task function's kind travels in to the pool (mmsg.ts postNote). */
+export interface TaskKindNote {
+  pool: 'kind'
+  filename: string
+  name: string
+  sync: boolean
+}
+
+function tell(h: Handler, kind: number): void {
+  if (h.kind === kind || h.kind === KIND_PARKS) return
+  h.kind = kind
+  postNote({ pool: 'kind', filename: h.filename, name: h.name, sync: kind === KIND_SYNC } satisfies TaskKindNote)
+}
 
 /** The file URL of a task file given as a path or a URL. */
 function toUrl(filename: string): string {
@@ -122,29 +162,84 @@ function unwrapMovable(v: unknown): unknown {
 /** This module's URL: a pool's runtime imports it on every M at start (Runtime's modules). */
 export const pooltaskUrl = import.meta.url
 
+/**
+ * The handler for (filename, name) on this M: from the cache, else loaded
+ * (require() first, so that the task does not park while its file loads).
+ */
+function* handlerFor(filename: string, name: string): Generator<unknown, Handler> {
+  const key = `${filename}#${name}`
+  let h = handlers.get(key)
+  if (h === undefined) {
+    const fn: Function = handlerNow(filename, name) ?? (yield* until(loadHandler(filename, name)))
+    h = { fn, filename, name, gen: isGeneratorFunction(fn), signal: fn.length >= 2, kind: KIND_UNKNOWN }
+    if (handlers.size > 1000) handlers.delete(handlers.keys().next().value!)
+    handlers.set(key, h)
+  }
+  return h
+}
+
+/** Handlers by the pool's reference to its (filename, name) pair (pool.ts #fnRef), on this M. */
+const byRef = new Map<number, Handler>()
+
+/**
+ * Calls the task function. A function that declares a second parameter
+ * gets the task's signal there, aborted when the pool cancels this
+ * goroutine (an abort or a timeout) and the cancellation is thrown in, so
+ * that an async task can pass it on (fetch, timers, its own loops) and stop
+ * the work it started. Others get no signal (an AbortController costs a
+ * microsecond, more than a tiny task).
+ */
+function* callTask(h: Handler, arg: unknown): Generator<unknown, unknown> {
+  const fn = h.fn
+  if (!h.signal) {
+    if (h.gen) {
+      tell(h, KIND_PARKS)
+      return unwrapMovable(yield* (fn(arg) as Generator<unknown, unknown>))
+    }
+    const r = fn(arg)
+    if (!isThenable(r)) {
+      if (h.kind === KIND_UNKNOWN) tell(h, KIND_SYNC)
+      return unwrapMovable(r)
+    }
+    tell(h, KIND_PARKS)
+    return unwrapMovable(yield* until(r))
+  }
+  const ac = new AbortController()
+  try {
+    if (h.gen) {
+      tell(h, KIND_PARKS)
+      return unwrapMovable(yield* (fn(arg, ac.signal) as Generator<unknown, unknown>))
+    }
+    let r = fn(arg, ac.signal)
+    if (isThenable(r)) {
+      tell(h, KIND_PARKS)
+      r = yield* until(r)
+    } else if (h.kind === KIND_UNKNOWN) tell(h, KIND_SYNC)
+    return unwrapMovable(r)
+  } catch (e) {
+    if (cancelled()) ac.abort(e)
+    throw e
+  }
+}
+
 export const pooltask = goroutines(import.meta.url, {
   /** Runs the task file's function `name` with `arg` (piscina's worker.ts onMessage). */
   *runTask(filename: string, name: string, arg: unknown): Generator<unknown, unknown> {
-    const key = `${filename}#${name}`
-    let fn = handlers.get(key)
-    if (fn === undefined) {
-      fn = handlerNow(filename, name) ?? (yield* until(loadHandler(filename, name)))
-      if (handlers.size > 1000) handlers.delete(handlers.keys().next().value!)
-      handlers.set(key, fn)
+    return yield* callTask(yield* handlerFor(filename, name), arg)
+  },
+
+  /**
+   * runTask for a (filename, name) pair the pool has put in the shared
+   * heap once (ref: the block holding [filename, name], alive as long as
+   * the runtime): the task's arguments carry a number, not two strings.
+   */
+  *runRef(ref: number, arg: unknown): Generator<unknown, unknown> {
+    let h = byRef.get(ref)
+    if (h === undefined) {
+      const [filename, name] = decodeValue(mheap()!, ref) as [string, string]
+      h = yield* handlerFor(filename, name)
+      byRef.set(ref, h)
     }
-    // The task's signal (second argument): aborted when the pool cancels
-    // this goroutine (an abort or a timeout) and the cancellation is thrown
-    // in here, so that an async task can pass it on (fetch, timers, its
-    // own loops) and stop the work it started.
-    const ac = new AbortController()
-    try {
-      if (isGeneratorFunction(fn)) return unwrapMovable(yield* (fn(arg, ac.signal) as Generator<unknown, unknown>))
-      let r = fn(arg, ac.signal)
-      if (isThenable(r)) r = yield* until(r)
-      return unwrapMovable(r)
-    } catch (e) {
-      if (cancelled()) ac.abort(e)
-      throw e
-    }
+    return yield* callTask(h, arg)
   },
 })

@@ -92,7 +92,7 @@ export const Gflags = {
   Ghostwait: 16,
   /** Lived on an M that died: its waits are withdrawn (dequeue skips its sudogs), it never runs again. */
   Gorphan: 32,
-  /** Run with a timeout counted from its start (pool's run({ timeout })): its M stamps G.started in startg. */
+  /** Timed from its start (gort/pool's tasks: run({ timeout }), the run-time histogram): its M stamps G.started in startg and leaves its run time in G.waitsince at goexit (HostGoroutine.ranMs). */
   Gtimed: 64,
 } as const
 
