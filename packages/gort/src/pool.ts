@@ -374,6 +374,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   #lastFn: TaskFn | null = null
   /** One microtask checks needsDrain for everything that happened before it. */
   #drainQueued = false
+  #pumpQueued = false
   /** Where a task goroutine's end goes (the host's completion loop calls it). */
   readonly #onEnd = (ti: TaskInfo, _g: unknown, failed: boolean, v: unknown): void => this.#done(ti, failed, v)
   readonly #procs: number
@@ -621,22 +622,40 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     if (note.sync && was !== true) this.#pump()
   }
 
-  /** Hands queued tasks to the runtime, in order, while the first one fits. */
+  /** Hands queued tasks to the runtime, in order, while the first one fits; published together. */
   #pump(): void {
-    while (this.#rt !== undefined) {
-      let ti = this.#head
-      if (ti === null) {
-        ti = this.#queue.shift() as TaskInfo | null
-        if (ti === null) break
+    const rt = this.#rt
+    if (rt === undefined || (this.#head === null && this.#queue.size === 0)) return
+    const host = hostOf(rt)
+    host.batchBegin()
+    try {
+      while (this.#rt === rt) {
+        let ti = this.#head
+        if (ti === null) {
+          ti = this.#queue.shift() as TaskInfo | null
+          if (ti === null) break
+        }
+        this.#head = null
+        if (ti.settled) continue
+        if (!this.#fits(ti)) {
+          this.#head = ti
+          break
+        }
+        this.#dispatch(ti)
       }
-      this.#head = null
-      if (ti.settled) continue
-      if (!this.#fits(ti)) {
-        this.#head = ti
-        break
-      }
-      this.#dispatch(ti)
+    } finally {
+      host.batchEnd()
     }
+  }
+
+  /** #pump in a microtask, once for all the tasks that ended before it (one batch of the host's completion loop). */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return
+    this.#pumpQueued = true
+    queueMicrotask(() => {
+      this.#pumpQueued = false
+      this.#pump()
+    })
   }
 
   /**
@@ -683,7 +702,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     } else if (this.#zombies.delete(ti)) {
       this.#used -= this.#weight(ti)
     }
-    this.#pump()
+    this.#pumpSoon()
     this.#unrefIfIdle()
     this.#checkDrain()
   }
@@ -769,6 +788,8 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   /** piscina's _maybeDrain: needsDrain while every slot is taken, 'drain' when one frees. */
   #maybeDrain(): void {
     if (this.#used >= this.#capacity) {
+      // Once per time the slots fill (piscina emits it on every check while they are full).
+      if (this.#needsDrain) return
       this.#needsDrain = true
       queueMicrotask(() => this.emit('needsDrain'))
     } else if (this.#needsDrain) {
