@@ -13,8 +13,10 @@
 //   - a Promise result is awaited as gort's netpoller awaits
 //     (`yield* until`): the M runs other tasks meanwhile;
 //   - anything else is the result.
-// piscina's Piscina.move() wrapper on a result is unwrapped (values are
-// copied between threads here, never transferred).
+// A result wrapped by piscina's Piscina.move() is unwrapped, and the
+// buffers it names are detached here as postMessage would detach them
+// (pooltransfer.ts's moveOut: the M encodes the clone that holds their
+// memory).
 //
 // Loading a task file. As piscina does, runTask require()s it first (a
 // CommonJS file, ESM without top-level await, which Node 20.19+ can
@@ -33,11 +35,7 @@ import { isGeneratorFunction, goroutines } from './registry.js'
 import { importModule } from './loader.js'
 import { until } from './ops.js'
 import { cancelled } from './cancel.js'
-
-// piscina's symbols (Symbol.for, so they match piscina's own and gort/pool's).
-const kTransferable = Symbol.for('Piscina.transferable')
-const kValue = Symbol.for('Piscina.valueOf')
-const kMovable = Symbol.for('gort.pool.movable')
+import { moveOut } from './pooltransfer.js'
 
 /** Handlers already resolved on this M, by "url#name"; piscina's handlerCache. */
 const handlers = new Map<string, Function>()
@@ -112,13 +110,6 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
 }
 
-function unwrapMovable(v: unknown): unknown {
-  if (v !== null && typeof v === 'object' && (v as Record<symbol, unknown>)[kMovable] === true && kValue in v && kTransferable in v) {
-    return (v as Record<symbol, unknown>)[kValue]
-  }
-  return v
-}
-
 /** This module's URL: a pool's runtime imports it on every M at start (Runtime's modules). */
 export const pooltaskUrl = import.meta.url
 
@@ -138,10 +129,10 @@ export const pooltask = goroutines(import.meta.url, {
     // own loops) and stop the work it started.
     const ac = new AbortController()
     try {
-      if (isGeneratorFunction(fn)) return unwrapMovable(yield* (fn(arg, ac.signal) as Generator<unknown, unknown>))
+      if (isGeneratorFunction(fn)) return moveOut(yield* (fn(arg, ac.signal) as Generator<unknown, unknown>))
       let r = fn(arg, ac.signal)
       if (isThenable(r)) r = yield* until(r)
-      return unwrapMovable(r)
+      return moveOut(r)
     } catch (e) {
       if (cancelled()) ac.abort(e)
       throw e
