@@ -10,7 +10,9 @@
 //   - two internals the tests import values from become small shims:
 //     '../dist/common' (getAvailableParallelism) and '../dist/symbols'
 //     (kQueueOptions, a Symbol.for both share).
-//   (common.js also has isTransferable and isMovable, over gort/pool's marker)
+//   (common.js also has piscina's isTransferable, isMovable and markMovable,
+//   over gort/pool's move() mark: piscina's own kMovable is a private
+//   symbol, which gort/pool's move() cannot set; internal/pooltransfer.ts)
 // Then runs each file with node:test under tsx, as piscina's
 // scripts/run-tests.js does, and prints per-file pass/fail counts and every
 // failing case. Files that test piscina's internal queue classes are
@@ -55,10 +57,13 @@ symlinkSync(relative(join(out, 'node_modules'), gortDir), join(out, 'node_module
 mkdirSync(join(out, 'shims'))
 writeFileSync(join(out, 'shims', 'common.js'), [
   "exports.getAvailableParallelism = () => require('node:os').availableParallelism()",
-  // piscina's isTransferable/isMovable, over gort/pool's marker (a Symbol.for: the M unwraps moved results).
+  // piscina 5.3's dist/common.js isTransferable/isMovable/markMovable, word
+  // for word, over gort/pool's mark (kMovable in internal/pooltransfer.ts,
+  // a Symbol.for) in place of piscina's private one.
   "const kT = Symbol.for('Piscina.transferable'), kV = Symbol.for('Piscina.valueOf'), kM = Symbol.for('gort.pool.movable')",
   "exports.isTransferable = (v) => v != null && typeof v === 'object' && kT in v && kV in v",
   "exports.isMovable = (v) => exports.isTransferable(v) && v[kM] === true",
+  "exports.markMovable = (v) => { Object.defineProperty(v, kM, { enumerable: false, configurable: true, writable: true, value: true }) }",
   '',
 ].join('\n'))
 writeFileSync(join(out, 'shims', 'symbols.js'), "exports.kQueueOptions = Symbol.for('Piscina.queueOptions')\n")

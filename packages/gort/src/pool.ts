@@ -63,16 +63,12 @@ import { poolconfigUrl } from './internal/poolconfig.js'
 import { poolState, type PoolConfig } from './internal/poolstate.js'
 import { ArrayTaskQueue as ArrayTaskQueueImpl, FixedQueue as FixedQueueImpl, isTaskQueue, kQueueOptions, type PiscinaTask, type Task, type TaskQueue } from './internal/poolqueue.js'
 import { PoolHistogram, type PiscinaHistogram, type PiscinaHistogramSummary } from './internal/poolhistogram.js'
+import { collectTransfers, detach, isMovable, isTransferable, kTransferable, kValue, markMovable } from './internal/pooltransfer.js'
 
 export type { PiscinaTask, Task, TaskQueue, PiscinaHistogram, PiscinaHistogramSummary }
 
 /** The piscina version whose API this module implements (Piscina.version). */
 const PISCINA_VERSION = '5.3.2'
-
-const kTransferable = Symbol.for('Piscina.transferable')
-const kValue = Symbol.for('Piscina.valueOf')
-// Symbol.for (piscina's is private): the M unwraps a moved result (pooltask.ts).
-const kMovable = Symbol.for('gort.pool.movable')
 
 export interface Transferable {
   readonly [kTransferable]: object
@@ -204,10 +200,6 @@ function withNullPrototype<T extends object>(source: T, overrides?: Partial<T>):
   return Object.assign(Object.create(null), source, overrides)
 }
 
-function isMovable(v: unknown): v is Transferable {
-  return v !== null && typeof v === 'object' && kTransferable in v && kValue in v && (v as Record<symbol, unknown>)[kMovable] === true
-}
-
 const cpuParallelism = availableParallelism()
 
 const kDefaultOptions = {
@@ -259,6 +251,8 @@ interface TaskExtra {
   signal: AbortSignalAny | null
   cleaner: (() => void) | null
   timeout: number
+  /** The ArrayBuffers to detach once the task's argument is in the heap (pooltransfer.ts). */
+  transfer: ArrayBuffer[] | null
 }
 
 /**
@@ -279,13 +273,13 @@ class TaskInfo implements Task {
   readonly created = performance.now()
   /** TI_RUNNING | TI_SETTLED. */
   #state = 0
-  /** What only some tasks have: a signal and its listener's remover, a timeout. */
+  /** What only some tasks have: a signal and its listener's remover, a timeout, buffers to transfer. */
   #extra: TaskExtra | null = null
   /** Its goroutine, once dispatched: cancelled by an abort or the timeout. */
   g: CallbackGoroutine<TaskInfo> | null = null
 
   constructor(task: unknown, fn: TaskFn, readonly resolve: (v: unknown) => void) {
-    this.task = isMovable(task) ? task[kValue] : task
+    this.task = task
     this.fn = fn
   }
 
@@ -316,7 +310,7 @@ class TaskInfo implements Task {
 
   set abortCleaner(f: (() => void) | null) {
     if (this.#extra !== null) this.#extra.cleaner = f
-    else if (f !== null) this.#extra = { signal: null, cleaner: f, timeout: 0 }
+    else if (f !== null) this.#extra = { signal: null, cleaner: f, timeout: 0, transfer: null }
   }
 
   /** run()'s timeout option (ms from the start), 0 for none. */
@@ -324,9 +318,14 @@ class TaskInfo implements Task {
     return this.#extra?.timeout ?? 0
   }
 
-  /** Sets the signal and timeout of run()'s options (none: nothing stored). */
-  options(signal: AbortSignalAny | null, timeout: number): void {
-    if (signal !== null || timeout > 0) this.#extra = { signal, cleaner: null, timeout }
+  /** The buffers run() was asked to transfer (transferList, Piscina.move()), or null. */
+  get transfer(): ArrayBuffer[] | null {
+    return this.#extra?.transfer ?? null
+  }
+
+  /** Sets the signal, timeout and transfers of run()'s options (none: nothing stored). */
+  options(signal: AbortSignalAny | null, timeout: number, transfer: ArrayBuffer[] | null): void {
+    if (signal !== null || timeout > 0 || transfer !== null) this.#extra = { signal, cleaner: null, timeout, transfer }
   }
 
   reject(e: unknown): void {
@@ -558,13 +557,29 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     if (signal !== null && (signal as AbortSignalEventTarget).aborted === true) {
       return Promise.reject(new AbortError((signal as AbortSignalEventTarget).reason))
     }
+    // piscina's TaskInfo: a moved task sends its value and adds its
+    // transferables to the list. Checked now, detached at dispatch
+    // (internal/pooltransfer.ts); nothing to do without either.
+    let transfer: ArrayBuffer[] | null = null
+    const moved = isMovable(task) ? task : null
+    if (moved !== null || (transferList !== undefined && transferList.length !== 0)) {
+      transfer = []
+      try {
+        if (transferList !== undefined) collectTransfers(transferList, 'transferList', transfer)
+        if (moved !== null) collectTransfers(moved[kTransferable], 'Piscina.move()\'s transferable', transfer)
+      } catch (e) {
+        return Promise.reject(e)
+      }
+      if (moved !== null) task = moved[kValue] as T
+      if (transfer.length === 0) transfer = null
+    }
 
     let resolve!: (v: unknown) => void
     const ret = new Promise<R>((res) => {
       resolve = res as (v: unknown) => void
     })
     const ti = new TaskInfo(task, this.#fn(filename, name), resolve)
-    ti.options(signal, timeout ?? 0)
+    ti.options(signal, timeout ?? 0, transfer)
     // After destroy() (or a failed start), the next task creates a new runtime.
     this.#rt ??= this.#newRuntime()
     // FIFO: it goes to the runtime now only if nothing waits before it.
@@ -683,6 +698,11 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
         ? host.spawn(pooltask.runRef, [f.ref, ti.task], undefined, timed, ti, this.#onEnd)
         : host.spawn(pooltask.runTask, [f.filename, f.name, ti.task], undefined, timed, ti, this.#onEnd)) as CallbackGoroutine<TaskInfo>
       ti.g = g
+      // The argument is copied (into the heap, or staged in this thread's
+      // memory): now the sender's transferred buffers go, as postMessage
+      // detaches them after serializing. Cannot throw (run() checked them).
+      const transfer = ti.transfer
+      if (transfer !== null) detach(transfer)
       if (ti.timeout > 0) {
         host.timeout(g.gp, g, ti.timeout, () => this.#abort(ti, new DOMException('The operation was aborted due to timeout', 'TimeoutError')))
       }
@@ -991,19 +1011,23 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   }
 
   /**
-   * piscina's move(): marks a value to be transferred rather than copied.
-   * gort copies every value between threads (its shared heap), so a moved
-   * value arrives as a copy and the sender keeps its own.
+   * piscina's move(): marks a value to be transferred rather than copied,
+   * as a task (run()'s argument) or a task's result. The value arrives as a
+   * copy through gort's heap; the sender's ArrayBuffers are detached once
+   * it is copied, as piscina's are (internal/pooltransfer.ts). A typed
+   * array's buffer is transferred and the array sent; an object with
+   * transferableSymbol and valueSymbol transfers the first and sends the
+   * second. Primitives and null come back unchanged.
    */
   static move(val: Transferable | TransferListItem | ArrayBufferView | ArrayBuffer | MessagePort): any {
     if (val != null && typeof val === 'object' && typeof val !== 'function') {
-      if (!(kTransferable in val && kValue in val)) {
+      if (!isTransferable(val)) {
         const v = val as object
         val = types.isArrayBufferView(v)
           ? { get [kTransferable]() { return (v as ArrayBufferView).buffer }, get [kValue]() { return v } }
           : { get [kTransferable]() { return v }, get [kValue]() { return v } }
       }
-      Object.defineProperty(val, kMovable, { enumerable: false, configurable: true, writable: true, value: true })
+      markMovable(val)
     }
     return val
   }

@@ -13,8 +13,10 @@
 //   - a Promise result is awaited as gort's netpoller awaits
 //     (`yield* until`): the M runs other tasks meanwhile;
 //   - anything else is the result.
-// piscina's Piscina.move() wrapper on a result is unwrapped (values are
-// copied between threads here, never transferred).
+// A result wrapped by piscina's Piscina.move() is unwrapped, and the
+// buffers it names are detached here as postMessage would detach them
+// (pooltransfer.ts's moveOut: the M encodes the clone that holds their
+// memory).
 //
 // Loading a task file. As piscina does, runTask require()s it first (a
 // CommonJS file, ESM without top-level await, which Node 20.19+ can
@@ -36,11 +38,7 @@ import { cancelled } from './cancel.js'
 import { postNote } from './mmsg.js'
 import { mheap } from './proc.js'
 import { decodeValue } from './codec/decode.js'
-
-// piscina's symbols (Symbol.for, so they match piscina's own and gort/pool's).
-const kTransferable = Symbol.for('Piscina.transferable')
-const kValue = Symbol.for('Piscina.valueOf')
-const kMovable = Symbol.for('gort.pool.movable')
+import { moveOut } from './pooltransfer.js'
 
 /**
  * A task file's function as resolved on this M, and what this M has told
@@ -152,13 +150,6 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
 }
 
-function unwrapMovable(v: unknown): unknown {
-  if (v !== null && typeof v === 'object' && (v as Record<symbol, unknown>)[kMovable] === true && kValue in v && kTransferable in v) {
-    return (v as Record<symbol, unknown>)[kValue]
-  }
-  return v
-}
-
 /** This module's URL: a pool's runtime imports it on every M at start (Runtime's modules). */
 export const pooltaskUrl = import.meta.url
 
@@ -194,28 +185,28 @@ function* callTask(h: Handler, arg: unknown): Generator<unknown, unknown> {
   if (!h.signal) {
     if (h.gen) {
       tell(h, KIND_PARKS)
-      return unwrapMovable(yield* (fn(arg) as Generator<unknown, unknown>))
+      return moveOut(yield* (fn(arg) as Generator<unknown, unknown>))
     }
     const r = fn(arg)
     if (!isThenable(r)) {
       if (h.kind === KIND_UNKNOWN) tell(h, KIND_SYNC)
-      return unwrapMovable(r)
+      return moveOut(r)
     }
     tell(h, KIND_PARKS)
-    return unwrapMovable(yield* until(r))
+    return moveOut(yield* until(r))
   }
   const ac = new AbortController()
   try {
     if (h.gen) {
       tell(h, KIND_PARKS)
-      return unwrapMovable(yield* (fn(arg, ac.signal) as Generator<unknown, unknown>))
+      return moveOut(yield* (fn(arg, ac.signal) as Generator<unknown, unknown>))
     }
     let r = fn(arg, ac.signal)
     if (isThenable(r)) {
       tell(h, KIND_PARKS)
       r = yield* until(r)
     } else if (h.kind === KIND_UNKNOWN) tell(h, KIND_SYNC)
-    return unwrapMovable(r)
+    return moveOut(r)
   } catch (e) {
     if (cancelled()) ac.abort(e)
     throw e
