@@ -1,5 +1,6 @@
-// gort/pool's one goroutine: runTask, which runs a piscina task file's
-// function on an M. The pool (pool.ts, on the app's thread) spawns it with
+// gort/pool's goroutine: runTask (runRef when the pool has interned the
+// file and name in the heap), which runs a piscina task file's function on
+// an M. The pool (pool.ts, on the app's thread) spawns it with
 // rt.run like any registered goroutine, so no scheduler change is needed:
 // an M that meets it imports this module by URL, as it would any goroutine
 // module.
@@ -7,12 +8,15 @@
 // A task file is piscina's: `module.exports = fn`, `export default fn`, a
 // named export picked by `name`, or a Promise of any of those; CommonJS or
 // ESM. It needs no gort import and no registration. Its function is called
-// with one argument, and:
+// with the task (and the task's AbortSignal if it declares a second
+// parameter), and:
 //   - a generator function runs as this goroutine proper (`yield*`), so
 //     channels, select, sleep and go() work inside it;
 //   - a Promise result is awaited as gort's netpoller awaits
 //     (`yield* until`): the M runs other tasks meanwhile;
 //   - anything else is the result.
+// What the function did (returned a value, or parked) is told to the pool
+// once per M (an M note), for the pool's admission (pool.ts).
 // A result wrapped by piscina's Piscina.move() is unwrapped, and the
 // buffers it names are detached here as postMessage would detach them
 // (pooltransfer.ts's moveOut: the M encodes the clone that holds their
