@@ -31,9 +31,13 @@
 // in the runtime. So:
 //   - a task whose function is known to be synchronous (pooltask.ts tells
 //     the pool, once per M, what each function did) is handed to the
-//     runtime while fewer than AHEAD_PER_SLOT × maxCapacity slots are
-//     taken, ahead of a free slot: the Ms find the next one in their run
-//     queues instead of waiting for the app's thread;
+//     runtime ahead of a free slot, while fewer than AHEAD_PER_SLOT ×
+//     maxCapacity slots are taken and the tasks beyond maxCapacity add up
+//     to about AHEAD_WORK_MS of work per slot (by the function's mean run
+//     time on its M): the Ms find the next one in their run queues instead
+//     of waiting for the app's thread. A task that runs longer than a
+//     round trip gains nothing there, and would not be served in order (a
+//     P runs its own queue before the global one);
 //   - any other task (a function not seen yet, one that parks) only when a
 //     slot is free, so at most maxCapacity of them have started, and they
 //     wait in the pool's FIFO meanwhile, as in piscina;
@@ -235,6 +239,8 @@ const TI_SETTLED = 2
 class TaskFn {
   /** What the Ms told (pooltask.ts): true, it returns without parking; false, it parks; undefined, not told yet. */
   sync: boolean | undefined = undefined
+  /** Its tasks' run time on their Ms, ms, a moving average (-1: none has ended yet). */
+  runMs = -1
   /** The heap block holding [filename, name] in runtime `rt` (pooltask's runRef), 0 if none yet. */
   ref = 0
   rt: Runtime | undefined = undefined
@@ -243,7 +249,9 @@ class TaskFn {
 const MAX_FNS = 1024
 
 /** Admission (file comment): tasks of a synchronous function may fill this many times maxCapacity slots. */
-const AHEAD_PER_SLOT = 1024
+const AHEAD_PER_SLOT = 4096
+/** ...and no more than about this much work (ms, by the function's mean run time) per slot. */
+const AHEAD_WORK_MS = 2
 /** ...and at most this many in all (each holds a G record and its argument in the shared heap). */
 const AHEAD_MAX = 8192
 
@@ -609,7 +617,13 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     const used = this.#used
     if (ti.abortSignal !== null) return used + this.#options.concurrentTasksPerWorker <= this.#capacity
     if (used < this.#capacity) return true
-    return used < this.#ahead && ti.fn.sync === true
+    const f = ti.fn
+    if (f.sync !== true || f.runMs < 0 || used >= this.#ahead) return false
+    // About AHEAD_WORK_MS of work per slot beyond them: a task that runs
+    // longer than a round trip to the app gains nothing from waiting in
+    // the runtime, and there it would not be served in order (a P runs its
+    // own queue before the global one; piscina's FIFO tail is better).
+    return used - this.#capacity < (this.#capacity * AHEAD_WORK_MS) / f.runMs
   }
 
   /** The TaskFn of (filename, name). */
@@ -686,17 +700,17 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     this.#grow(rt)
     try {
       const host = hostOf(rt)
-      // Gtimed: the timeout counts from the start, and the histograms time the task on its M.
-      const timed = ti.timeout > 0 || this.#histogram !== null ? Gflags.Gtimed : 0
-      const f = ti.fn
+      // Gtimed: the timeout counts from the start, and the run time on its M is
+      // known (the histograms, and the admission's estimate of its function).
+            const f = ti.fn
       if (f.kept && f.rt !== rt) {
         // The pair goes into the heap once per runtime; its tasks carry the block's offset.
         f.ref = encodeValue(host.heap, [f.filename, f.name])
         f.rt = rt
       }
       const g = (f.kept
-        ? host.spawn(pooltask.runRef, [f.ref, ti.task], undefined, timed, ti, this.#onEnd)
-        : host.spawn(pooltask.runTask, [f.filename, f.name, ti.task], undefined, timed, ti, this.#onEnd)) as CallbackGoroutine<TaskInfo>
+        ? host.spawn(pooltask.runRef, [f.ref, ti.task], undefined, Gflags.Gtimed, ti, this.#onEnd)
+        : host.spawn(pooltask.runTask, [f.filename, f.name, ti.task], undefined, Gflags.Gtimed, ti, this.#onEnd)) as CallbackGoroutine<TaskInfo>
       ti.g = g
       // The argument is copied (into the heap, or staged in this thread's
       // memory): now the sender's transferred buffers go, as postMessage
@@ -745,10 +759,14 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
    * if it never reported one (its M died, destroy()), from its dispatch.
    */
   #record(ti: TaskInfo, dispatched: number): void {
+    const ran = ti.g?.ranMs ?? -1
+    if (ran >= 0) {
+      const f = ti.fn
+      f.runMs = f.runMs < 0 ? ran : f.runMs + (ran - f.runMs) / 8
+    }
     const h = this.#histogram
     if (h === null) return
     const now = performance.now()
-    const ran = ti.g?.ranMs ?? -1
     const start = ran >= 0 ? Math.max(dispatched, now - ran) : dispatched
     h.recordWaitTime(start - ti.created)
     h.recordRunTime(now - start)
