@@ -491,14 +491,22 @@ function becomeSpinning(): void {
 /**
  * Go's resetspinning: we stop spinning with work in hand (or to hand our P
  * to another M); since spawners that saw us spinning did not wake anyone,
- * wake another M if there is an idle P.
+ * wake another M if there is an idle P and work it could take. Go wakes
+ * one unconditionally, to be safe about work that comes later; here the
+ * ways work comes later wake by themselves (injectglist and ready call
+ * wakep when nobody spins), and on two cores the extra M woken for nothing
+ * took the CPU from the app's thread: a sequential rt.run round trip woke
+ * two Ms. Whatever was queued while we spun is seen here: a spawner pushes,
+ * then loads nmspinning; we decrement it, then load the queues (both
+ * sequentially consistent), so either it saw us no longer spinning and
+ * woke someone itself, or we see its work.
  */
 function resetspinning(): void {
   spinning = false
   m[mb + M_SPINNING] = 0
   if (Atomics.sub(m, schedw(l, SCHED_NMSPINNING), 1) - 1 < 0) throwFatal('resetspinning', 'negative nmspinning')
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
-  wakep(h)
+  if (globrunqsize(h) !== 0 || (pp >= 0 && !runqempty(h, pp))) wakep(h)
 }
 
 /**
