@@ -60,7 +60,7 @@ import { takeResult } from './gvalue.js'
 import { SharedHeap } from './heap.js'
 import { gbase, mbase, schedw, G_FLAGS, G_GOID, G_M, G_WAITSINCE, G_SCHEDLINK, G_STATUS, M_NGS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
 import { Checkdead, DeadlockError, nothingCanRun } from './checkdead.js'
-import { Ms, type ResourceLimits, type ThreadExit } from './newm.js'
+import { Ms, ThreadLostError, type ResourceLimits, type ThreadExit } from './newm.js'
 import { sabclose, sabjoin, setSabAnswererHook } from './codec/sabs.js'
 import { gcount, gfflush, gfput, injectglist, newproc, pidleput, setNewmHandoff } from './proc.js'
 import { ArenaWait } from './arenawait.js'
@@ -800,7 +800,7 @@ export class Host {
     this.waiters[gp] = undefined
     this.settled()
     const goid = Atomics.load(this.heap.i32, gbase(this.heap.layout, gp) + G_GOID)
-    w.reject(Object.assign(new Error(`gort: goroutine ${goid} was lost: M${mid}, the thread it lived on, died: ${cause.message}`), { cause }))
+    w.reject(new ThreadLostError(goid, mid, cause))
   }
 
   // -------------------------------------------------------------------------

@@ -104,6 +104,19 @@ export interface MsHooks {
 }
 
 /**
+ * A goroutine's failure because the M it lived on died (an uncaught
+ * exception on that thread, process.exit(), out of memory, or a kill after
+ * a cancellation's grace period): `cause` is what ended the thread; an exit
+ * without an error has its code as `cause.exitCode`.
+ */
+export class ThreadLostError extends Error {
+  constructor(readonly goid: number, readonly mid: number, cause: Error) {
+    super(`gort: goroutine ${goid} was lost: M${mid}, the thread it lived on, died: ${cause.message}`, { cause })
+    this.name = 'ThreadLostError'
+  }
+}
+
+/**
  * The start's rejection (Runtime.start, or rt.ready after Runtime.create)
  * when an M could not import one of its `modules` (a syntax error, a
  * module that does not exist, one that throws while it loads). `url` is
@@ -327,7 +340,8 @@ export class Ms {
           this.mdied(mid, killedFor)
           return
         }
-        const why = cause ?? new Error(`the thread exited with code ${code}`)
+        // A thread that exited without an error (process.exit(n)) carries its code.
+        const why = cause ?? Object.assign(new Error(`the thread exited with code ${code}`), { exitCode: code })
         this.hooks.exited(w, { mid, reason: 'died', code, error: why })
         if (initial && this.booting && !ready) {
           // The start rejects with it, once; nothing is replaced or printed.
