@@ -204,7 +204,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    */
   static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
     const rt = Runtime.#make(checkOptions(opts, 'Runtime.start'))
-    await rt.#host.askFirstReady()
+    await rt.ready
     return rt
   }
 
@@ -396,9 +396,9 @@ function checkOptions(opts: RuntimeOptions, where: string): HostConfig {
   }
   const maxThreads = opts.maxThreads ?? Math.max(procs + 16, minThreads ?? 0)
   if (minThreads === undefined) {
-    // procs Ms start: the cap must let them.
-    if (!Number.isInteger(maxThreads) || maxThreads < procs) {
-      throw new RangeError(`${where}: maxThreads must be an integer of at least procs (${procs}), got ${String(maxThreads)}`)
+    // procs + 1 Ms start: the cap must let them.
+    if (!Number.isInteger(maxThreads) || maxThreads < procs + 1) {
+      throw new RangeError(`${where}: maxThreads must be an integer of at least procs + 1 (${procs + 1}), got ${String(maxThreads)}`)
     }
   } else if (!Number.isInteger(maxThreads) || maxThreads < Math.max(minThreads, 1)) {
     throw new RangeError(`${where}: maxThreads must be an integer of at least minThreads (${minThreads}) and 1, got ${String(maxThreads)}`)
@@ -434,9 +434,9 @@ function checkOptions(opts: RuntimeOptions, where: string): HostConfig {
   }
   return {
     procs, maxGoroutines, heapSize, maxThreads, runawayMs, modules, godebug, mIdleTimeoutMs, where,
-    // No spare M at start: sysmon starts one when no M is idle.
+    // The default spare waits for the first M (internal/newm.ts boot).
     initialThreads: minThreads ?? procs,
-    laterThreads: 0,
+    laterThreads: minThreads === undefined ? 1 : 0,
     minThreads: minThreads ?? 0,
     main: opts.main === true,
     ...(limits !== undefined ? { resourceLimits: limits } : {}),

@@ -52,8 +52,8 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 test.serial('goroutines spawned before any M is up run while the app\'s thread blocks in Atomics.wait', async (t) => {
   const rt = Runtime.create({ procs: 2, modules })
   try {
-    // Returned at once: procs Ms' threads exist and boot (no spare: sysmon
-    // starts one when no M is idle); none is in its loop yet.
+    // Returned at once: procs Ms' threads exist and boot (the spare follows
+    // once the first is up); none is in its loop yet.
     t.is(rt.threads.length, 2, 'procs Ms')
     t.true(rt.threads.every((w) => w instanceof Worker))
     t.deepEqual(rt.stats().ms.map((m) => m.state), ['starting', 'starting'])
@@ -70,8 +70,8 @@ test.serial('goroutines spawned before any M is up run while the app\'s thread b
     const mtids = new Set(rt.threads.map((x) => x.threadId))
     t.true(tids.every((id) => mtids.has(id)), 'they ran on the runtime\'s Ms')
     await rt.ready
-    t.deepEqual(rt.stats().ms.map((m) => m.state === 'starting'), [false, false], 'every initial M is up once ready resolves')
-    t.is(rt.threads.length, 2)
+    t.deepEqual(rt.stats().ms.map((m) => m.state === 'starting'), [false, false, false], 'every M, the spare too, is up once ready resolves')
+    t.is(rt.threads.length, 3)
   } finally {
     await rt.close()
   }
@@ -104,7 +104,7 @@ test.serial('Runtime.create checks options synchronously and names itself; Runti
   t.throws(() => Runtime.create({ procs: 2, minThreads: 4, maxThreads: 3 }), {
     instanceOf: RangeError, message: /^Runtime\.create: maxThreads must be an integer of at least minThreads \(4\) and 1, got 3/,
   })
-  t.throws(() => Runtime.create({ procs: 2, maxThreads: 1 }), { instanceOf: RangeError, message: /maxThreads must be an integer of at least procs \(2\), got 1/ })
+  t.throws(() => Runtime.create({ procs: 2, maxThreads: 2 }), { instanceOf: RangeError, message: /maxThreads must be an integer of at least procs \+ 1 \(3\)/ })
   t.throws(() => Runtime.create({ minThreds: 1 } as never), { instanceOf: TypeError, message: /^Runtime\.create: unknown option "minThreds" \(did you mean "minThreads"\?\)/ })
   await t.throwsAsync(Runtime.start({ minThreads: -1 }), { instanceOf: RangeError, message: /^Runtime\.start: minThreads/ })
   t.is(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length, before, 'no thread started')

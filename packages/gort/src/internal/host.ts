@@ -281,13 +281,9 @@ export function heapHost(h: SharedHeap, what: string): Host {
 
 export class Host {
   readonly ms: Ms
-  /** Created once the first M is up and there is work (wantSysmon), or a SharedArrayBuffer is sent. */
+  /** Created once the first M is up (Ms.boot's firstUp). */
   private sysmon: SysmonThread | undefined
-  /** Some work arrived (or tracing is on, or a control request): sysmon starts once the first M is up. */
-  private sysmonWanted = false
-  /** The first M is in its scheduler loop (Ms.boot's firstUp). */
-  private firstUp = false
-  private resolveFirstUp: () => void = () => {}
+  private startSysmon: () => void = () => {}
   readonly startTime = Date.now()
   /** By G record: whom its completion settles (a goroutine's result, a host waiter's operation). */
   /** Where notes from goroutine modules on the Ms go (mmsg.ts postNote; gort/pool sets it). */
@@ -302,13 +298,8 @@ export class Host {
   private readyAsked = false
   /** Why the start failed, once it has: spawns throw it. */
   private startError: Error | undefined
-  /** Settles when every initial M is in its loop; rejects if the start failed (then nothing is left running). */
+  /** Settles when every initial M is in its loop and sysmon watches; rejects if the start failed (then nothing is left running). */
   readonly ready: Promise<void>
-  /**
-   * Settles when the first M is in its loop (work runs from then on), or
-   * when `ready` settles, whichever is first: Runtime.start's promise.
-   */
-  readonly firstReady: Promise<void>
 
   /**
    * `ready`, for someone who waits for it: the app's event loop is held
@@ -322,58 +313,6 @@ export class Host {
       this.updateRef()
     }
     return this.ready
-  }
-
-  /** `firstReady`, for someone who waits for it (Runtime.start): holds the app's event loop as askReady does. */
-  askFirstReady(): Promise<void> {
-    void this.askReady()
-    return this.firstReady
-  }
-
-  /**
-   * sysmon's thread is started lazily: an idle runtime has nothing for it
-   * to watch (Go's sysmon sleeps on sched.sysmonnote while every P idles),
-   * and a worker thread costs ~10 MB of RSS and, on two cores, CPU that the
-   * first Ms need while they boot. The first spawn asks for it; it starts
-   * once the first M is up, runawayMs / 2 later at most (it could not
-   * retake a P sooner anyway). Also asked for by a control request.
-   */
-  private wantSysmon(): void {
-    if (this.sysmonWanted) return
-    this.sysmonWanted = true
-    if (!this.firstUp) return // Ms.boot's firstUp starts it
-    const t = setTimeout(() => this.startSysmon(), Math.min(10, this.config.runawayMs / 2))
-    t.unref()
-  }
-
-  /**
-   * Creates sysmon's thread, once: after the first M is up (wantSysmon), or
-   * at once when a SharedArrayBuffer is sent first (codec/sabs.ts
-   * awaitAnswerer: sysmon answers the Ms that subscribe late).
-   */
-  private startSysmon(): void {
-    if (this.sysmon !== undefined || this.closed) return
-    const godebug = parseGodebug(this.config.godebug)
-    this.sysmon = new SysmonThread(this.heap, {
-      runawayMs: this.config.runawayMs,
-      schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
-      scheddetail: godebug.get('scheddetail') === '1',
-      startTime: this.startTime,
-    }, {
-      newmHandoff: () => this.ms.newmHandoff(),
-      spare: () => this.ms.spare(),
-      report: (err) => this.report(err),
-    })
-  }
-
-  /** sysmon, started if it was not (once the first M is up) and booted: for a control request. */
-  private async sysmonNow(): Promise<SysmonThread> {
-    this.sysmonWanted = true
-    await this.firstReady
-    this.startSysmon()
-    if (this.sysmon === undefined) throw new Error('sysmon: the runtime is closed')
-    await this.sysmon.ready
-    return this.sysmon
   }
   /** close() or destroy() was called: no new goroutines. */
   private closing = false
@@ -427,31 +366,36 @@ export class Host {
     })
     void this.completionLoop()
     this.stopCollections = watchCollections(heap)
-    // The threads: the Ms that run the first work now, in parallel
-    // (Ms.boot); sysmon once the first M is up and the runtime has work
-    // (wantSysmon). No spare M: sysmon starts one when no M is idle.
-    setSabAnswererHook(heap, () => this.startSysmon())
-    const godebug = parseGodebug(config.godebug)
-    // Tracing prints even while idle: then sysmon comes with the first M.
-    if (godebug.has('schedtrace') || godebug.has('scheddetail')) this.sysmonWanted = true
-    const msUp = this.ms.boot(config.initialThreads, config.laterThreads, () => {
-      this.firstUp = true
-      if (this.sysmonWanted) this.startSysmon()
-      this.resolveFirstUp()
+    // The threads: the Ms that run the first work now, in parallel; the
+    // spare M and sysmon once the first M is up (Ms.boot).
+    const sysmonUp = new Promise<void>((resolve) => {
+      this.startSysmon = () => {
+        // Once: after the first M is up (Ms.boot), or sooner when a
+        // SharedArrayBuffer is sent first (codec/sabs.ts awaitAnswerer).
+        if (this.sysmon !== undefined || this.closed) return
+        const godebug = parseGodebug(config.godebug)
+        this.sysmon = new SysmonThread(heap, {
+          runawayMs: config.runawayMs,
+          schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
+          scheddetail: godebug.get('scheddetail') === '1',
+          startTime: this.startTime,
+        }, {
+          newmHandoff: () => this.ms.newmHandoff(),
+          spare: () => this.ms.spare(),
+          report: (err) => this.report(err),
+        })
+        resolve(this.sysmon.ready)
+      }
     })
-    this.ready = msUp.then(
+    setSabAnswererHook(heap, () => this.startSysmon())
+    const msUp = this.ms.boot(config.initialThreads, config.laterThreads, () => this.startSysmon())
+    this.ready = Promise.all([msUp, sysmonUp]).then(
       () => {
         this.booting = false
         this.updateRef()
       },
       (e: unknown) => this.failStart(e instanceof Error ? e : new Error(String(e))),
     )
-    // With tracing on, sysmon (which prints) started with the first M: wait for it too.
-    const firstUp = new Promise<void>((r) => {
-      this.resolveFirstUp = r
-    }).then(() => this.sysmon?.ready)
-    this.firstReady = Promise.race([firstUp, this.ready])
-    this.firstReady.catch(() => {})
     // Not an unhandled rejection if nobody awaits it: the failure reaches
     // the app through what it awaits (results reject with it) and through
     // spawns (they throw it).
@@ -570,7 +514,6 @@ export class Host {
         : 'go: the runtime is closing (close() was called); no new goroutines can start')
     }
     if (this.ms.broken !== undefined) throw this.ms.broken
-    if (!this.sysmonWanted) this.wantSysmon()
     const meta = goroutineMeta(fn)
     if (meta === undefined) {
       throw new TypeError(
@@ -985,13 +928,15 @@ export class Host {
 
   sysmonView(): Promise<SysmonView> {
     if (this.closed) return Promise.reject(new Error('sysmonView: the runtime is closed'))
-    return this.hold(this.sysmonNow().then((s) => s.view()))
+    if (this.sysmon === undefined) return Promise.reject(new Error('sysmonView: sysmon has not started yet (it starts once the first M is up: await rt.ready)'))
+    return this.hold(this.sysmon.view())
   }
 
   setGodebug(godebug: string): Promise<void> {
     if (this.closed) return Promise.reject(new Error('setGodebug: the runtime is closed'))
+    if (this.sysmon === undefined) return Promise.reject(new Error('setGodebug: sysmon has not started yet (it starts once the first M is up: await rt.ready)'))
     const g = parseGodebug(godebug)
-    return this.hold(this.sysmonNow().then((s) => s.setSchedtrace(Number(g.get('schedtrace') ?? 0) || 0, g.get('scheddetail') === '1')))
+    return this.hold(this.sysmon.setSchedtrace(Number(g.get('schedtrace') ?? 0) || 0, g.get('scheddetail') === '1'))
   }
 
   // -------------------------------------------------------------------------
