@@ -5,7 +5,8 @@
 
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { RECORDS } from '../dist/internal/layout.js'
+// gort/internal re-exports the layout module (dist/ is a bundle: no file per module).
+import { RECORDS } from '../dist/internal/index.js'
 
 const docPath = fileURLToPath(new URL('../../../docs/design/memory-layout.md', import.meta.url))
 const BEGIN = '<!-- GENERATED FIELDS: node packages/gort/scripts/layout-doc.mjs -->'

@@ -1,12 +1,18 @@
-// The package's shape, checked on the built files: internal/ imports no
-// public module (an M's worker loads internal modules only), the public
-// files are facades over internal/ (they import no layout offsets and no
-// runtime lock), and the handle kinds have one table.
+// The package's shape: internal/ imports no public module (an M's worker
+// loads internal modules only), the public files are facades over
+// internal/ (they import no layout offsets and no runtime lock), and the
+// handle kinds have one table.
+//
+// dist/ is a code-split bundle (scripts/build.mjs), so the module graph is
+// read from the sources, and what an M's entry loads from the built files:
+// the closure of dist/internal/mworker.js's static imports, and the source
+// modules their source maps name.
 
 import test from 'ava'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url))
 const src = fileURLToPath(new URL('../src/', import.meta.url))
@@ -15,34 +21,86 @@ function files(dir: string, ext: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(ext)).map((f) => join(dir, f))
 }
 
-/** The relative modules a built file imports (static and dynamic), resolved. */
-function imports(file: string): string[] {
+/** The relative modules a source file imports at run time (not `import type`), as source paths. */
+function srcImports(file: string): string[] {
   const text = readFileSync(file, 'utf8')
   const out: string[] = []
-  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) out.push(resolve(dirname(file), m[1]))
+  const re = /^(?:import|export)\s+(?!type\b)(?:[^'";]*?\sfrom\s*)?['"](\.{1,2}\/[^'"]+)\.js['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)\.js['"]/gm
+  for (const m of text.matchAll(re)) out.push(resolve(dirname(file), `${m[1] ?? m[2]}.ts`))
   return out
 }
 
+/** The built files a built file imports statically, resolved. */
+function distImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const out: string[] = []
+  for (const m of text.matchAll(/^(?:import|export)\s[^'";]*?['"](\.{1,2}\/[^'"]+)['"]/gm)) out.push(resolve(dirname(file), m[1]))
+  return out
+}
+
+/** A built entry and every built file it loads, by static import. */
+function closure(entry: string): string[] {
+  const seen = new Set<string>([entry])
+  for (const f of seen) for (const i of distImports(f)) seen.add(i)
+  return [...seen]
+}
+
+/** The source modules (paths under src/) bundled into these built files, from their source maps. */
+function sourcesOf(built: string[]): string[] {
+  const out = new Set<string>()
+  for (const f of built) {
+    const map = JSON.parse(readFileSync(`${f}.map`, 'utf8')) as { sources: string[] }
+    for (const s of map.sources) out.add(relative(src, resolve(dirname(f), s)))
+  }
+  return [...out].sort()
+}
+
 test('internal/ imports no public module', (t) => {
-  const internal = join(dist, 'internal')
+  const internal = join(src, 'internal')
   const bad: string[] = []
-  for (const f of files(internal, '.js')) {
-    for (const i of imports(f)) {
-      if (relative(internal, i).startsWith('..')) bad.push(`${relative(dist, f)} imports ${relative(dist, i)}`)
+  const internals = files(internal, '.ts').filter((f) => !f.endsWith('.d.ts'))
+  for (const f of internals) {
+    for (const i of srcImports(f)) {
+      if (relative(internal, i).startsWith('..')) bad.push(`${relative(src, f)} imports ${relative(src, i)}`)
     }
   }
   t.deepEqual(bad, [])
-  t.true(files(internal, '.js').length > 20, 'the scan found the built internal modules')
+  t.true(internals.length > 20, 'the scan found the internal modules')
+  t.true(srcImports(join(internal, 'mloop.ts')).length > 10, 'the scan reads imports')
+})
+
+test('an M\'s and sysmon\'s worker entries load internal modules only, and the M\'s the record modules', (t) => {
+  for (const entry of ['mworker.js', 'sysmonworker.js']) {
+    const sources = sourcesOf(closure(join(dist, 'internal', entry)))
+    t.true(sources.length > 10, `${entry}: its source maps name ${sources.length} modules`)
+    t.deepEqual(sources.filter((s) => !s.startsWith(`internal${'/'}`)), [], `${entry} loads public modules`)
+  }
+  const m = sourcesOf(closure(join(dist, 'internal', 'mworker.js')))
+  for (const r of ['chan', 'sema', 'context', 'pb']) t.true(m.includes(`internal/${r}.ts`), `an M loads internal/${r}.ts`)
 })
 
 test('an M\'s entry point loads the internal record modules, which count every gort handle kind', async (t) => {
-  const entry = imports(join(dist, 'internal', 'mworker.js')).map((i) => relative(join(dist, 'internal'), i))
-  for (const m of ['chan.js', 'sema.js', 'context.js', 'pb.js']) t.true(entry.includes(m), `mworker.js imports ${m}`)
-  // Loading them (and nothing public) defines every kind's counting.
-  const { HandleKind } = await import('../dist/internal/handlekind.js')
-  const { counted } = await import('../dist/internal/refs.js')
-  for (const m of ['chan.js', 'sema.js', 'context.js', 'pb.js']) await import(`../dist/internal/${m}`)
-  for (const [name, kind] of Object.entries(HandleKind)) t.true(counted(kind), `${name} is counted`)
+  // In a thread of its own, the built files mworker.js imports (not
+  // mworker.js, which starts the M's loop): loading them, and nothing
+  // public, defines every kind's counting.
+  const built = closure(join(dist, 'internal', 'mworker.js')).slice(1).map((f) => pathToFileURL(f).href)
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    ;(async () => {
+      const ns = []
+      for (const u of workerData) ns.push(await import(u))
+      const HandleKind = ns.find((n) => n.HandleKind !== undefined)?.HandleKind
+      const counted = ns.find((n) => typeof n.counted === 'function')?.counted
+      if (HandleKind === undefined || counted === undefined) return parentPort.postMessage({ missing: true })
+      parentPort.postMessage({ kinds: Object.entries(HandleKind).map(([name, kind]) => [name, counted(kind)]) })
+    })()
+  `
+  const w = new Worker(code, { eval: true, workerData: built })
+  const got = await new Promise<{ missing?: true, kinds?: Array<[string, boolean]> }>((res, rej) => { w.once('message', res); w.once('error', rej) })
+  await w.terminate()
+  t.falsy(got.missing, 'HandleKind and counted are exported by a chunk of the M\'s (gort/internal re-exports them)')
+  t.true((got.kinds?.length ?? 0) >= 4)
+  for (const [name, c] of got.kinds ?? []) t.true(c, `${name} is counted`)
 })
 
 test('public files are facades: no layout offsets, no runtime locks, no handle kind numbers of their own', (t) => {

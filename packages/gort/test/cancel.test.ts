@@ -78,7 +78,10 @@ test('a goroutine cancelled before it starts never runs', async (t) => {
     t.is((await t.throwsAsync(waiting.result))?.message, 'never mind')
     t.is(await hog.result, 'hog done')
     t.is(events.len(), 0, 'spinYield never sent "started"')
-  }, { modules })
+    // No runaway retake: after runawayMs of the hog without a safe point,
+    // sysmon would hand the P (and the queued spinYield) to the spare M,
+    // which could start it between rt.go and cancel on a loaded machine.
+  }, { modules, runawayMs: 60_000 })
 })
 
 test('a goroutine parked on a channel takes the request only after its operation: the value it received is not lost', async (t) => {

@@ -29,3 +29,5 @@ export {
 export { schedwords, type SchedWords } from './schedwords.js'
 export { runtimeHeap } from './host.js'
 export { pooltask } from './pooltask.js'
+export { HandleKind } from './handlekind.js'
+export { counted } from './refs.js'

@@ -3,7 +3,7 @@
 // an M's process (env, argv, execArgv).
 //
 // A pool starts a runtime of its own, and every M of that runtime imports
-// poolconfig.js?c=<the options, serialized> before it runs anything (the
+// poolenv.js?c=<the options, serialized> before it runs anything (the
 // runtime's `modules` option), so a task module that reads
 // `Piscina.workerData` at its top level finds it set. The state lives on
 // globalThis under a registered symbol, so that a second copy of gort in
@@ -12,7 +12,7 @@
 import { threadId as nodeThreadId } from 'node:worker_threads'
 
 export interface PoolThreadState {
-  /** true on an M of a pool's runtime (set by poolconfig.js). */
+  /** true on an M of a pool's runtime (set by poolenv.js). */
   isWorkerThread: boolean
   /** The pool's workerData option, cloned. */
   workerData: unknown
@@ -20,7 +20,7 @@ export interface PoolThreadState {
   threadId: number
 }
 
-/** What the host passes to every M of a pool's runtime (poolconfig.js). */
+/** What the host passes to every M of a pool's runtime (poolconfig.ts, applied by poolenv.js). */
 export interface PoolConfig {
   workerData?: unknown
   env?: Record<string, string | undefined>
