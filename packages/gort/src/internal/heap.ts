@@ -4,13 +4,13 @@
 // layout from the parameters in the header, and checks that it matches.
 // docs/design/memory-layout.md describes every region.
 
-import { getRandomValues } from 'node:crypto'
 import {
   computeLayout, headerw, mbase, pbase, schedw,
   HDR_ARENABYTES, HDR_BYTES, HDR_MAXFUNCS, HDR_MAGIC, HDR_MAXGS, HDR_MAXMS, HDR_MAXPROCS, HDR_NONCE0, HDR_NONCE1, HDR_RUNQSIZE, HDR_VERSION,
   HEADER_MAGIC, LAYOUT_VERSION, M_ID, P_ID, P_STATUS, SCHED_GNEXT, SCHED_GOMAXPROCS,
   type Layout, type LayoutParams,
 } from './layout.js'
+import { randomSeed } from './fastrand.js'
 import { mallocinit } from './malloc.js'
 import { Pstatus } from './runtime2.js'
 
@@ -76,9 +76,13 @@ export class SharedHeap {
     m[headerw(layout, HDR_MAXGS)] = layout.maxGs
     m[headerw(layout, HDR_ARENABYTES)] = layout.arenaBytes
     m[headerw(layout, HDR_MAXFUNCS)] = layout.maxFuncs
-    const nonce = getRandomValues(new Int32Array(2))
-    m[headerw(layout, HDR_NONCE0)] = nonce[0]
-    m[headerw(layout, HDR_NONCE1)] = nonce[1]
+    // Names the runtime's BroadcastChannel (codec/sabs.ts): unique among
+    // the runtimes of one process, not a secret (any code in the process
+    // may join any channel). Math.random, not node:crypto: importing
+    // node:crypto took 5-8 ms of every thread's start (each M loads this
+    // module), for 64 bits nobody guesses at.
+    m[headerw(layout, HDR_NONCE0)] = randomSeed() | 0
+    m[headerw(layout, HDR_NONCE1)] = randomSeed() | 0
     m[schedw(layout, SCHED_GOMAXPROCS)] = layout.maxProcs
     m[schedw(layout, SCHED_GNEXT)] = 1 // G index 0 is nil
     for (let i = 0; i < layout.maxProcs; i++) {
