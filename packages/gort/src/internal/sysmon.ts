@@ -225,7 +225,7 @@ let woke = false
 /**
  * Whether some M sleeps that could run global work: it announced its sleep
  * (M.sleep is Mparked, so it looked at the global queue after announcing
- * and found nothing) and imports no module. An M woken but not yet running
+ * and found nothing), imports no module, and has not retired or died. An M woken but not yet running
  * (Mwoken), or still on its way to sleep (Mawake, it will look once more),
  * does not count: on a loaded machine the OS may not run it for a while,
  * and no wake-up was lost.
@@ -236,7 +236,12 @@ function idleMCouldRun(h: SharedHeap): boolean {
   const n = Atomics.load(m, schedw(l, SCHED_MNEXT))
   for (let i = 0; i < n; i++) {
     const b = mbase(l, i)
-    if (Atomics.load(m, b + M_SLEEP) === Msleep.Mparked && Atomics.load(m, b + M_LOADING) === 0) return true
+    if (Atomics.load(m, b + M_SLEEP) !== Msleep.Mparked || Atomics.load(m, b + M_LOADING) !== 0) continue
+    // A retired M leaves its sleep word as it was (it went from its park
+    // to the end of its thread), and so does a dead one: neither can run
+    // anything, and work waiting for a new M is no lost wake-up.
+    const st = Atomics.load(m, b + M_STATE)
+    if (st !== Mstate.Mretired && st !== Mstate.Mdead) return true
   }
   return false
 }
