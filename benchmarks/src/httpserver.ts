@@ -42,6 +42,8 @@ export interface ServerConfig {
   /** Rounds between two safe points of the generator versions. */
   every: number
   stamp?: boolean
+  /** The gort runtime's runawayMs (its default if absent). */
+  runawayMs?: number
 }
 
 /** One request's times (ms, performance.timeOrigin-based): see the header. */
@@ -74,7 +76,7 @@ switch (cfg.contender) {
   }
   case 'gort-run':
   case 'gort-run-nosafe': {
-    const r = await Runtime.start({ procs: cfg.procs, modules: [new URL('./httpjobs.js', import.meta.url)] })
+    const r = await Runtime.start({ procs: cfg.procs, modules: [new URL('./httpjobs.js', import.meta.url)], ...(cfg.runawayMs !== undefined ? { runawayMs: cfg.runawayMs } : {}) })
     rt = r
     const every = cfg.contender === 'gort-run' ? cfg.every : Number.MAX_SAFE_INTEGER
     job = (t) => r.run(httpJobs.sha, { ...t, every })
