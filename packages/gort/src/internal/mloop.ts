@@ -796,11 +796,23 @@ function execute(gp: number, inherit: boolean): void {
       ((++safepoints & 15) === 0 && performance.now() - burstStart >= HOUSEKEEPING_MS && (loopDue = true))) {
       clearPreempt(gb)
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
-      // Go puts a preempted G on the global queue, behind the work there;
-      // ours must stay on this M, so it goes behind our own queue and the
-      // next findRunnable looks at the global queue first.
-      localq.push(gp)
-      globalFirst = true
+      if (preempt) {
+        // Go puts a preempted G on the global queue, behind the work there;
+        // ours must stay on this M, so it goes behind our own queue and the
+        // next findRunnable looks at the global queue first.
+        localq.push(gp)
+        globalFirst = true
+      } else {
+        // Only the event loop's turn is due, not gp's time slice over:
+        // gp runs first when the loop has turned, with the slice it had
+        // (inheritTime, so sysmon still preempts it on time), as Go's
+        // runnext does. Behind our queue it started the next unstarted G
+        // and waited for it: every burst cut a CPU-bound job in two and
+        // bound one more goroutine to this M (processor sharing where
+        // piscina runs jobs in order; the http suite, docs/design/scheduler.md).
+        if (localnext !== 0) localq.push(localnext)
+        localnext = gp
+      }
       break
     }
   }
