@@ -50,7 +50,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_INL, G_STARTED, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_GCREDIT, M_LOADING, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
+  M_CURG, M_GCREDIT, M_LOADING, M_TID, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE, SCHED_MNEXT,
@@ -70,6 +70,7 @@ import { throwFatal } from './throw.js'
 import { collectIfAsked } from './gc.js'
 import { cancelPending, startStamp, takeCancel } from './cancel.js'
 import { sabcheck } from './codec/sabs.js'
+import { osThreadId } from './threadcpu.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -172,6 +173,8 @@ export async function mstart(heap: SharedHeap, id: number, eager: readonly strin
   mid = id
   mb = mbase(l, mid)
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
+  // For sysmon's runaway rule, which asks whether this thread really ran (threadcpu.ts).
+  Atomics.store(m, mb + M_TID, osThreadId())
   setSpawnHook(spawnHook)
   setThreadM(h, mid, readyHere, () => curg, asyncPending)
   // Record which runtime locks this M holds, so that if it dies holding one
