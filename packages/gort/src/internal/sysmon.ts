@@ -3,7 +3,7 @@
 //
 // JavaScript cannot interrupt a running generator, so sysmon matters more
 // here than in Go. It watches every P (the times below are wall-clock
-// time during which the M's thread also ran, where a thread clock can tell:
+// time, less the time the M's thread waited for a core where Linux tells:
 // overrun):
 //   - a P whose goroutine has run 10 ms without a switch (schedtick and
 //     steptick unchanged) gets that goroutine's preempt flag set: it gives up
@@ -35,7 +35,7 @@ import { handoffp, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 import { sabcheck, sabStats } from './codec/sabs.js'
-import { ThreadClocks } from './threadcpu.js'
+import { RunDelays } from './rundelay.js'
 
 export interface SysmonOptions {
   /** A goroutine step longer than this loses its P (ms). */
@@ -62,16 +62,18 @@ interface PTick {
   syscallwhen: number
   /** P.runnext at the last look (a G waiting behind a long step: wakeRunnext). */
   runnext: number
-  /** The time slice since schedwhen, measured on its M thread's CPU clock (overrun). */
-  slice: CpuMark
+  /** The time slice since schedwhen, less the time its M thread waited for a core (overrun). */
+  slice: DelayMark
   /** The step since syscallwhen (a Pexec P), likewise. */
-  step: CpuMark
+  step: DelayMark
 }
 
-/** A span of wall-clock time checked against the CPU clock of the thread it ran on (overrun). */
-interface CpuMark {
-  /** The thread's CPU time (ms) at half the limit, or -1 before. */
-  cpu: number
+/** A span of wall-clock time checked against the run delay of the thread it ran on (overrun). */
+interface DelayMark {
+  /** The thread's run delay (ms) at the mark, half the limit into the span, or -1 before. */
+  delay: number
+  /** When the mark was taken (performance.now() ms). */
+  when: number
   /** The earliest time the span can be over its limit, as last computed (sysmon reads the clock no sooner). */
   at: number
 }
@@ -273,7 +275,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
   anyLent = false
   for (let p = 0; p < procs; p++) {
     const b = pbase(l, p)
-    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now, runnext: 0, slice: { cpu: -1, at: 0 }, step: { cpu: -1, at: 0 } })
+    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now, runnext: 0, slice: { delay: -1, when: 0, at: 0 }, step: { delay: -1, when: 0, at: 0 } })
     const s = Atomics.load(m, b + P_STATUS)
     if (s === Pstatus.Pexec || s === Pstatus.Psyscall) anyLent = true
     if (s === Pstatus.Prunning || s === Pstatus.Pexec || s === Pstatus.Psyscall) {
@@ -282,12 +284,12 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
       if (pd.schedtick !== t) {
         pd.schedtick = t
         pd.schedwhen = now
-        pd.slice.cpu = -1
+        pd.slice.delay = -1
         pd.slice.at = 0
       } else if (s !== Pstatus.Psyscall && overrun(h, p, pd.slice, pd.schedwhen, now, FORCE_PREEMPT_MS) <= now) {
         preemptone(h, p)
         pd.schedwhen = now // ask again only after another slice
-        pd.slice.cpu = -1
+        pd.slice.delay = -1
         pd.slice.at = 0
       }
       if (s === Pstatus.Pexec) {
@@ -297,12 +299,12 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
         const next = Atomics.load(m, b + P_RUNNEXT)
         if (next !== 0 && next === pd.runnext && pd.steptick === st && wakeRunnext(h)) woke = true
         pd.runnext = next
-        // Runaway: the same step for runawayMs, during which its thread
-        // ran (overrun).
+        // Runaway: the same step for runawayMs, not counting the time its
+        // thread waited for a core (overrun).
         if (pd.steptick !== st) {
           pd.steptick = st
           pd.syscallwhen = now
-          pd.step.cpu = -1
+          pd.step.delay = -1
           pd.step.at = 0
         } else {
           const at = overrun(h, p, pd.step, pd.syscallwhen, now, runawayMs)
@@ -341,49 +343,44 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
   return n
 }
 
-/** The M threads' CPU clocks (threadcpu.ts), for overrun. */
-const clocks = new ThreadClocks()
+/** The M threads' run delays (rundelay.ts), for overrun. */
+const delays = new RunDelays()
 
 /**
  * When the span that P p has been in since `since` (a goroutine's time
  * slice, or a step that lends the P) is over limitMs (performance.now()
  * ms; at or before now: it is). Go's sysmon measures both by wall-clock
- * time (forcePreemptNS; a syscall's retake, where the thread uses no CPU).
- * Here a slice or a step is goroutine code using the CPU, and it has used
- * its time only if its thread ran: on a machine with more runnable threads
- * than cores (a load generator beside the server, other processes) the OS
- * takes the CPU from an M for tens of ms in the middle of a step of a
- * fraction of a ms. Taking that M's P then starts another M, adds a thread
- * to the oversubscribed cores, and leaves this M's goroutines waiting for
- * a P; preempting its goroutine puts it behind a new one that this M
- * starts, so jobs share the M instead of running in order
- * (docs/design/scheduler.md, "CPU-bound goroutines under load"). So at
- * limitMs / 2 of wall-clock time sysmon reads the M thread's CPU clock
- * (the mark), and the span is over once it has lasted limitMs and the
- * thread has run limitMs / 2 since the mark (a mark taken late, because
- * sysmon itself waited for a core, still asks for that much after it). On a free core both come at
- * limitMs, as with wall-clock time alone; without a thread clock (not
+ * time (forcePreemptNS, and a syscall's age for retake). Here the time the
+ * M's thread spent runnable but waiting for a core does not count
+ * (rundelay.ts says why: on an oversubscribed machine the OS deschedules
+ * Ms mid-step, and sysmon took their Ps as runaways and preempted
+ * goroutines that had not run their slice). Time the thread ran, or was
+ * blocked in a call nobody announced, counts. So at limitMs / 2 of
+ * wall-clock time sysmon reads the thread's run delay (the mark), and the
+ * span is over once it has lasted limitMs and, since the mark, limitMs / 2
+ * of wall-clock time went by that the thread did not spend waiting for a
+ * core (a mark taken late, because sysmon itself waited for a core, still
+ * asks for that much after it). On a free core the span is over at
+ * limitMs, as with wall-clock time alone; without a run-delay clock (not
  * Linux; M.tid 0) wall-clock time alone decides. The clock is read at most
- * once per look, and not before the span could be over (mark.at): a mark,
- * then once a look from limitMs on while the thread has not run enough.
+ * once per look, and not before the span could be over (mark.at).
  */
-function overrun(h: SharedHeap, p: number, mark: CpuMark, since: number, now: number, limitMs: number): number {
+function overrun(h: SharedHeap, p: number, mark: DelayMark, since: number, now: number, limitMs: number): number {
   const half = limitMs / 2
   if (now < since + half) return since + half
   if (now < mark.at) return mark.at
   const wall = since + limitMs
   const mp = Atomics.load(h.i32, pbase(h.layout, p) + P_M) - 1
-  const cpu = mp < 0 ? NaN : clocks.cpuMs(Atomics.load(h.i32, mbase(h.layout, mp) + M_TID))
-  if (Number.isNaN(cpu)) return (mark.at = wall)
-  if (mark.cpu < 0) {
-    // The mark is due at limitMs / 2; a late one (sysmon itself waited
-    // for a core) still asks for limitMs / 2 of running after it.
-    mark.cpu = cpu
+  const delay = mp < 0 ? NaN : delays.ms(Atomics.load(h.i32, mbase(h.layout, mp) + M_TID))
+  if (Number.isNaN(delay)) return (mark.at = wall)
+  if (mark.delay < 0) {
+    mark.delay = delay
+    mark.when = now
     return (mark.at = Math.max(wall, now + half))
   }
-  const ran = cpu - mark.cpu
-  // Not run enough yet: it cannot have before it has run what is missing.
-  return (mark.at = ran >= half ? wall : Math.max(wall, now + (half - ran)))
+  const counted = now - mark.when - (delay - mark.delay)
+  // Not enough yet: it cannot be before what is missing has gone by.
+  return (mark.at = counted >= half ? wall : Math.max(wall, now + (half - counted)))
 }
 
 /** Go's preemptone: asks the goroutine running on P p to yield at its next safe point. */
