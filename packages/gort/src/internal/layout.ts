@@ -272,7 +272,7 @@ const mSpec: RecordSpec = {
       locks: i32('m-self', 'Runtime locks held (bits: 1 sched.lock, 2 heap.lock, 4 sched.gflock); read by the host when the M dies, to release them.'),
       loading: i32('m-self', 'Goroutine modules this M is importing (startg passes global work by meanwhile); read by sysmon\'s wake guard, which does not count work stranded behind an import as a lost wake-up.'),
       gcredit: i32('m-self', 'Counts this M holds in sched.gcount beyond its live goroutines (mloop.ts gcountTake/flushGcount); the host subtracts them when the M dies.'),
-      tid: i32('m-self', 'The OS thread id of the M\'s worker (rundelay.ts osThreadId; 0 where unknown), stored at mstart with Atomics.store; sysmon Atomics.loads it to read how long the thread waited for a core (time slices, runaway steps).'),
+      tid: i32('m-self', 'The OS thread id of the M\'s worker (threadrun.ts osThreadId; 0 where unknown), stored at mstart with Atomics.store; sysmon Atomics.loads it to read the thread\'s CPU time and state (time slices, runaway steps).'),
     },
     { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by the one waker that won the sleep word.') },
     {

@@ -70,7 +70,7 @@ import { throwFatal } from './throw.js'
 import { collectIfAsked } from './gc.js'
 import { cancelPending, startStamp, takeCancel } from './cancel.js'
 import { sabcheck } from './codec/sabs.js'
-import { osThreadId } from './rundelay.js'
+import { osThreadId } from './threadrun.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -173,7 +173,7 @@ export async function mstart(heap: SharedHeap, id: number, eager: readonly strin
   mid = id
   mb = mbase(l, mid)
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
-  // For sysmon, which does not count the time this thread waits for a core (rundelay.ts).
+  // For sysmon, which does not count the time this thread waits for a core (threadrun.ts).
   Atomics.store(m, mb + M_TID, osThreadId())
   setSpawnHook(spawnHook)
   setThreadM(h, mid, readyHere, () => curg, asyncPending)

@@ -3,8 +3,8 @@
 //
 // JavaScript cannot interrupt a running generator, so sysmon matters more
 // here than in Go. It watches every P (the times below are wall-clock
-// time, less the time the M's thread waited for a core where Linux tells:
-// overrun):
+// time, not counting the time the M's thread waited for a core, where
+// Linux tells: overrun):
 //   - a P whose goroutine has run 10 ms without a switch (schedtick and
 //     steptick unchanged) gets that goroutine's preempt flag set: it gives up
 //     the M at its next plain `yield` (preemptone);
@@ -35,7 +35,7 @@ import { handoffp, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 import { sabcheck, sabStats } from './codec/sabs.js'
-import { RunDelays } from './rundelay.js'
+import { ThreadRun } from './threadrun.js'
 
 export interface SysmonOptions {
   /** A goroutine step longer than this loses its P (ms). */
@@ -62,18 +62,16 @@ interface PTick {
   syscallwhen: number
   /** P.runnext at the last look (a G waiting behind a long step: wakeRunnext). */
   runnext: number
-  /** The time slice since schedwhen, less the time its M thread waited for a core (overrun). */
-  slice: DelayMark
+  /** The time slice since schedwhen, not counting the time its M thread waited for a core (overrun). */
+  slice: RunMark
   /** The step since syscallwhen (a Pexec P), likewise. */
-  step: DelayMark
+  step: RunMark
 }
 
-/** A span of wall-clock time checked against the run delay of the thread it ran on (overrun). */
-interface DelayMark {
-  /** The thread's run delay (ms) at the mark, half the limit into the span, or -1 before. */
-  delay: number
-  /** When the mark was taken (performance.now() ms). */
-  when: number
+/** A span of wall-clock time checked against what the thread it ran on did (overrun). */
+interface RunMark {
+  /** The thread's CPU time (ms) at the mark, half the limit into the span, or -1 before. */
+  cpu: number
   /** The earliest time the span can be over its limit, as last computed (sysmon reads the clock no sooner). */
   at: number
 }
@@ -275,7 +273,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
   anyLent = false
   for (let p = 0; p < procs; p++) {
     const b = pbase(l, p)
-    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now, runnext: 0, slice: { delay: -1, when: 0, at: 0 }, step: { delay: -1, when: 0, at: 0 } })
+    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now, runnext: 0, slice: { cpu: -1, at: 0 }, step: { cpu: -1, at: 0 } })
     const s = Atomics.load(m, b + P_STATUS)
     if (s === Pstatus.Pexec || s === Pstatus.Psyscall) anyLent = true
     if (s === Pstatus.Prunning || s === Pstatus.Pexec || s === Pstatus.Psyscall) {
@@ -284,12 +282,12 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
       if (pd.schedtick !== t) {
         pd.schedtick = t
         pd.schedwhen = now
-        pd.slice.delay = -1
+        pd.slice.cpu = -1
         pd.slice.at = 0
       } else if (s !== Pstatus.Psyscall && overrun(h, p, pd.slice, pd.schedwhen, now, FORCE_PREEMPT_MS) <= now) {
         preemptone(h, p)
         pd.schedwhen = now // ask again only after another slice
-        pd.slice.delay = -1
+        pd.slice.cpu = -1
         pd.slice.at = 0
       }
       if (s === Pstatus.Pexec) {
@@ -304,7 +302,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
         if (pd.steptick !== st) {
           pd.steptick = st
           pd.syscallwhen = now
-          pd.step.delay = -1
+          pd.step.cpu = -1
           pd.step.at = 0
         } else {
           const at = overrun(h, p, pd.step, pd.syscallwhen, now, runawayMs)
@@ -343,44 +341,46 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
   return n
 }
 
-/** The M threads' run delays (rundelay.ts), for overrun. */
-const delays = new RunDelays()
+/** What the M threads did (threadrun.ts), for overrun. */
+const threads = new ThreadRun()
 
 /**
  * When the span that P p has been in since `since` (a goroutine's time
  * slice, or a step that lends the P) is over limitMs (performance.now()
  * ms; at or before now: it is). Go's sysmon measures both by wall-clock
- * time (forcePreemptNS, and a syscall's age for retake). Here the time the
- * M's thread spent runnable but waiting for a core does not count
- * (rundelay.ts says why: on an oversubscribed machine the OS deschedules
- * Ms mid-step, and sysmon took their Ps as runaways and preempted
- * goroutines that had not run their slice). Time the thread ran, or was
- * blocked in a call nobody announced, counts. So at limitMs / 2 of
- * wall-clock time sysmon reads the thread's run delay (the mark), and the
- * span is over once it has lasted limitMs and, since the mark, limitMs / 2
- * of wall-clock time went by that the thread did not spend waiting for a
- * core (a mark taken late, because sysmon itself waited for a core, still
- * asks for that much after it). On a free core the span is over at
- * limitMs, as with wall-clock time alone; without a run-delay clock (not
- * Linux; M.tid 0) wall-clock time alone decides. The clock is read at most
- * once per look, and not before the span could be over (mark.at).
+ * time (forcePreemptNS, and a syscall's age for retake). Here time the M's
+ * thread spent waiting for a core does not count (threadrun.ts says why:
+ * on an oversubscribed machine the OS deschedules Ms mid-step, and sysmon
+ * took their Ps as runaways and preempted goroutines that had not run
+ * their slice). So at limitMs / 2 of wall-clock time sysmon reads the
+ * thread's CPU time (the mark), and the span is over once it has lasted
+ * limitMs and either the thread has run limitMs / 2 since the mark, or it
+ * is blocked (a call nobody announced, which uses no CPU and is what the
+ * runaway rule is for). A mark taken late, because sysmon itself waited for
+ * a core, still asks for limitMs / 2 of running after it. On a free core
+ * the span is over at limitMs, as with wall-clock time alone; without the
+ * thread's figures (not Linux; M.tid 0) wall-clock time alone decides. The
+ * files are read at most once per look, and not before the span could be
+ * over (mark.at).
  */
-function overrun(h: SharedHeap, p: number, mark: DelayMark, since: number, now: number, limitMs: number): number {
+function overrun(h: SharedHeap, p: number, mark: RunMark, since: number, now: number, limitMs: number): number {
   const half = limitMs / 2
   if (now < since + half) return since + half
   if (now < mark.at) return mark.at
   const wall = since + limitMs
   const mp = Atomics.load(h.i32, pbase(h.layout, p) + P_M) - 1
-  const delay = mp < 0 ? NaN : delays.ms(Atomics.load(h.i32, mbase(h.layout, mp) + M_TID))
-  if (Number.isNaN(delay)) return (mark.at = wall)
-  if (mark.delay < 0) {
-    mark.delay = delay
-    mark.when = now
+  const tid = mp < 0 ? 0 : Atomics.load(h.i32, mbase(h.layout, mp) + M_TID)
+  const cpu = threads.cpuMs(tid)
+  if (Number.isNaN(cpu)) return (mark.at = wall)
+  if (mark.cpu < 0) {
+    mark.cpu = cpu
     return (mark.at = Math.max(wall, now + half))
   }
-  const counted = now - mark.when - (delay - mark.delay)
-  // Not enough yet: it cannot be before what is missing has gone by.
-  return (mark.at = counted >= half ? wall : Math.max(wall, now + (half - counted)))
+  const ran = cpu - mark.cpu
+  if (ran >= half || (now >= wall && threads.blocked(tid))) return (mark.at = wall)
+  // Neither yet: it cannot have run enough before what is missing has gone
+  // by; a blocked thread is seen at the next look.
+  return (mark.at = Math.max(wall, now + Math.min(half - ran, 2)))
 }
 
 /** Go's preemptone: asks the goroutine running on P p to yield at its next safe point. */
