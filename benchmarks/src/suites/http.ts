@@ -387,7 +387,7 @@ export const httpSuite: Suite = {
         lines.push(
           `| ${g.connections} | ${g.contender.name} | ${ratio(g.perSecond / peer.perSecond)} | ${ratio(q(g.short, 0.5) / q(peer.short, 0.5))} | ${ratio(shortP99)} | ${ratio(q(g.long, 0.99) / q(peer.long, 0.99))} | short p99 ≤ ${TARGET_SHORT_P99_RATIO} × piscina: ${met ? 'met' : 'MISSED'}${clean ? '' : ` (failed responses: ${failureText(g)})`} |`,
         )
-        const workload = `mix, ${g.contender.name}, ${g.connections} connections`
+        const workload = `${g.contender.name}, ${g.connections} connections`
         const failed = clean ? '' : ` (${failureText(g)})`
         comparisons.push(
           { area: 'http: mix', workload: `${workload}: requests/s${failed}`, unit: 'req/s', better: 'higher', gort: g.perSecond, peer: peer.perSecond, peerName: 'piscina' },
