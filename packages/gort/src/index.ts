@@ -8,6 +8,7 @@ export { FatalError } from './internal/throw.js'
 export { registerError, type ErrorClass } from './internal/codec/errors.js'
 export { ModuleLoadError } from './internal/newm.js'
 export { DeadlockError } from './internal/checkdead.js'
+export { ThreadLostError } from './internal/newm.js'
 export { GoroutineCanceled } from './internal/cancel.js'
 export { chan, nilChan, Chan, type ChanOp, type ChanOptions, type RecvOk } from './chan.js'
 export {

@@ -53,6 +53,7 @@
 // the named exports are exactly its statics, and `require('gort/pool')`
 // (pool.cts) returns the class itself.
 
+import { AsyncResource } from 'node:async_hooks'
 import { EventEmitterAsyncResource } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -60,6 +61,7 @@ import { types } from 'node:util'
 import type { MessagePort, Worker } from 'node:worker_threads'
 import { hostOf, Runtime, type RuntimeOptions } from './runtime.js'
 import type { CallbackGoroutine } from './internal/host.js'
+import { ThreadLostError } from './internal/newm.js'
 import { encodeValue } from './internal/codec/encode.js'
 import { Gflags } from './internal/runtime2.js'
 import { pooltask, pooltaskUrl, type TaskKindNote } from './internal/pooltask.js'
@@ -277,18 +279,36 @@ class TaskInfo implements Task {
   task: unknown
   /** Its function: filename, name, and what the pool knows of it. */
   readonly fn: TaskFn
-  readonly taskId = taskIdCounter++
   readonly created = performance.now()
+  readonly taskId = taskIdCounter++
   /** TI_RUNNING | TI_SETTLED. */
   #state = 0
   /** What only some tasks have: a signal and its listener's remover, a timeout, buffers to transfer. */
   #extra: TaskExtra | null = null
   /** Its goroutine, once dispatched: cancelled by an abort or the timeout. */
   g: CallbackGoroutine<TaskInfo> | null = null
+  /**
+   * piscina's async resource for the task ('Piscina.Task', triggered by the
+   * pool's), made at dispatch (a queued task holds none: the budget of
+   * 300 bytes a queued task): the caller's promise settles in its scope.
+   */
+  scope: AsyncResource | null = null
 
-  constructor(task: unknown, fn: TaskFn, readonly resolve: (v: unknown) => void) {
+  readonly #resolve: (v: unknown) => void
+
+  constructor(task: unknown, fn: TaskFn, resolve: (v: unknown) => void) {
     this.task = task
     this.fn = fn
+    this.#resolve = resolve
+  }
+
+  /** Settles the caller's promise with v (a value, or a rejected promise: reject()), in its async scope if it has one. */
+  resolve(v: unknown): void {
+    const s = this.scope
+    if (s === null) return this.#resolve(v)
+    this.scope = null
+    s.runInAsyncScope(this.#resolve, null, v)
+    s.emitDestroy()
   }
 
   /** In the runtime (dispatched), or settled: either way no longer in the queue. */
@@ -391,6 +411,10 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   readonly #running = new Map<TaskInfo, number>()
   /** Tasks that are settled (aborted while running) but whose goroutine still runs: they hold their slot. */
   readonly #zombies = new Set<TaskInfo>()
+  /** The pool's async id: its tasks' resources are triggered by it, as in piscina. */
+  readonly #asyncId = this.asyncId
+  /** What ended each thread that died, and whether a task failed with it (the 'error' event, rt.on('error')). */
+  readonly #deaths = new WeakMap<object, boolean>()
   #completed = 0
   readonly #start = performance.now()
   #needsDrain = false
@@ -481,6 +505,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     if (o.env !== undefined && typeof o.env === 'object') cfg.env = { ...o.env }
     if (o.argv !== undefined) cfg.argv = [...o.argv]
     if (o.execArgv !== undefined) cfg.execArgv = [...o.execArgv]
+    if (o.niceIncrement !== 0) cfg.niceIncrement = o.niceIncrement
     return cfg
   }
 
@@ -504,9 +529,23 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
       ...(o.idleTimeout > 0 && Number.isFinite(o.idleTimeout) ? { mIdleTimeoutMs: o.idleTimeout } : {}),
       ...(o.idleTimeout === Infinity ? { mIdleTimeoutMs: 0 } : {}),
     })
-    rt.on('error', (e: unknown) => this.emit('error', e))
+    rt.on('error', (e: unknown) => {
+      const c = (e as Error | null)?.cause
+      if (typeof c === 'object' && c !== null && this.#deaths.has(c)) {
+        // piscina: a Worker's uncaught exception fails the tasks it ran;
+        // with none, it is the pool's 'error' (the exception itself). An
+        // exit (process.exit()) only fails its tasks. Its tasks settle as
+        // the runtime reports the death (#settle), just after this.
+        queueMicrotask(() => {
+          if (this.#deaths.get(c) === false && !('exitCode' in c)) this.emit('error', c)
+        })
+      } else this.emit('error', e)
+    })
     rt.on('threadCreate', (w) => this.emit('workerCreate', w))
-    rt.on('threadExit', (w) => this.emit('workerDestroy', w))
+    rt.on('threadExit', (w, why) => {
+      if (why.reason === 'died' && why.error !== undefined) this.#deaths.set(why.error, false)
+      this.emit('workerDestroy', w)
+    })
     rt.on('message', (v) => this.emit('message', v))
     hostOf(rt).onNote = (note) => this.#onNote(note as TaskKindNote)
     // A start that failed (an M that died booting, a module it could not
@@ -698,11 +737,13 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     this.#running.set(ti, performance.now())
     this.#used += this.#weight(ti)
     this.#grow(rt)
+    // About 40 ns when no async hook is on.
+    ti.scope = new AsyncResource('Piscina.Task', { requireManualDestroy: true, triggerAsyncId: this.#asyncId })
     try {
       const host = hostOf(rt)
       // Gtimed: the timeout counts from the start, and the run time on its M is
       // known (the histograms, and the admission's estimate of its function).
-            const f = ti.fn
+      const f = ti.fn
       if (f.kept && f.rt !== rt) {
         // The pair goes into the heap once per runtime; its tasks carry the block's offset.
         f.ref = encodeValue(host.heap, [f.filename, f.name])
@@ -747,8 +788,9 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     this.#record(ti, started)
     ti.abortCleaner?.()
     if (failed) {
+      if (err instanceof ThreadLostError) err = this.#threadDeath(err.cause as Error)
       // The host tags a goroutine's failure with its goroutine id; a task's error is the task's own.
-      if (err !== null && typeof err === 'object' && 'goid' in err) delete (err as { goid?: number }).goid
+      else if (err !== null && typeof err === 'object' && 'goid' in err) delete (err as { goid?: number }).goid
       ti.reject(err)
     } else ti.resolve(err)
   }
@@ -770,6 +812,16 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     const start = ran >= 0 ? Math.max(dispatched, now - ran) : dispatched
     h.recordWaitTime(start - ti.created)
     h.recordRunTime(now - start)
+  }
+
+  /**
+   * What a task whose thread died rejects with, as in piscina: the
+   * thread's uncaught exception itself, or `worker exited with code: N`.
+   */
+  #threadDeath(cause: Error): Error {
+    if (this.#deaths.has(cause)) this.#deaths.set(cause, true)
+    const code = (cause as { exitCode?: number }).exitCode
+    return code !== undefined ? new Error(`worker exited with code: ${code}`) : cause
   }
 
   /** The task's signal fired: a queued task leaves the queue; a running one's caller is told at once. */

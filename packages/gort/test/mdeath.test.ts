@@ -3,7 +3,7 @@
 // M and the cause, and a new M replaces it (issue 5).
 
 import test from 'ava'
-import { chan, select, type Chan, type Runtime } from 'gort'
+import { chan, select, ThreadLostError, type Chan, type Runtime } from 'gort'
 import { hogs } from './fixtures/hogs.js'
 import { withRuntime } from './helpers.js'
 
@@ -60,6 +60,8 @@ async function deathScenario(
   }
   t.log(`${tries} round(s) of four killers to land one on another M than the survivor's (thread ${survivorThread})`)
   t.regex(err.message, /^gort: goroutine \d+ was lost: M\d+, the thread it lived on, died: /)
+  t.true(err instanceof ThreadLostError && err.name === 'ThreadLostError', 'recognisable: gort\'s ThreadLostError')
+  t.true((err as ThreadLostError).cause instanceof Error, 'what ended the thread is its cause')
   t.regex(err.message, cause)
   t.deepEqual(await Promise.all(others), Array.from({ length: 1000 }, (_, i) => i), 'the 1,000 others all finished')
   // A new M takes the dead one's place, in its record (newm.ts reuses a dead M's id).

@@ -185,6 +185,7 @@ export async function mstart(heap: SharedHeap, id: number, eager: readonly strin
   // parentPort is the goroutines'). Unref'd: a retired M's thread must end.
   ctl?.on('message', onHostMessage)
   ctl?.unref()
+  baseResources = process.getActiveResourcesInfo()
   await modules.importEager(eager)
   Atomics.store(m, mb + M_STATE, Mstate.Mrunning)
   // The eager modules it could not import: Runtime.start rejects naming them (newm.ts).
@@ -207,7 +208,7 @@ async function mloop(): Promise<void> {
       await yieldToEventLoop()
     } else if (why === IDLE) {
       if (collectIfAsked(h)) await yieldToEventLoop()
-      await idle()
+      if (await idle()) return // retired
     }
   }
 }
@@ -347,9 +348,16 @@ async function park(): Promise<boolean> {
   // collection, collect and let the finalizers run (they free the shared
   // records this thread's dead handles held).
   for (;;) {
-    const woken = pendingAsync > 0
-      ? await notetsleepAsync(m, mb + M_PARK, IDLE_GC_MS * 1e6)
-      : notetsleep(m, mb + M_PARK, IDLE_GC_MS * 1e6)
+    // Sleep until the next look: IDLE_GC_MS, or sooner when the idle
+    // timeout falls due first (an idleTimeout of 50 ms retires an idle M
+    // after about 50 ms, not after the next collection look).
+    // Once due and refused (the spare, minThreads), back to IDLE_GC_MS.
+    let ms = IDLE_GC_MS
+    const due = parkedAt + idleTimeoutMs - performance.now()
+    if (idleTimeoutMs > 0 && due > 0) ms = Math.min(ms, due + 0.5)
+    const woken = pendingAsync > 0 || eventLoopBusy()
+      ? await notetsleepAsync(m, mb + M_PARK, ms * 1e6)
+      : notetsleep(m, mb + M_PARK, ms * 1e6)
     if (woken) break
     // Its event loop does not turn: post the ids it freed, read the runtime's channel (codec/sabs.ts).
     sabcheck(h)
@@ -361,6 +369,37 @@ async function park(): Promise<boolean> {
   unidle()
   return false
 }
+
+/**
+ * Resources of this thread's event loop that the M did not make: a task
+ * function's own timer, socket or file request (piscina's tasks may leave a
+ * setTimeout behind them, and Node users expect it to fire, as it does on
+ * piscina's idle worker). While any is active the M parks asynchronously,
+ * so its event loop runs them; it looks again at least every IDLE_GC_MS.
+ * Measured against what the thread held when the M started (its
+ * parentPort and the like): process.getActiveResourcesInfo() lists ref'd
+ * handles, requests and timers by type, in under a microsecond.
+ */
+function eventLoopBusy(): boolean {
+  const now = process.getActiveResourcesInfo()
+  if (now.length === baseResources.length && now.every((t, i) => t === baseResources[i])) return false
+  return exceedsBase(now)
+}
+
+/** Whether some resource type is more numerous in `now` than at the M's start. */
+function exceedsBase(now: readonly string[]): boolean {
+  const count = new Map<string, number>()
+  for (const t of baseResources) count.set(t, (count.get(t) ?? 0) + 1)
+  for (const t of now) {
+    const c = count.get(t) ?? 0
+    if (c === 0) return true
+    count.set(t, c - 1)
+  }
+  return false
+}
+
+/** The event loop's resources when the M started (eventLoopBusy). */
+let baseResources: readonly string[] = []
 
 /** Back from idle: running again, with the P a waker handed us, else off the idle M list. */
 function unidle(): void {
@@ -427,18 +466,18 @@ function liveMs(): number {
  * M that wants one, or to the idle list), do the "delicate dance" of a
  * spinning M that stops spinning (re-check every source after dropping
  * nmspinning, so no work submitted meanwhile is left without an M), then
- * park.
+ * park. Returns whether the M retired while parked.
  */
-async function idle(): Promise<void> {
+async function idle(): Promise<boolean> {
   lock(m, schedw(l, SCHED_LOCK))
   if (globrunqsize(h) !== 0 || hasLocalWork()) {
     unlock(m, schedw(l, SCHED_LOCK))
-    return
+    return false
   }
   if (!spinning && Atomics.load(m, schedw(l, SCHED_NEEDSPINNING)) === 1) {
     becomeSpinning()
     unlock(m, schedw(l, SCHED_LOCK))
-    return
+    return false
   }
   const p = releasep()
   const waiter = releasepLocked(h, p)
@@ -461,7 +500,7 @@ async function idle(): Promise<void> {
         unlock(m, schedw(l, SCHED_LOCK))
         acquirep(p2)
         becomeSpinning()
-        return
+        return false
       }
     }
     unlock(m, schedw(l, SCHED_LOCK))
@@ -473,13 +512,14 @@ async function idle(): Promise<void> {
         if (p2 >= 0) {
           acquirep(p2)
           becomeSpinning()
-          return
+          return false
         }
         break
       }
     }
   }
-  if (!getp()) await park()
+  // park() says whether the M retired (its idle timeout): the loop must end.
+  return !getp() && await park()
 }
 
 /** Counts this M in nmspinning. It must hold a P. */

@@ -8,6 +8,7 @@
 // own copy of process.env, process.argv and process.execArgv (each worker
 // thread has its own), and in poolstate.ts for Piscina.workerData.
 
+import { createRequire } from 'node:module'
 import { deserialize, serialize } from 'node:v8'
 import { poolState, type PoolConfig } from './poolstate.js'
 
@@ -30,4 +31,14 @@ if (c !== null) {
   }
   if (cfg.argv !== undefined) process.argv.push(...cfg.argv.map(String))
   if (cfg.execArgv !== undefined) process.execArgv.splice(0, process.execArgv.length, ...cfg.execArgv)
+  // As piscina does in each Worker: nice(2) through @napi-rs/nice, an
+  // optional dependency (without it, nothing happens). On Linux a thread's
+  // nice value is its own, so only the pool's Ms run at the lower priority.
+  if (cfg.niceIncrement !== undefined) {
+    try {
+      (createRequire(import.meta.url)('@napi-rs/nice') as { nice(n: number): number }).nice(cfg.niceIncrement)
+    } catch {
+      // not installed, or not permitted
+    }
+  }
 }

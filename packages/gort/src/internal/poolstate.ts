@@ -26,6 +26,8 @@ export interface PoolConfig {
   env?: Record<string, string | undefined>
   argv?: unknown[]
   execArgv?: string[]
+  /** piscina's niceIncrement: each M lowers its own thread's priority by it (@napi-rs/nice, if installed). */
+  niceIncrement?: number
 }
 
 const kState = Symbol.for('gort.pool.state')
