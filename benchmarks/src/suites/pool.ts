@@ -132,7 +132,7 @@ const ratio = (x: number): string => (!Number.isFinite(x) ? '–' : x >= 10 ? x.
  * two lengths.
  */
 let usPerRound: number | undefined
-function roundMicros(): number {
+export function roundMicros(): number {
   if (usPerRound !== undefined) return usPerRound
   const probe = 400
   const warm = performance.now() + 300
@@ -147,7 +147,7 @@ function roundMicros(): number {
 }
 
 /** sha256 rounds that take about `targetMs` ms (roundMicros). */
-function calibrate(targetMs: number): number {
+export function calibrate(targetMs: number): number {
   return Math.max(1, Math.round((targetMs * 1000) / roundMicros()))
 }
 

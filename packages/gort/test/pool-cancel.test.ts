@@ -77,19 +77,27 @@ test('an aborted running async task: its signal (second argument) is aborted wit
   }
 })
 
-test('an aborted plain function that never yields: its thread is terminated after abortGraceMs and the pool runs the next task', async (t) => {
+test('an aborted plain function that never yields: its thread is terminated after abortGraceMs and the pool runs the next task; the replacement thread started before the terminate', async (t) => {
   const pool = new Piscina({ filename, maxThreads: 1, abortGraceMs: 50 })
+  const events: string[] = []
+  pool.on('workerCreate', () => events.push('create'))
+  pool.on('workerDestroy', () => events.push('destroy'))
   try {
     const file = marker()
     const ac = new AbortController()
     const p = pool.run({ file }, { name: 'loop', signal: ac.signal })
     await waitFor(file, /^started$/)
+    const before = events.length
     const t0 = performance.now()
     ac.abort()
     await t.throwsAsync(p, { name: 'AbortError' })
     const next = await within(pool.run('after', { name: 'echo' }), 30_000, 'the task after the terminated one')
     t.is(next, 'after')
     t.log(`the next task completed ${(performance.now() - t0).toFixed(0)} ms after the abort (grace 50 ms)`)
+    // The stuck task's M gets its replacement booting during the grace
+    // period (a standby, one beyond maxThreads), and is not replaced again.
+    t.deepEqual(events.slice(before), ['create', 'destroy'])
+    t.is(pool.threads.length, 1)
   } finally {
     await pool.destroy()
   }

@@ -145,8 +145,12 @@ test.serial('the control plane (comlink to sysmon): sysmonView() while a gorouti
     t.log(JSON.stringify(v))
     t.is(v.ps.length, 1)
     t.true(v.delayMicros <= 10_000, `sysmon sleeps ${v.delayMicros} µs between looks`)
-    t.true(v.ps[0].sinceSchedtickMs >= 0 && v.ps[0].sinceSchedtickMs < 100, 'the yielder is preempted: schedtick keeps moving')
+    // How long the schedtick has stood still is a wall-clock figure: a
+    // slice is 10 ms of the thread's own time (sysmon.ts overrun), which on
+    // a loaded machine can be much longer than 10 ms of wall-clock time.
+    t.true(v.ps[0].sinceSchedtickMs >= 0, 'sysmon reports how long the schedtick has stood still')
     await hog
+    t.true(rt.stats().sysmon.preemptions > 0, 'the yielder was preempted')
     await rt.setGodebug('schedtrace=50')
     t.is((await rt.sysmonView()).schedtrace, 50)
     await rt.setGodebug('')

@@ -72,6 +72,14 @@ import { parseGodebug, SysmonThread } from './sysmonctl.js'
 import { tracebackothers } from './traceback.js'
 import { cancelPending, clearCancel, requestCancel, sinceStart, type CancelOptions } from './cancel.js'
 
+/**
+ * How long after a cancellation with a grace period a goroutine still
+ * running without a safe point gets its M's replacement started (Ms.standby):
+ * a yielding goroutine sees the request within microseconds, so one still
+ * running after this is likely a loop that will be terminated.
+ */
+const STANDBY_AFTER_MS = 20
+
 /** What the facade has validated: every option, with its default. */
 export interface HostConfig {
   procs: number
@@ -412,7 +420,7 @@ export class Host {
   static create(config: HostConfig, events: HostEvents): Host {
     const { procs } = config
     const heap = SharedHeap.create({
-      maxProcs: procs, runqSize: 256, maxMs: config.maxThreads, maxGs: config.maxGoroutines + 1, arenaBytes: config.heapSize & ~7,
+      maxProcs: procs, runqSize: 256, maxMs: config.maxThreads + 1, maxGs: config.maxGoroutines + 1, arenaBytes: config.heapSize & ~7,
     })
     // Every P starts idle, P0 first: Ms find them when work arrives (wakep, startm).
     for (let i = procs - 1; i >= 0; i--) pidleput(heap, i)
@@ -827,13 +835,30 @@ export class Host {
     const mp = Atomics.load(m, gb + G_M)
     if (mp !== 0) this.ms.post(mp - 1, { type: 'cancel', gp })
     if (graceMs !== undefined && graceMs !== Infinity) {
-      const t = setTimeout(() => {
-        this.graceTimers.delete(gp)
-        if (this.waiters[gp] !== w || !cancelPending(m, gb)) return
+      // The M it runs on, while it runs without having seen the request; else -1.
+      const stuck = (): number => {
+        if (this.waiters[gp] !== w || !cancelPending(m, gb)) return -1
         const on = Atomics.load(m, gb + G_M)
-        if (on === 0 || Atomics.load(m, gb + G_STATUS) !== Gstatus.Grunning) return
-        this.ms.kill(on - 1, new Error(`goroutine ${m[gb + G_GOID]} was cancelled and reached no safe point within ${graceMs} ms`))
-      }, graceMs)
+        return on !== 0 && Atomics.load(m, gb + G_STATUS) === Gstatus.Grunning ? on - 1 : -1
+      }
+      // Still stuck a little later: its M will likely be terminated, so
+      // have its replacement boot meanwhile (Ms.standby); then the kill.
+      const early = Math.min(STANDBY_AFTER_MS, graceMs / 2)
+      const kill = (): void => {
+        this.graceTimers.delete(gp)
+        const mid = stuck()
+        if (mid >= 0) this.ms.kill(mid, new Error(`goroutine ${m[gb + G_GOID]} was cancelled and reached no safe point within ${graceMs} ms`))
+      }
+      const t = setTimeout(() => {
+        if (stuck() < 0) {
+          this.graceTimers.delete(gp)
+          return
+        }
+        this.ms.standby()
+        const t2 = setTimeout(kill, graceMs - early)
+        t2.unref()
+        this.graceTimers.set(gp, t2)
+      }, early)
       t.unref()
       this.graceTimers.set(gp, t)
     }

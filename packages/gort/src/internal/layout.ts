@@ -272,6 +272,7 @@ const mSpec: RecordSpec = {
       locks: i32('m-self', 'Runtime locks held (bits: 1 sched.lock, 2 heap.lock, 4 sched.gflock); read by the host when the M dies, to release them.'),
       loading: i32('m-self', 'Goroutine modules this M is importing (startg passes global work by meanwhile); read by sysmon\'s wake guard, which does not count work stranded behind an import as a lost wake-up.'),
       gcredit: i32('m-self', 'Counts this M holds in sched.gcount beyond its live goroutines (mloop.ts gcountTake/flushGcount); the host subtracts them when the M dies.'),
+      tid: i32('m-self', 'The OS thread id of the M\'s worker (threadrun.ts osThreadId; 0 where unknown), stored at mstart with Atomics.store; sysmon Atomics.loads it to read the thread\'s CPU time and state (time slices, runaway steps).'),
     },
     { park: i32('lock-key', 'The M park note (0 clear, 1 woken); notewakeup by the one waker that won the sleep word.') },
     {
@@ -475,7 +476,7 @@ export const P_RUNQ = Math.ceil(PREC.fixedWords / LINE_WORDS) * LINE_WORDS
 export const M_ID = M.id, M_STATE = M.state, M_P = M.p, M_CURG = M.curg, M_SPINNING = M.spinning
 export const M_SCHEDLINK = M.schedlink, M_NEXTP = M.nextp, M_PARK = M.park
 export const M_NPENDING = M.npending, M_LOCKS = M.locks
-export const M_GCREDIT = M.gcredit, M_LOADING = M.loading, M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
+export const M_TID = M.tid, M_GCREDIT = M.gcredit, M_LOADING = M.loading, M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg

@@ -50,7 +50,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_INL, G_STARTED, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_GCREDIT, M_LOADING, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
+  M_CURG, M_GCREDIT, M_LOADING, M_TID, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE, SCHED_MNEXT,
@@ -70,6 +70,7 @@ import { throwFatal } from './throw.js'
 import { collectIfAsked } from './gc.js'
 import { cancelPending, startStamp, takeCancel } from './cancel.js'
 import { sabcheck } from './codec/sabs.js'
+import { osThreadId } from './threadrun.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -172,6 +173,8 @@ export async function mstart(heap: SharedHeap, id: number, eager: readonly strin
   mid = id
   mb = mbase(l, mid)
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
+  // For sysmon, which does not count the time this thread waits for a core (threadrun.ts).
+  Atomics.store(m, mb + M_TID, osThreadId())
   setSpawnHook(spawnHook)
   setThreadM(h, mid, readyHere, () => curg, asyncPending)
   // Record which runtime locks this M holds, so that if it dies holding one
@@ -565,7 +568,16 @@ function schedule(): number {
     // meanwhile): it must not go off with its P given away and its count
     // still in nmspinning, which made wakep think someone was looking for
     // work while every M slept (issue 11). yieldP stops the spinning first.
-    if ((n & 15) === 0 && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - pslice >= TIME_SLICE_MS && yieldP()) {
+    // An M with no started goroutine of its own to run next does not wait
+    // for its turn to end: the next G it would run is unstarted, and
+    // starting it would bind one more goroutine to this M while the
+    // waiter's started ones wait for a P (the http suite: after sysmon took
+    // a P from a step, the M that got it started job after job while the
+    // old M's jobs waited in 10 ms turns). Started work first: the P and
+    // its run queue go to the waiter now.
+    const local = localnext !== 0 || localq.length > 0
+    if (((n & 15) === 0 || !local) && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 &&
+      ((!local && Atomics.load(m, mb + M_READYQ) === 0) || performance.now() - pslice >= TIME_SLICE_MS) && yieldP()) {
       return NOP
     }
     const gp = findRunnable()
@@ -836,11 +848,23 @@ function execute(gp: number, inherit: boolean): void {
       ((++safepoints & 15) === 0 && performance.now() - burstStart >= HOUSEKEEPING_MS && (loopDue = true))) {
       clearPreempt(gb)
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
-      // Go puts a preempted G on the global queue, behind the work there;
-      // ours must stay on this M, so it goes behind our own queue and the
-      // next findRunnable looks at the global queue first.
-      localq.push(gp)
-      globalFirst = true
+      if (preempt) {
+        // Go puts a preempted G on the global queue, behind the work there;
+        // ours must stay on this M, so it goes behind our own queue and the
+        // next findRunnable looks at the global queue first.
+        localq.push(gp)
+        globalFirst = true
+      } else {
+        // Only the event loop's turn is due, not gp's time slice over:
+        // gp runs first when the loop has turned, with the slice it had
+        // (inheritTime, so sysmon still preempts it on time), as Go's
+        // runnext does. Behind our queue it started the next unstarted G
+        // and waited for it: every burst cut a CPU-bound job in two and
+        // bound one more goroutine to this M (processor sharing where
+        // piscina runs jobs in order; the http suite, docs/design/scheduler.md).
+        if (localnext !== 0) localq.push(localnext)
+        localnext = gp
+      }
       break
     }
   }

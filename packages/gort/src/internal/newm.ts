@@ -237,9 +237,27 @@ export class Ms {
     }
   }
 
-  /** Whether one more M may start now: not stopping, not broken, under the cap. */
+  /** Whether one more M may start now: not stopping, not broken, fewer than maxThreads threads alive. */
   private canGrow(): boolean {
-    return !this.stopping && this.broken === undefined && (this.freeMids.length > 0 || this.workers.length < this.config.maxThreads)
+    return !this.stopping && this.broken === undefined && this.live.length < this.config.maxThreads
+  }
+
+  /**
+   * A goroutine cancelled with a grace period is still running without a
+   * safe point: if it never reaches one, its M is terminated when the grace
+   * period ends, and with no idle M (every one busy, or a pool of one
+   * thread) the work behind it would then wait for a new M to boot, tens to
+   * hundreds of ms after the terminate. Start that M now, one beyond
+   * maxThreads if need be (the layout has a record for it): sysmon hands
+   * it the stuck M's P when it retakes it, so the other work goes on before
+   * the terminate, and the terminated M is not replaced (live count). If
+   * the goroutine reaches a safe point after all, the extra M idles and
+   * retires after mIdleTimeoutMs, as a spare does.
+   */
+  standby(): void {
+    if (this.stopping || this.broken !== undefined || this.starting > 0) return
+    if (Atomics.load(this.heap.i32, schedw(this.heap.layout, SCHED_NMIDLE)) > 0) return
+    void this.newm(false, true).catch(() => {})
   }
 
   /**
@@ -258,13 +276,16 @@ export class Ms {
    * when it is in its scheduler loop. initial: one of boot's, whose early
    * death fails the start.
    */
-  newm(initial = false): Promise<void> {
-    const reuse = this.freeMids.pop()
-    const mid = reuse ?? this.workers.length
+  newm(initial = false, standby = false): Promise<void> {
     const { maxThreads } = this.config
-    if (mid >= maxThreads) {
+    // A record: a retired or dead M's, or the next one. The layout has
+    // maxThreads + 1 (standby), and fewer than that are held by live
+    // threads here, so one is free.
+    const mid = this.live.length < maxThreads + (standby ? 1 : 0) ? (this.freeMids.pop() ?? this.workers.length) : -1
+    if (mid < 0 || mid > maxThreads) {
+      if (mid > maxThreads) this.freeMids.push(mid)
       // Not fatal here (Go's is): the queued work runs when an M frees up.
-      if (!this.warnedThreads && this.config.reportCap) {
+      if (!standby && !this.warnedThreads && this.config.reportCap) {
         this.warnedThreads = true
         this.hooks.report(new RangeError(`gort: program needs more than ${maxThreads} threads (the maxThreads option); queued goroutines wait for a free M`))
       }
@@ -288,7 +309,7 @@ export class Ms {
     // A retired or dead M's record: clear it (its id stays) for the new
     // thread. Under sched.lock: a retiring M counts the live records
     // (mloop.ts liveMs).
-    if (reuse !== undefined) {
+    if (mid < this.workers.length) {
       h.i32.fill(0, mbase(h.layout, mid) + 1, mbase(h.layout, mid + 1))
       this.deadMs.delete(mid)
     }
@@ -471,7 +492,8 @@ export class Ms {
     // use up one of maxThreads for good (a pool that terminates threads to
     // abort tasks ran out after a few).
     this.freeMids.push(mid)
-    if (!this.stopping) void this.newm().catch(() => {})
+    // Replaced, unless a standby took its place already (standby()).
+    if (!this.stopping && this.live.length < this.config.maxThreads) void this.newm().catch(() => {})
     return wasStarting
   }
 }

@@ -2,7 +2,9 @@
 // schedtrace), on a worker thread of its own that holds no P.
 //
 // JavaScript cannot interrupt a running generator, so sysmon matters more
-// here than in Go. It watches every P:
+// here than in Go. It watches every P (the times below are wall-clock
+// time, not counting the time the M's thread waited for a core, where
+// Linux tells: overrun):
 //   - a P whose goroutine has run 10 ms without a switch (schedtick and
 //     steptick unchanged) gets that goroutine's preempt flag set: it gives up
 //     the M at its next plain `yield` (preemptone);
@@ -23,7 +25,7 @@ import { parentPort } from 'node:worker_threads'
 import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
-  G_PREEMPT, M_CURG, M_LOADING, M_SLEEP, M_SPINNING, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
+  G_PREEMPT, M_CURG, M_LOADING, M_TID, M_SLEEP, M_SPINNING, M_STATE, P_M, P_RUNNEXT, P_SCHEDTICK, P_STATUS, P_STEPTICK, P_SYSCALLTICK,
   SCHED_GOMAXPROCS, SCHED_MNEXT, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NPIDLE, SCHED_NPREEMPT,
   SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_NWAKEGUARD, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
@@ -33,6 +35,7 @@ import { handoffp, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 import { sabcheck, sabStats } from './codec/sabs.js'
+import { ThreadRun } from './threadrun.js'
 
 export interface SysmonOptions {
   /** A goroutine step longer than this loses its P (ms). */
@@ -59,6 +62,18 @@ interface PTick {
   syscallwhen: number
   /** P.runnext at the last look (a G waiting behind a long step: wakeRunnext). */
   runnext: number
+  /** The time slice since schedwhen, not counting the time its M thread waited for a core (overrun). */
+  slice: RunMark
+  /** The step since syscallwhen (a Pexec P), likewise. */
+  step: RunMark
+}
+
+/** A span of wall-clock time checked against what the thread it ran on did (overrun). */
+interface RunMark {
+  /** The thread's CPU time (ms) at the mark, half the limit into the span, or -1 before. */
+  cpu: number
+  /** The earliest time the span can be over its limit, as last computed (sysmon reads the clock no sooner). */
+  at: number
 }
 
 /** What sysmon knows that is not in the shared heap: its memory of each P and its pace (Runtime.sysmonView). */
@@ -225,7 +240,7 @@ let woke = false
 /**
  * Whether some M sleeps that could run global work: it announced its sleep
  * (M.sleep is Mparked, so it looked at the global queue after announcing
- * and found nothing) and imports no module. An M woken but not yet running
+ * and found nothing), imports no module, and has not retired or died. An M woken but not yet running
  * (Mwoken), or still on its way to sleep (Mawake, it will look once more),
  * does not count: on a loaded machine the OS may not run it for a while,
  * and no wake-up was lost.
@@ -236,7 +251,12 @@ function idleMCouldRun(h: SharedHeap): boolean {
   const n = Atomics.load(m, schedw(l, SCHED_MNEXT))
   for (let i = 0; i < n; i++) {
     const b = mbase(l, i)
-    if (Atomics.load(m, b + M_SLEEP) === Msleep.Mparked && Atomics.load(m, b + M_LOADING) === 0) return true
+    if (Atomics.load(m, b + M_SLEEP) !== Msleep.Mparked || Atomics.load(m, b + M_LOADING) !== 0) continue
+    // A retired M leaves its sleep word as it was (it went from its park
+    // to the end of its thread), and so does a dead one: neither can run
+    // anything, and work waiting for a new M is no lost wake-up.
+    const st = Atomics.load(m, b + M_STATE)
+    if (st !== Mstate.Mretired && st !== Mstate.Mdead) return true
   }
   return false
 }
@@ -258,7 +278,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
   anyLent = false
   for (let p = 0; p < procs; p++) {
     const b = pbase(l, p)
-    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now, runnext: 0 })
+    const pd = (ticks[p] ??= { schedtick: -1, steptick: -1, schedwhen: now, syscalltick: -1, syscallwhen: now, runnext: 0, slice: { cpu: -1, at: 0 }, step: { cpu: -1, at: 0 } })
     const s = Atomics.load(m, b + P_STATUS)
     if (s === Pstatus.Pexec || s === Pstatus.Psyscall) anyLent = true
     if (s === Pstatus.Prunning || s === Pstatus.Pexec || s === Pstatus.Psyscall) {
@@ -267,9 +287,13 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
       if (pd.schedtick !== t) {
         pd.schedtick = t
         pd.schedwhen = now
-      } else if (pd.schedwhen + FORCE_PREEMPT_MS <= now && s !== Pstatus.Psyscall) {
+        pd.slice.cpu = -1
+        pd.slice.at = 0
+      } else if (s !== Pstatus.Psyscall && overrun(h, p, pd.slice, pd.schedwhen, now, FORCE_PREEMPT_MS) <= now) {
         preemptone(h, p)
         pd.schedwhen = now // ask again only after another slice
+        pd.slice.cpu = -1
+        pd.slice.at = 0
       }
       if (s === Pstatus.Pexec) {
         // A G in runnext behind a step that has gone on since the last look:
@@ -278,19 +302,24 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
         const next = Atomics.load(m, b + P_RUNNEXT)
         if (next !== 0 && next === pd.runnext && pd.steptick === st && wakeRunnext(h)) woke = true
         pd.runnext = next
-        // Runaway: the same step for runawayMs.
+        // Runaway: the same step for runawayMs, not counting the time its
+        // thread waited for a core (overrun).
         if (pd.steptick !== st) {
           pd.steptick = st
           pd.syscallwhen = now
-        } else if (pd.syscallwhen + runawayMs <= now &&
-          Atomics.compareExchange(m, b + P_STATUS, Pstatus.Pexec, Pstatus.Pidle) === Pstatus.Pexec) {
-          m[schedw(l, SCHED_NRETAKEEXEC)]++
-          n++
-          handoffp(h, p)
-          continue
+          pd.step.cpu = -1
+          pd.step.at = 0
+        } else {
+          const at = overrun(h, p, pd.step, pd.syscallwhen, now, runawayMs)
+          if (at <= now && Atomics.compareExchange(m, b + P_STATUS, Pstatus.Pexec, Pstatus.Pidle) === Pstatus.Pexec) {
+            m[schedw(l, SCHED_NRETAKEEXEC)]++
+            n++
+            handoffp(h, p)
+            continue
+          }
+          // Only a step seen twice (older than one look) is a candidate.
+          if (now - pd.syscallwhen >= 1) deadline = Math.min(deadline, Math.max(at, now))
         }
-        // Only a step seen twice (older than one look) is a candidate.
-        if (pd.steptick === st && now - pd.syscallwhen >= 1) deadline = Math.min(deadline, pd.syscallwhen + runawayMs)
         continue
       }
       pd.steptick = st
@@ -315,6 +344,48 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
     }
   }
   return n
+}
+
+/** What the M threads did (threadrun.ts), for overrun. */
+const threads = new ThreadRun()
+
+/**
+ * When the span that P p has been in since `since` (a goroutine's time
+ * slice, or a step that lends the P) is over limitMs (performance.now()
+ * ms; at or before now: it is). Go's sysmon measures both by wall-clock
+ * time (forcePreemptNS, and a syscall's age for retake). Here time the M's
+ * thread spent waiting for a core does not count (threadrun.ts says why:
+ * on an oversubscribed machine the OS deschedules Ms mid-step, and sysmon
+ * took their Ps as runaways and preempted goroutines that had not run
+ * their slice). So at limitMs / 2 of wall-clock time sysmon reads the
+ * thread's CPU time (the mark), and the span is over once it has lasted
+ * limitMs and either the thread has run limitMs / 2 since the mark, or it
+ * is blocked (a call nobody announced, which uses no CPU and is what the
+ * runaway rule is for). A mark taken late, because sysmon itself waited for
+ * a core, still asks for limitMs / 2 of running after it. On a free core
+ * the span is over at limitMs, as with wall-clock time alone; without the
+ * thread's figures (not Linux; M.tid 0) wall-clock time alone decides. The
+ * files are read at most once per look, and not before the span could be
+ * over (mark.at).
+ */
+function overrun(h: SharedHeap, p: number, mark: RunMark, since: number, now: number, limitMs: number): number {
+  const half = limitMs / 2
+  if (now < since + half) return since + half
+  if (now < mark.at) return mark.at
+  const wall = since + limitMs
+  const mp = Atomics.load(h.i32, pbase(h.layout, p) + P_M) - 1
+  const tid = mp < 0 ? 0 : Atomics.load(h.i32, mbase(h.layout, mp) + M_TID)
+  const cpu = threads.cpuMs(tid)
+  if (Number.isNaN(cpu)) return (mark.at = wall)
+  if (mark.cpu < 0) {
+    mark.cpu = cpu
+    return (mark.at = Math.max(wall, now + half))
+  }
+  const ran = cpu - mark.cpu
+  if (ran >= half || (now >= wall && threads.blocked(tid))) return (mark.at = wall)
+  // Neither yet: it cannot have run enough before what is missing has gone
+  // by; a blocked thread is seen at the next look.
+  return (mark.at = Math.max(wall, now + Math.min(half - ran, 2)))
 }
 
 /** Go's preemptone: asks the goroutine running on P p to yield at its next safe point. */

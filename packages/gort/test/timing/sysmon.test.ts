@@ -65,6 +65,20 @@ test.serial('a syscall that blocks its thread for 200 ms on procs = 1 does not s
   }, { modules })
 })
 
+test.serial('a call that blocks its thread for 300 ms without syscall() on procs = 1 loses its P: other goroutines run meanwhile', async (t) => {
+  // The runaway rule does not count the time a thread waits for a core
+  // (rundelay.ts), but it must count the time it is blocked.
+  await withRuntime(t, 1, 30_000, async (rt) => {
+    const blocked = rt.run(hogs.blockUnannounced, 300)
+    await new Promise((r) => setTimeout(r, 30))
+    const stamps = await Promise.all(Array.from({ length: 50 }, () => rt.run(hogs.stamp)))
+    const [t0, t1] = await blocked
+    t.true(t1 - t0 >= 290, 'the call blocked its thread')
+    t.true(stamps.every((s) => s < t1), 'every other goroutine ran while the call blocked')
+    t.true(rt.stats().sysmon.retakesRunaway >= 1, 'sysmon took the P from the blocked step')
+  }, { modules })
+})
+
 test.serial('two goroutines that only hand off to each other on procs = 1 do not starve the others (sysmon\'s preemption ends their shared time slice)', async (t) => {
   await withRuntime(t, 1, 30_000, async (rt) => {
     const pair = rt.run(hogs.pingPong, 1000)
