@@ -19,6 +19,8 @@
 // excluded (EXCLUDED below, with the reason).
 //
 // Usage: pnpm --filter gort test:compat [file-substring ...]
+//   Whole (no file named), it exits 0 when only the known failures fail
+//   (KNOWN_FAILURES) and at least 90 % pass: `pnpm test` runs it so.
 //        PISCINA_DIR=/path/to/piscina to use another install.
 
 import { spawn } from 'node:child_process'
@@ -37,6 +39,22 @@ const EXCLUDED = {
   'task-queue.test.ts': "piscina's internal task queue plumbing (TaskInfo, kQueueOptions wiring, worker internals)",
 }
 const PER_FILE_TIMEOUT_MS = 240_000
+
+/**
+ * The cases known to fail, by file, each for a reason docs/pool.md gives
+ * (a difference of model, not a missing feature); the last two fail in
+ * some runs only. The run exits 0 when every failing case is one of these
+ * and the pass rate is at least MIN_PASS_RATE, so it can gate CI: a new
+ * failure, a hang or a lower rate fails it.
+ */
+const KNOWN_FAILURES = {
+  'histogram.test.ts': ['workers has histogram', 'workers does not have histogram if disabled'],
+  'workers.test.ts': ['workers are marked as destroyed if destroyed'],
+  'pool.test.ts': ['workerCreate/workerDestroy should be emitted while managing worker lifecycle'],
+  'idle-timeout.test.ts': ['idle timeout will not let go of threads if Infinity is used as the value'],
+  'test-uncaught-exception-from-handler.test.ts': ['exiting process in immediate after task errors next task and resets worker'],
+}
+const MIN_PASS_RATE = 0.9
 
 function piscinaDir() {
   if (process.env.PISCINA_DIR) return process.env.PISCINA_DIR
@@ -157,4 +175,17 @@ for (const r of results) {
   console.log(`${r.f}:`)
   for (const c of r.failing) console.log(`  ${'  '.repeat(c.depth)}✘ ${c.name}${c.why ? `: ${c.why.slice(0, 200)}` : ''}`)
 }
-process.exitCode = fail === 0 ? 0 : 1
+// The gate: only known failures (top-level cases; a failing subtest fails its parent too), no hang, the rate.
+const unknown = results.flatMap((r) => r.excluded ? [] : [
+  ...r.failing.filter((c) => c.depth === 0 && !(KNOWN_FAILURES[r.f] ?? []).includes(c.name)).map((c) => `${r.f}: ${c.name}`),
+  ...(r.signal ? [`${r.f}: killed (${r.signal}) after ${PER_FILE_TIMEOUT_MS / 1000} s`] : []),
+  ...(r.failing.length === 0 && r.fail + r.cancelled > 0 ? [`${r.f}: ${r.fail + r.cancelled} failed without a reported case (${r.err.trim().split('\n').at(-1) ?? ''})`] : []),
+])
+const rate = pass / Math.max(1, pass + fail)
+if (only.length === 0) {
+  if (unknown.length > 0) console.log(`\nfailures not known to docs/pool.md:\n${unknown.map((u) => `  ${u}`).join('\n')}`)
+  if (rate < MIN_PASS_RATE) console.log(`\npass rate ${(100 * rate).toFixed(1)} % is below ${100 * MIN_PASS_RATE} %`)
+  process.exitCode = unknown.length === 0 && rate >= MIN_PASS_RATE ? 0 : 1
+} else {
+  process.exitCode = fail === 0 ? 0 : 1
+}
