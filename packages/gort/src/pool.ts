@@ -279,8 +279,8 @@ class TaskInfo implements Task {
   task: unknown
   /** Its function: filename, name, and what the pool knows of it. */
   readonly fn: TaskFn
-  readonly created = performance.now()
   readonly taskId = taskIdCounter++
+  readonly created = performance.now()
   /** TI_RUNNING | TI_SETTLED. */
   #state = 0
   /** What only some tasks have: a signal and its listener's remover, a timeout, buffers to transfer. */

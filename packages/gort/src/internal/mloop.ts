@@ -381,19 +381,13 @@ async function park(): Promise<boolean> {
  * handles, requests and timers by type, in under a microsecond.
  */
 function eventLoopBusy(): boolean {
-  const now = process.getActiveResourcesInfo()
-  if (now.length === baseResources.length && now.every((t, i) => t === baseResources[i])) return false
-  return exceedsBase(now)
-}
-
-/** Whether some resource type is more numerous in `now` than at the M's start. */
-function exceedsBase(now: readonly string[]): boolean {
-  const count = new Map<string, number>()
-  for (const t of baseResources) count.set(t, (count.get(t) ?? 0) + 1)
-  for (const t of now) {
-    const c = count.get(t) ?? 0
-    if (c === 0) return true
-    count.set(t, c - 1)
+  // Each resource the M started with cancels one of its type (a handful:
+  // its parentPort and the like); any left over is a task's.
+  const mine = baseResources.slice()
+  for (const t of process.getActiveResourcesInfo()) {
+    const i = mine.indexOf(t)
+    if (i < 0) return true
+    mine.splice(i, 1)
   }
   return false
 }

@@ -282,8 +282,8 @@ export class Ms {
     // maxThreads + 1 (standby), and fewer than that are held by live
     // threads here, so one is free.
     const mid = this.live.length < maxThreads + (standby ? 1 : 0) ? (this.freeMids.pop() ?? this.workers.length) : -1
-    if (mid < 0 || mid > maxThreads) {
-      if (mid > maxThreads) this.freeMids.push(mid)
+    if (mid > maxThreads) throw new Error(`gort: internal error: M record ${mid} beyond the layout's ${maxThreads + 1}`)
+    if (mid < 0) {
       // Not fatal here (Go's is): the queued work runs when an M frees up.
       if (!standby && !this.warnedThreads && this.config.reportCap) {
         this.warnedThreads = true
