@@ -562,16 +562,7 @@ function schedule(): number {
     // meanwhile): it must not go off with its P given away and its count
     // still in nmspinning, which made wakep think someone was looking for
     // work while every M slept (issue 11). yieldP stops the spinning first.
-    // An M with no started goroutine of its own to run next does not wait
-    // for its turn to end: the next G it would run is unstarted, and
-    // starting it would bind one more goroutine to this M while the
-    // waiter's started ones wait for a P (the http suite: after sysmon took
-    // a P from a step, the M that got it started job after job while the
-    // old M's jobs waited in 10 ms turns). Started work first: the P and
-    // its run queue go to the waiter now.
-    const local = localnext !== 0 || localq.length > 0
-    if (((n & 15) === 0 || !local) && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 &&
-      ((!local && Atomics.load(m, mb + M_READYQ) === 0) || performance.now() - pslice >= TIME_SLICE_MS) && yieldP()) {
+    if ((n & 15) === 0 && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - pslice >= TIME_SLICE_MS && yieldP()) {
       return NOP
     }
     const gp = findRunnable()
