@@ -119,6 +119,12 @@ async function until(cond: (s: Stats) => boolean, ms: number, what: string): Pro
   }
 }
 
+/** Resolves once the server's output matches re, or after ms (the caller asserts). */
+async function outputMatches(re: RegExp, ms: number): Promise<void> {
+  const deadline = performance.now() + ms
+  while (!re.test(server!.output.join('')) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+}
+
 /**
  * Runs fn; if it has not settled after ms, fails the test with the
  * server's output and last /stats, and kills the server.
@@ -200,7 +206,11 @@ test.serial('a client that disconnects mid-job has its job aborted', async (t) =
     const s = await until((x) => x.aborted.disconnected === before.aborted.disconnected + 1, 5_000, 'aborted job counted')
     t.is(s.inFlight, 0, 'the request is no longer in flight')
     t.is(s.completed, before.completed, 'the aborted job did not complete')
-    t.regex(server!.output.join(''), /aborted: client disconnected after \d+ ms \(\/hash\?seed=gone&rounds=500000\)/)
+    // The server logs the line right after counting the abort, but its
+    // stdout is a pipe read asynchronously here: /stats can answer first.
+    const line = /aborted: client disconnected after \d+ ms \(\/hash\?seed=gone&rounds=500000\)/
+    await outputMatches(line, 5_000)
+    t.regex(server!.output.join(''), line)
     t.is(await Promise.race([answered, new Promise<number>((r) => setTimeout(() => r(0), 50))]), 0, 'no answer reached the client')
   })
 })
@@ -219,7 +229,9 @@ test.serial('a job that runs past its request\'s timeout is aborted and answered
     const s = await stats()
     t.is(s.aborted.timedOut, before.aborted.timedOut + 1)
     t.is(s.completed, before.completed)
-    t.regex(server!.output.join(''), /aborted: ran for its 200 ms timeout \(\/hash\?seed=slow&rounds=1000000&timeout=200\)/)
+    const line = /aborted: ran for its 200 ms timeout \(\/hash\?seed=slow&rounds=1000000&timeout=200\)/
+    await outputMatches(line, 5_000)
+    t.regex(server!.output.join(''), line)
     // The server still works: the next job is answered (the aborted ones
     // were cancelled, their threads free; say how long it took).
     const t1 = performance.now()
