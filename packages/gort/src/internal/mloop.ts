@@ -562,7 +562,16 @@ function schedule(): number {
     // meanwhile): it must not go off with its P given away and its count
     // still in nmspinning, which made wakep think someone was looking for
     // work while every M slept (issue 11). yieldP stops the spinning first.
-    if ((n & 15) === 0 && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 && performance.now() - pslice >= TIME_SLICE_MS && yieldP()) {
+    // An M with no started goroutine of its own to run next does not wait
+    // for its turn to end: the next G it would run is unstarted, and
+    // starting it would bind one more goroutine to this M while the
+    // waiter's started ones wait for a P (the http suite: after sysmon took
+    // a P from a step, the M that got it started job after job while the
+    // old M's jobs waited in 10 ms turns). Started work first: the P and
+    // its run queue go to the waiter now.
+    const local = localnext !== 0 || localq.length > 0
+    if (((n & 15) === 0 || !local) && Atomics.load(m, schedw(l, SCHED_NMWANT)) > 0 &&
+      ((!local && Atomics.load(m, mb + M_READYQ) === 0) || performance.now() - pslice >= TIME_SLICE_MS) && yieldP()) {
       return NOP
     }
     const gp = findRunnable()
@@ -593,6 +602,15 @@ function schedule(): number {
 
 /** Hands our P to the first M on sched.mwant, and waits our own turn if we have work. */
 function yieldP(): boolean {
+  // Stop spinning first, before sched.lock: resetspinning's wakep takes the
+  // lock itself. It used to run after the waiter was taken off sched.mwant,
+  // with the lock dropped around it, and the waiter, off the list with no P
+  // yet, could be woken meanwhile (a goroutine readied onto its readyq),
+  // find no P and put itself back on sched.mwant, where wakep's startm or
+  // another releaser handed it a P before this one: two Ps for one M
+  // ("startm: M1 already has a P", "mwantput: M is spinning"). Stopping
+  // with no waiter left is harmless: we hold a P and go on finding work.
+  if (spinning) resetspinning()
   lock(m, schedw(l, SCHED_LOCK))
   // sched.nmwant was read without the lock: the waiter may have been served
   // by another releaser since. Then keep the P (idling it here could strand
@@ -602,13 +620,6 @@ function yieldP(): boolean {
     unlock(m, schedw(l, SCHED_LOCK))
     pslice = performance.now()
     return false
-  }
-  if (spinning) {
-    // resetspinning's wakep takes sched.lock: drop it around the call. The
-    // waiter stays ours (off sched.mwant).
-    unlock(m, schedw(l, SCHED_LOCK))
-    resetspinning()
-    lock(m, schedw(l, SCHED_LOCK))
   }
   const p = releasep()
   Atomics.store(m, pbase(l, p) + P_STATUS, Pstatus.Pidle)
