@@ -41,7 +41,7 @@
 //    keepNames holds them where the bundle renames a clashing identifier.
 
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -60,6 +60,10 @@ const entries = {
   'internal/mworker': 'src/internal/mworker.ts',
   'internal/sysmonworker': 'src/internal/sysmonworker.ts',
   'internal/poolenv': 'src/internal/poolenv.ts',
+  // The gort command (package.json bin), and the main goroutine it runs,
+  // whose goroutines() set the Ms import by its own URL.
+  cli: 'src/cli.ts',
+  'internal/runmain': 'src/internal/runmain.ts',
 }
 
 /** Entries that read their own URL's query, so no module may import them. */
@@ -179,6 +183,10 @@ for (const q of queried) {
   }
   if (!Object.keys(out.metafile.outputs[f]?.inputs ?? {}).includes(entries[q])) fail(`${f} does not hold ${entries[q]}'s code`)
 }
+
+// The bin: esbuild keeps src/cli.ts's #! line; npm sets the mode on install, a checkout runs it as it is.
+if (!readFileSync(join(dist, 'cli.js'), 'utf8').startsWith('#!/usr/bin/env node\n')) fail('dist/cli.js does not start with its #! line')
+chmodSync(join(dist, 'cli.js'), 0o755)
 
 // Declarations and the type check (tsconfig.json: emitDeclarationOnly).
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' })

@@ -3,6 +3,7 @@
 export { Runtime, type RuntimeOptions, type RuntimeEvents, type Goroutine, type CancelOptions, type CloseResult, type RuntimeStats, type ThreadExit } from './runtime.js'
 export { goroutines, type GoroutineFn } from './internal/registry.js'
 export { go } from './internal/spawn.js'
+export { exit } from './internal/exit.js'
 export { gosched, until, syscall, type Operation, type Future } from './internal/ops.js'
 export { FatalError } from './internal/throw.js'
 export { registerError, type ErrorClass } from './internal/codec/errors.js'

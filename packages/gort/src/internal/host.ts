@@ -70,6 +70,8 @@ import { readStats, type RuntimeStats } from './stats.js'
 import { schedtrace, type SysmonView } from './sysmon.js'
 import { parseGodebug, SysmonThread } from './sysmonctl.js'
 import { tracebackothers } from './traceback.js'
+import { fatalpanic, printpanics } from './panic.js'
+import { writeAllSync } from './stdio.js'
 import { cancelPending, clearCancel, requestCancel, sinceStart, type CancelOptions } from './cancel.js'
 
 /**
@@ -330,6 +332,8 @@ export class Host {
   /** Stops the host's watch for collection requests (gc.ts). */
   private stopCollections: () => void = () => {}
   private readonly checkdead: Checkdead
+  /** As a program's main: the SIGQUIT handler (sigquit), removed at shutdown. */
+  private readonly onSigquit: (() => void) | undefined
   /** The host's one ref on the app's event loop, taken and dropped with ref()/unref(). */
   private readonly keepAlive = setInterval(() => {}, 1 << 30)
   private refd = true
@@ -374,6 +378,11 @@ export class Host {
     })
     void this.completionLoop()
     this.stopCollections = watchCollections(heap)
+    if (config.main) {
+      // Signal handlers do not hold the event loop (Node unrefs them).
+      this.onSigquit = () => this.sigquit()
+      process.on('SIGQUIT', this.onSigquit)
+    }
     // The threads: the Ms that run the first work now, in parallel; the
     // spare M and sysmon once the first M is up (Ms.boot).
     const sysmonUp = new Promise<void>((resolve) => {
@@ -788,11 +797,16 @@ export class Host {
     }
   }
 
-  /** A goroutine nobody awaits failed: 'error' listeners get it, else print it as Go prints a panic. */
+  /**
+   * A goroutine nobody awaits failed. As a program's main (config.main),
+   * Go's panic: printed, and the process exits with status 2. Embedded,
+   * 'error' listeners get it, else it is printed as Go prints a panic and
+   * the runtime goes on.
+   */
   private unhandled(err: unknown, goid: number): void {
+    if (this.config.main) fatalpanic(err, goid)
     if (this.events.error(asError(err, goid))) return
-    const text = err instanceof Error ? (err.stack ?? String(err)) : String(err)
-    process.stderr.write(`panic: ${text}\n\ngoroutine ${goid} [running]\n`)
+    process.stderr.write(printpanics(err, goid) + '\n')
   }
 
   /** A runtime-level problem: 'error' listeners get it; with none, it is printed (never thrown at the app). */
@@ -894,9 +908,28 @@ export class Host {
   // -------------------------------------------------------------------------
   // Deadlock (checkdead.ts).
 
+  /**
+   * As a program's main, SIGQUIT (Ctrl-\\) prints every goroutine's stack
+   * and exits with status 2, as Go's sighandler does for it (dieFromSignal
+   * after the traceback). Go's "PC=... m=0 sigcode=0" line and register
+   * dump have nothing to show here and are left out.
+   */
+  private sigquit(): void {
+    try {
+      writeAllSync(2, Buffer.from(`SIGQUIT: quit\n\n${tracebackothers(this.heap)}`))
+    } catch {
+      // stderr is gone: exit all the same
+    }
+    process.exit(2)
+  }
+
   private deadlock(dump: string): void {
     if (this.config.main) {
-      process.stderr.write(`fatal error: all goroutines are asleep - deadlock!\n\n${dump}`)
+      try {
+        writeAllSync(2, Buffer.from(`fatal error: all goroutines are asleep - deadlock!\n\n${dump}`))
+      } catch {
+        // stderr is gone: exit all the same
+      }
       process.exit(2)
     }
     this.events.deadlock(dump)
@@ -1028,6 +1061,7 @@ export class Host {
     sabclose(this.heap)
     this.stopCollections()
     this.checkdead.stop()
+    if (this.onSigquit !== undefined) process.off('SIGQUIT', this.onSigquit)
     this.ms.stopping = true
     gfflush(this.heap)
     // Wake a completion loop that waits, so that it sees `closed`.

@@ -296,7 +296,7 @@ const gSpec: RecordSpec = {
       m: i32('g-owner', 'The M it lives on once started (M index + 1, 0 = not started).'),
       waitreason: i32('g-owner', 'waitReason while parked.'),
       preempt: i32('g-owner', '1 when sysmon asks it to yield; Atomics.store by sysmon, Atomics.load at safe points.'),
-      fn: i32('g-owner', 'Registered start function id.'),
+      fn: i32('g-owner', 'Registered start function id. Written by newproc; once started, its M may re-point it, once, to the function the goroutine really runs (proc.ts setgfn: gort run\'s main). Read by dumps (Atomics.load).'),
       arg: i32('g-owner', 'Arena byte offset of the encoded arguments; 0 none; < 0 an inline kind (gvalue.ts: one number, or one shared handle, in G.inl).'),
       result: i32('g-owner', 'Arena byte offset of the serialized result, 0 = none.'),
       payload: i32('g-owner', 'A word for the G owner (tests put a sequence number here).'),

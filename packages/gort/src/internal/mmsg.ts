@@ -3,9 +3,9 @@
 //
 // An M has one channel to the host: its worker's parentPort. gort's own
 // messages travel on it (the M is in its loop: 'ready'; startm found no
-// idle M: 'newm'), and so does whatever a goroutine passes to
-// `parentPort.postMessage(v)` itself (a piscina task file does this to
-// reach the pool's 'message' event). The host must not take one for the
+// idle M: 'newm'; a goroutine called exit(): 'exit'), and so does whatever
+// a goroutine passes to `parentPort.postMessage(v)` itself (a piscina task
+// file does this to reach the pool's 'message' event). The host must not take one for the
 // other: a task posting `{ type: 'ready' }` is not an M reporting in. So
 // gort's own messages carry MMSG_TAG, a key no user value has by accident
 // (it begins with a NUL character), and everything else is the user's: the
@@ -43,7 +43,13 @@ export interface MNote {
   note: unknown
 }
 
-export type MMessage = MReady | MNewm | MNote
+/** A goroutine called exit(code) (exit.ts): the host ends the process with it. */
+export interface MExit {
+  [MMSG_TAG]: 'exit'
+  code: number
+}
+
+export type MMessage = MReady | MNewm | MNote | MExit
 
 /** Posts a note to the host (an M's thread only; a no-op elsewhere). */
 export function postNote(note: unknown): void {

@@ -5,6 +5,7 @@ import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
+import { setExitOnM } from './exit.js'
 import { sabjoin, sabpoll, setSabAnswererHook } from './codec/sabs.js'
 import { MMSG_TAG, type MNewm } from './mmsg.js'
 // The records every M counts and frees (handlekind.ts), whether or not it
@@ -18,7 +19,13 @@ import './pb.js'
 // Before any goroutine module loads (mstart imports them) and can print:
 // stdout and stderr written synchronously to the process's fds (stdio.ts).
 installSyncStdio()
-const { sab, mid, modules, idleTimeoutMs, keepMs, ctl } = workerData as { sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number; keepMs: number; ctl: MessagePort }
+const { sab, mid, modules, idleTimeoutMs, keepMs, ctl, argv } = workerData as {
+  sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number; keepMs: number; ctl: MessagePort; argv: string[]
+}
+// The program's arguments, as the host's thread has them (newm.ts).
+process.argv = argv
+// exit() in a goroutine asks the host to end the process (exit.ts).
+setExitOnM()
 const h = SharedHeap.attach(sab)
 // Before this M can decode anything: it hears every SharedArrayBuffer posted from now on (codec/sabs.ts).
 sabjoin(h)

@@ -51,6 +51,7 @@ import {
 } from './layout.js'
 import { lock, unlock } from './lock_futex.js'
 import { isMMessage, MMSG_TAG, type MMessage } from './mmsg.js'
+import { exitProcess } from './exit.js'
 import { handoffp, mremove, mwantremove, wakep } from './proc.js'
 import { globrunqsize } from './runq.js'
 import { Gflags, Gstatus, Mstate, Pstatus } from './runtime2.js'
@@ -299,7 +300,10 @@ export class Ms {
     // code (piscina's tasks listen on it).
     const ctl = new MessageChannel()
     const opts: WorkerOptions = Object.assign(Object.create(null) as WorkerOptions, {
-      workerData: { sab: h.sab, mid, modules: this.config.modules, idleTimeoutMs: this.config.mIdleTimeoutMs, keepMs: this.config.keepMs, ctl: ctl.port2 },
+      // argv: the host's process.argv as it is now, so that a goroutine
+      // reads the program's arguments on any M (a worker's own starts as
+      // [execPath, the app's script]; gort run rewrites the host's).
+      workerData: { sab: h.sab, mid, modules: this.config.modules, idleTimeoutMs: this.config.mIdleTimeoutMs, keepMs: this.config.keepMs, ctl: ctl.port2, argv: process.argv },
       transferList: [ctl.port2],
     })
     this.ctl[mid]?.close()
@@ -331,6 +335,7 @@ export class Ms {
           if (initial && this.booting && failed.length > 0) this.failBoot(new ModuleLoadError(failed[0].url, failed[0].message, this.config.where))
           resolve()
         } else if (msg[MMSG_TAG] === 'note') this.hooks.note(msg.note)
+        else if (msg[MMSG_TAG] === 'exit') void exitProcess(msg.code)
         else this.newmHandoff()
       })
       let cause: Error | undefined

@@ -621,3 +621,14 @@ export function goready(h: SharedHeap, gp: number): void {
   if (mp === threadM && threadHeap === h) threadReady!(gp)
   else readyOnM(h, gp, mp)
 }
+
+/**
+ * Re-points running goroutine gp's G.fn to a registration, by which dumps
+ * name it from then on. gort run's main (runmain.ts) is a wrapper of
+ * gort's that imports the program's module and runs its exported main
+ * inside itself; it shows as that main. gp's own M only, while gp runs
+ * (Atomics.store: dumps on other threads load it).
+ */
+export function setgfn(h: SharedHeap, gp: number, meta: Meta): void {
+  Atomics.store(h.i32, gbase(h.layout, gp) + G_FN, funcid(h, meta))
+}
