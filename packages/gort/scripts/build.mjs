@@ -56,6 +56,7 @@ const entries = {
   index: 'src/index.ts',
   pool: 'src/pool.ts',
   bench: 'src/bench.ts',
+  errgroup: 'src/errgroup.ts',
   'internal/index': 'src/internal/index.ts',
   'internal/mworker': 'src/internal/mworker.ts',
   'internal/sysmonworker': 'src/internal/sysmonworker.ts',

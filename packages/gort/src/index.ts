@@ -18,3 +18,4 @@ export {
 export { sleep, after, afterFunc, newTimer, ticker, Timer, Ticker, type TimerOptions } from './timers.js'
 export { WaitGroup, Mutex, RWMutex, Cond, Semaphore, Once } from './sync.js'
 export { background, withCancel, withTimeout, withDeadline, Context, Canceled, DeadlineExceeded, type CancelFunc } from './context.js'
+export * as errgroup from './errgroup.js'

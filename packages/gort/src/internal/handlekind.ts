@@ -6,7 +6,7 @@
 //
 //   - its record's life (refs.ts defineRefKind: the refs word, how the
 //     record is freed), declared by the internal module that owns the
-//     record (internal/chan.ts, sema.ts, context.ts, pb.ts). mworker.ts
+//     record (internal/chan.ts, sema.ts, context.ts, pb.ts, errgroup.ts). mworker.ts
 //     imports those modules, so every M counts and frees every kind, even
 //     a block it only frees unread (a goroutine whose module failed to load);
 //   - its object (codec/handles.ts registerHandleKind: decode(h, ptr) makes
@@ -51,6 +51,12 @@ export const HandleKind = {
    * iterations of its own. Class PB (internal/pb.ts).
    */
   PB: 9,
+  /**
+   * An errgroup.Group: layout `errgroup`; counted (EG_REFS, freeerrgroup:
+   * it holds its WaitGroup, Mutex, error channel, context and limit),
+   * shared. Class Group (errgroup.ts).
+   */
+  ErrGroup: 10,
 } as const
 export type HandleKind = (typeof HandleKind)[keyof typeof HandleKind]
 

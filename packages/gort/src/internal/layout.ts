@@ -296,7 +296,7 @@ const gSpec: RecordSpec = {
       m: i32('g-owner', 'The M it lives on once started (M index + 1, 0 = not started).'),
       waitreason: i32('g-owner', 'waitReason while parked.'),
       preempt: i32('g-owner', '1 when sysmon asks it to yield; Atomics.store by sysmon, Atomics.load at safe points.'),
-      fn: i32('g-owner', 'Registered start function id. Written by newproc; once started, its M may re-point it, once, to the function the goroutine really runs (proc.ts setgfn: gort run\'s main). Read by dumps (Atomics.load).'),
+      fn: i32('g-owner', 'Registered start function id. Written by newproc; once started, its M may re-point it, once, to the function the goroutine really runs (proc.ts setgfn: gort run\'s main, an errgroup goroutine). Read by dumps (Atomics.load).'),
       arg: i32('g-owner', 'Arena byte offset of the encoded arguments; 0 none; < 0 an inline kind (gvalue.ts: one number, or one shared handle, in G.inl).'),
       result: i32('g-owner', 'Arena byte offset of the serialized result, 0 = none.'),
       payload: i32('g-owner', 'A word for the G owner (tests put a sequence number here).'),
@@ -412,6 +412,23 @@ const pbSpec: RecordSpec = {
   ],
 }
 
+// errgroup: golang.org/x/sync/errgroup's Group (internal/errgroup.ts), made
+// of shared records of its own kinds; it holds one reference on each.
+const errgroupSpec: RecordSpec = {
+  name: 'errgroup',
+  packed: 'one malloc block per Group; its parts are set before the pointer is published, the limit by setLimit',
+  lines: [
+    {
+      refs: i32('atomic-any', 'References: the Group handles on all threads and the value blocks holding one (refs.ts).'),
+      wg: i32('record-init', 'The WaitGroup (a sema record) counting the group\'s running goroutines.'),
+      mu: i32('record-init', 'The Mutex (a sema record) held while the first error is stored or read.'),
+      errc: i32('record-init', 'A channel of capacity 1 that holds the first error once one was stored (under mu; only then is it sent to).'),
+      ctx: i32('record-init', 'withContext\'s context record, cancelled by the first error and when wait returns; 0 for a zero Group.'),
+      sem: i32('atomic-any', 'The limit: a Semaphore (a sema record) of setLimit(n)\'s size, or 0 for none. setLimit swaps it (Atomics.exchange) while no goroutine of the group holds a permit; go() and tryGo() read it with Atomics.load.'),
+    },
+  ],
+}
+
 // A value slot: 4 words, 8-byte aligned. Word 0 says what the value is (0
 // undefined, > 0 an arena pointer from the codec (codec/), < 0 an inline kind) and
 // words 2-3 hold an inline float64 (gvalue.ts).
@@ -428,7 +445,8 @@ export const SUDOG = place(sudogSpec)
 export const SEMA = place(semaSpec)
 export const CTXREC = place(ctxSpec)
 export const PBREC = place(pbSpec)
-export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG, SEMA, CTXREC, PBREC]
+export const ERRGROUPREC = place(errgroupSpec)
+export const RECORDS: readonly PlacedRecord[] = [HEADER, SCHED, HEAP, PREC, MREC, GREC, CHANREC, SUDOG, SEMA, CTXREC, PBREC, ERRGROUPREC]
 
 const H = offsets(HEADER)
 const S = offsets(SCHED)
@@ -441,6 +459,7 @@ const SG = offsets(SUDOG)
 const SM = offsets(SEMA)
 const CX = offsets(CTXREC)
 const PBX = offsets(PBREC)
+const EGX = offsets(ERRGROUPREC)
 
 export const HDR_MAGIC = H.magic, HDR_VERSION = H.version, HDR_BYTES = H.byteLength
 export const HDR_MAXPROCS = H.maxProcs, HDR_RUNQSIZE = H.runqSize, HDR_MAXMS = H.maxMs
@@ -628,3 +647,6 @@ export const CTX_BYTES = CTXREC.fixedWords * WORD_BYTES
 export const PB_REFS = PBX.refs, PB_LEFT = PBX.left, PB_GRAIN = PBX.grain
 /** Bytes of a pb record. */
 export const PB_BYTES = PBREC.fixedWords * WORD_BYTES
+export const EG_REFS = EGX.refs, EG_WG = EGX.wg, EG_MU = EGX.mu, EG_ERRC = EGX.errc, EG_CTX = EGX.ctx, EG_SEM = EGX.sem
+/** Bytes of an errgroup record. */
+export const ERRGROUP_BYTES = ERRGROUPREC.fixedWords * WORD_BYTES

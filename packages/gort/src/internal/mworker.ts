@@ -15,6 +15,7 @@ import './chan.js'
 import './sema.js'
 import './context.js'
 import './pb.js'
+import './errgroup.js'
 
 // Before any goroutine module loads (mstart imports them) and can print:
 // stdout and stderr written synchronously to the process's fds (stdio.ts).

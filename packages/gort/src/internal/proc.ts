@@ -623,12 +623,12 @@ export function goready(h: SharedHeap, gp: number): void {
 }
 
 /**
- * Re-points running goroutine gp's G.fn to a registration, by which dumps
- * name it from then on. gort run's main (runmain.ts) is a wrapper of
- * gort's that imports the program's module and runs its exported main
- * inside itself; it shows as that main. gp's own M only, while gp runs
- * (Atomics.store: dumps on other threads load it).
+ * Re-points running goroutine gp's G.fn to function table id fn, by which
+ * dumps name it from then on. A wrapper of gort's that runs a user's
+ * function inside itself shows as that function: gort run's main
+ * (runmain.ts), an errgroup goroutine (errgroup.ts). gp's own M only,
+ * while gp runs (Atomics.store: dumps on other threads load it).
  */
-export function setgfn(h: SharedHeap, gp: number, meta: Meta): void {
-  Atomics.store(h.i32, gbase(h.layout, gp) + G_FN, funcid(h, meta))
+export function setgfn(h: SharedHeap, gp: number, fn: number): void {
+  Atomics.store(h.i32, gbase(h.layout, gp) + G_FN, fn)
 }

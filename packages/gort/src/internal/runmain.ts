@@ -27,7 +27,7 @@ import { importModule } from './loader.js'
 import { until } from './ops.js'
 import { gotraceback, printpanicval } from './panic.js'
 import { getg, mheap, setgfn } from './proc.js'
-import { goroutineMeta, goroutines, isGeneratorFunction } from './registry.js'
+import { funcid, goroutineMeta, goroutines, isGeneratorFunction } from './registry.js'
 
 /** Why a module cannot be run, for the CLI's message; undefined once its main has run. */
 export type RunMainProblem = string | undefined
@@ -64,7 +64,7 @@ export const runmain = goroutines(import.meta.url, {
       return `${shown}: main is ${what}: write it as export function* main() { ... }`
     }
     const meta = goroutineMeta(main) ?? { url, name: 'main', key: `${url}#main` }
-    setgfn(mheap()!, getg(), meta)
+    setgfn(mheap()!, getg(), funcid(mheap()!, meta))
     yield* main()
     return undefined
   },
