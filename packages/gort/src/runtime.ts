@@ -46,10 +46,13 @@ export interface RuntimeOptions {
    */
   godebug?: string
   /**
-   * Run as a program's main (Go's semantics; the gort CLI sets it): when
+   * Run as a program's main (Go's semantics; `gort run` sets it): when
    * every goroutine is asleep and nothing can wake them, print Go's
    * "fatal error: all goroutines are asleep - deadlock!" with the dump and
-   * exit with status 2. Embedded (the default), emit 'deadlock' instead.
+   * exit with status 2; a goroutine that fails with nobody awaiting it is
+   * Go's panic ("panic: ...", its trace, status 2, 'error' listeners or
+   * not); SIGQUIT prints every goroutine and exits with status 2.
+   * Embedded (the default), emit 'deadlock' and 'error' instead.
    */
   main?: boolean
   /**
