@@ -95,22 +95,22 @@ const goPanic = `panic: boom
 
 goroutine 17 [running]:
 main.main.func1()
-	/tmp/cli-go/panic.go:10 +0x49
+	/home/gopher/prog/panic.go:10 +0x49
 created by main.main
-	/tmp/cli-go/panic.go:9 +0x25
+	/home/gopher/prog/panic.go:9 +0x25
 `
 // main and one goroutine receiving on a channel nobody sends on.
 const goDeadlock = `fatal error: all goroutines are asleep - deadlock!
 
 goroutine 1 [chan receive]:
 main.main()
-	/tmp/cli-go/dead.go:6 +0x76
+	/home/gopher/prog/dead.go:6 +0x76
 
 goroutine 3 [chan receive]:
 main.main.func1()
-	/tmp/cli-go/dead.go:5 +0x1f
+	/home/gopher/prog/dead.go:5 +0x1f
 created by main.main
-	/tmp/cli-go/dead.go:5 +0x6a
+	/home/gopher/prog/dead.go:5 +0x6a
 `
 // `go run nofile.go`, and an unknown flag (the go command's usage error).
 const goMissing = 'stat nofile.go: no such file or directory\n' // status 1
