@@ -24,8 +24,9 @@ import { primesSuite } from './suites/primes.js'
 import { poolSuite } from './suites/pool.js'
 import { startSuite } from './suites/start.js'
 import { httpSuite } from './suites/http.js'
+import { bullmqSuite } from './suites/bullmq.js'
 
-const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite, scaleSuite, jobsSuite, primesSuite, poolSuite, startSuite, httpSuite]
+const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite, scaleSuite, jobsSuite, primesSuite, poolSuite, startSuite, httpSuite, bullmqSuite]
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => a !== '--')
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
  * so that the report can say a run was shortened.
  */
 function knobs(): Record<string, string> {
-  const known = /^(BENCH_|SPAWN_|CREATE_|GOSCHED_|LATENCY_|CHAN_|GO_|GOMAXPROCS$|SYSMON_|SCALE_|SOAK_|JOBS_|PRIMES_|POOL_|START_|HTTP_)/
+  const known = /^(BENCH_|SPAWN_|CREATE_|GOSCHED_|LATENCY_|CHAN_|GO_|GOMAXPROCS$|SYSMON_|SCALE_|SOAK_|JOBS_|PRIMES_|POOL_|START_|HTTP_|BULLMQ_)/
   const out: Record<string, string> = {}
   for (const k of Object.keys(process.env).filter((x) => known.test(x)).sort()) out[k] = process.env[k]!
   return out

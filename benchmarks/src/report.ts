@@ -52,7 +52,7 @@ export const REGION_BEGIN = '<!-- report:begin -->'
 export const REGION_END = '<!-- report:end -->'
 
 /** The order of the areas in the report (the order of `pnpm bench`); other suites follow by name. */
-const SUITE_ORDER = ['runq', 'spawn', 'create', 'gosched', 'latency', 'chan', 'select', 'mutex', 'parallel', 'sysmon', 'scale', 'jobs', 'primes', 'pool', 'start', 'http']
+const SUITE_ORDER = ['runq', 'spawn', 'create', 'gosched', 'latency', 'chan', 'select', 'mutex', 'parallel', 'sysmon', 'scale', 'jobs', 'primes', 'pool', 'start', 'http', 'bullmq']
 
 export interface ReportPaths {
   /** The directory of the runs' JSON files. */

@@ -1,5 +1,5 @@
 // Builds dist/: one code-split ESM bundle by esbuild, the type declarations
-// by tsc (which also type-checks), and pool.cjs for require('gort/pool').
+// by tsc (which also type-checks), and pool.cjs and bullmq.cjs for require().
 //
 //   node scripts/build.mjs        (pnpm build)
 //
@@ -55,6 +55,7 @@ const require = createRequire(import.meta.url)
 const entries = {
   index: 'src/index.ts',
   pool: 'src/pool.ts',
+  bullmq: 'src/bullmq.ts',
   bench: 'src/bench.ts',
   errgroup: 'src/errgroup.ts',
   'internal/index': 'src/internal/index.ts',
@@ -65,6 +66,9 @@ const entries = {
   // whose goroutines() set the Ms import by its own URL.
   cli: 'src/cli.ts',
   'internal/runmain': 'src/internal/runmain.ts',
+  // gort/bullmq's job goroutines: an entry of its own so that they do not
+  // land in bullmq.js, which imports bullmq (the Ms must not load it).
+  'internal/bullmqjob': 'src/internal/bullmqjob.ts',
 }
 
 /** Entries that read their own URL's query, so no module may import them. */
@@ -139,10 +143,11 @@ const out = await esbuild.build({
   plugins: [distUrls, comlinkEsm],
 })
 
-// require('gort/pool'): a CommonJS file that require()s pool.js (ESM).
+// require('gort/pool') and require('gort/bullmq'): CommonJS files that
+// require() pool.js and bullmq.js (ESM).
 await esbuild.build({
   absWorkingDir: root,
-  entryPoints: { pool: 'src/pool.cts' },
+  entryPoints: { pool: 'src/pool.cts', bullmq: 'src/bullmq.cts' },
   outdir: 'dist',
   outExtension: { '.js': '.cjs' },
   bundle: false,

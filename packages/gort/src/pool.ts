@@ -547,7 +547,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
       this.emit('workerDestroy', w)
     })
     rt.on('message', (v) => this.emit('message', v))
-    hostOf(rt).onNote = (note) => this.#onNote(note as TaskKindNote)
+    hostOf(rt).noteListeners.add((note) => this.#onNote(note as TaskKindNote))
     // A start that failed (an M that died booting, a module it could not
     // import): the tasks in it have rejected with its error, and so do the
     // queued ones; the next run() tries a new runtime.
@@ -986,6 +986,17 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
    */
   get threads(): Worker[] {
     return this.#rt?.threads ?? []
+  }
+
+  /**
+   * The pool's gort runtime (not piscina's API), to share with other users
+   * of the same threads: a gort/bullmq Worker (`runtime: pool.runtime`),
+   * or goroutines of the app's own (`pool.runtime.go(...)`). The pool
+   * still owns it: close() and destroy() end it, so close what shares it
+   * first. Undefined after destroy() until the next run() makes a new one.
+   */
+  get runtime(): Runtime | undefined {
+    return this.#rt
   }
 
   /**

@@ -296,8 +296,13 @@ export class Host {
   private startSysmon: () => void = () => {}
   readonly startTime = Date.now()
   /** By G record: whom its completion settles (a goroutine's result, a host waiter's operation). */
-  /** Where notes from goroutine modules on the Ms go (mmsg.ts postNote; gort/pool sets it). */
-  onNote: ((note: unknown) => void) | undefined
+  /**
+   * Who hears the notes from goroutine modules on the Ms (mmsg.ts
+   * postNote): gort/pool and gort/bullmq add a listener each, so one
+   * runtime can serve a pool and Workers at once. Each ignores the notes
+   * that are not its own.
+   */
+  readonly noteListeners = new Set<(note: unknown) => void>()
   private readonly waiters: Array<Waiter | undefined> = []
   private nwaiters = 0
   /** startm asked for an M (the newm hook) and it has not been started yet. */
@@ -360,7 +365,9 @@ export class Host {
       created: (w, mid) => queueMicrotask(() => events.threadCreate(w, mid)),
       exited: (w, why) => events.threadExit(w, why),
       message: (v, w) => events.message(v, w),
-      note: (v) => this.onNote?.(v),
+      note: (v) => {
+        for (const f of this.noteListeners) f(v)
+      },
     })
     // startm calls this hook holding sched.lock; newm takes sched.lock too
     // (the host spins on it): so start the M after the caller unlocks.

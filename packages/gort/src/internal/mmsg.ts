@@ -35,8 +35,10 @@ export interface MNewm {
 /**
  * A goroutine module's word to the code that embeds the runtime on the
  * host (gort/pool: how a task file's function behaves, pooltask.ts). The
- * host hands it to Host.onNote. Rare: a module posts one when it learns
- * something, never per goroutine.
+ * host hands it to Host.noteListeners. gort/pool's module posts one when
+ * it learns something, never per task; gort/bullmq's, one per
+ * updateProgress() or log() of a job, as BullMQ's sandboxed processors
+ * post one message each.
  */
 export interface MNote {
   [MMSG_TAG]: 'note'

@@ -53,7 +53,7 @@ import { moveOut } from './pooltransfer.js'
  * "Admission"); a function is told once per M as synchronous, and once
  * more if it turns out to park (never back).
  */
-interface Handler {
+export interface Handler {
   readonly fn: Function
   readonly filename: string
   readonly name: string
@@ -160,8 +160,9 @@ export const pooltaskUrl = import.meta.url
 /**
  * The handler for (filename, name) on this M: from the cache, else loaded
  * (require() first, so that the task does not park while its file loads).
+ * gort/bullmq loads its processor modules with it too (bullmqjob.ts).
  */
-function* handlerFor(filename: string, name: string): Generator<unknown, Handler> {
+export function* handlerFor(filename: string, name: string): Generator<unknown, Handler> {
   const key = `${filename}#${name}`
   let h = handlers.get(key)
   if (h === undefined) {

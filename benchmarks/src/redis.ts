@@ -1,0 +1,104 @@
+// A real redis-server for the bullmq suite: a child process on a free
+// local port, without persistence, stopped at the end (the same helper as
+// packages/gort/test/redis.ts). A machine without redis-server gets an
+// error saying how to install it.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createConnection, createServer } from 'node:net'
+
+export interface RedisServer {
+  readonly port: number
+  readonly host: string
+  /** ioredis / BullMQ connection options for it. */
+  readonly connection: { host: string; port: number; maxRetriesPerRequest: null }
+  readonly process: ChildProcess
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s); resolves when it has exited. */
+  stop(): Promise<void>
+}
+
+const INSTALL = 'install redis-server (Debian: apt-get install -y redis-server)'
+
+/** A TCP port nothing listens on now (the kernel's pick). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a !== null ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** Sends PING; resolves true on +PONG. */
+function ping(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ host, port })
+    let buf = ''
+    const done = (ok: boolean): void => {
+      c.destroy()
+      resolve(ok)
+    }
+    c.setTimeout(1000, () => done(false))
+    c.once('error', () => done(false))
+    c.once('connect', () => c.write('PING\r\n'))
+    c.on('data', (d) => {
+      buf += d.toString()
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'))
+    })
+  })
+}
+
+/**
+ * Starts `redis-server --port <free> --save '' --appendonly no` and waits
+ * until it answers PING. Retries with another port if the server exits
+ * (the port was taken in between).
+ */
+export async function startRedis(): Promise<RedisServer> {
+  const host = '127.0.0.1'
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort()
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let exited: string | undefined
+    let stderr = ''
+    proc.stderr!.on('data', (d) => (stderr += d.toString()))
+    const exit = new Promise<void>((resolve) => proc.once('exit', (code, sig) => {
+      exited = `exited with ${code ?? sig}`
+      resolve()
+    }))
+    const spawnError = await new Promise<Error | undefined>((resolve) => {
+      proc.once('error', (e) => resolve(e))
+      proc.once('spawn', () => resolve(undefined))
+    })
+    if (spawnError !== undefined) {
+      const code = (spawnError as NodeJS.ErrnoException).code
+      throw new Error(code === 'ENOENT' ? `redis-server not found: ${INSTALL}` : `redis-server: ${spawnError.message}; ${INSTALL}`)
+    }
+    const deadline = Date.now() + 20_000
+    while (exited === undefined && !(await ping(host, port))) {
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL')
+        throw new Error(`redis-server on port ${port} did not answer PING within 20 s: ${stderr}`)
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    if (exited !== undefined) {
+      if (attempt < 3) continue
+      throw new Error(`redis-server ${exited}: ${stderr}`)
+    }
+    proc.unref()
+    const stop = async (): Promise<void> => {
+      if (exited !== undefined) return
+      proc.kill('SIGTERM')
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000)
+      await exit
+      clearTimeout(t)
+    }
+    // Never outlive the test process.
+    process.once('exit', () => proc.kill('SIGKILL'))
+    return { port, host, connection: { host, port, maxRetriesPerRequest: null }, process: proc, stop }
+  }
+}
