@@ -1,6 +1,7 @@
 // gort: Go's runtime scheduler for Node.js.
 
 export { Runtime, type RuntimeOptions, type RuntimeEvents, type Goroutine, type CancelOptions, type CloseResult, type RuntimeStats, type ThreadExit } from './runtime.js'
+export { RuntimeTrace, type TraceStopOptions, type ChromeTrace, type TraceEvent, type GoroutineTime } from './runtime.js'
 export { goroutines, type GoroutineFn } from './internal/registry.js'
 export { go } from './internal/spawn.js'
 export { exit } from './internal/exit.js'

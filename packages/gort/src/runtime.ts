@@ -14,6 +14,10 @@ import type { SysmonView } from './internal/sysmon.js'
 import { waitReasonStrings } from './internal/runtime2.js'
 
 export type { RuntimeStats } from './internal/stats.js'
+import { RuntimeTrace } from './internal/trace/tracer.js'
+export { RuntimeTrace } from './internal/trace/tracer.js'
+export type { TraceStopOptions } from './internal/trace/tracer.js'
+export type { ChromeTrace, TraceEvent, GoroutineTime } from './internal/trace/chrome.js'
 export type { SysmonView } from './internal/sysmon.js'
 export type { CancelOptions } from './internal/cancel.js'
 export type { ThreadExit } from './internal/newm.js'
@@ -25,6 +29,13 @@ export interface RuntimeOptions {
   maxGoroutines?: number
   /** Bytes of the shared heap's arena for arguments, results and channel buffers. Default 64 MiB. */
   heapSize?: number
+  /**
+   * Bytes of the execution tracer's buffer (rt.trace, docs/trace.md): every
+   * thread's events of one recording, in 64 KiB chunks; events beyond it are
+   * dropped and counted. Pages are committed only when a trace touches them.
+   * Default 32 MiB (about 700,000 events).
+   */
+  traceBufferSize?: number
   /** Goroutine modules every M imports at start (URLs). Others load on first use. */
   modules?: Array<string | URL>
   /** The most Ms (worker threads) the runtime may start (Go's SetMaxThreads). Default procs + 16. */
@@ -172,10 +183,18 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   readonly #host: Host
 
+  /**
+   * The execution tracer (docs/trace.md): `rt.trace.start()`, then
+   * `await rt.trace.stop({ file: 'out.json' })` for Chrome trace-event JSON
+   * that Perfetto's UI and chrome://tracing open.
+   */
+  readonly trace: RuntimeTrace
+
   private constructor(host: Host) {
     super()
     this.#host = host
     this.procs = host.procs
+    this.trace = new RuntimeTrace(host)
   }
 
   /**
@@ -337,7 +356,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 }
 
 const optionNames = [
-  'procs', 'maxGoroutines', 'heapSize', 'modules', 'maxThreads', 'minThreads', 'runawayMs', 'godebug', 'main', 'mIdleTimeoutMs', 'resourceLimits',
+  'procs', 'maxGoroutines', 'heapSize', 'traceBufferSize', 'modules', 'maxThreads', 'minThreads', 'runawayMs', 'godebug', 'main', 'mIdleTimeoutMs', 'resourceLimits',
 ] as const satisfies ReadonlyArray<keyof RuntimeOptions>
 const resourceLimitNames = ['maxYoungGenerationSizeMb', 'maxOldGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const
 
@@ -393,6 +412,10 @@ function checkOptions(opts: RuntimeOptions, where: string): HostConfig {
   if (!Number.isInteger(heapSize) || heapSize < 4096) {
     throw new RangeError(`${where}: heapSize must be an integer of at least 4096 bytes, got ${String(heapSize)}`)
   }
+  const traceBufferBytes = opts.traceBufferSize ?? 32 << 20
+  if (!Number.isInteger(traceBufferBytes) || traceBufferBytes < 128 * 1024 || traceBufferBytes > 2 ** 31 - 1) {
+    throw new RangeError(`${where}: traceBufferSize must be an integer from 131072 (two 64 KiB chunks) to 2^31 - 1 bytes, got ${String(traceBufferBytes)}`)
+  }
   const minThreads = opts.minThreads
   if (minThreads !== undefined && (!Number.isInteger(minThreads) || minThreads < 0 || minThreads > 1024)) {
     throw new RangeError(`${where}: minThreads must be an integer from 0 to 1024, got ${String(minThreads)}`)
@@ -436,7 +459,7 @@ function checkOptions(opts: RuntimeOptions, where: string): HostConfig {
     }
   }
   return {
-    procs, maxGoroutines, heapSize, maxThreads, runawayMs, modules, godebug, mIdleTimeoutMs, where,
+    procs, maxGoroutines, heapSize, traceBufferBytes, maxThreads, runawayMs, modules, godebug, mIdleTimeoutMs, where,
     // The default spare waits for the first M (internal/newm.ts boot).
     initialThreads: minThreads ?? procs,
     laterThreads: minThreads === undefined ? 1 : 0,

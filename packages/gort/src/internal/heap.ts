@@ -13,6 +13,7 @@ import {
 import { randomSeed } from './fastrand.js'
 import { mallocinit } from './malloc.js'
 import { Pstatus } from './runtime2.js'
+import { TraceWriter } from './trace/buffer.js'
 
 let heapSerials = 0
 
@@ -39,6 +40,12 @@ export class SharedHeap {
    * runs late never takes a lock that a terminated M may have held.
    */
   dead = false
+  /**
+   * This thread's writer into the runtime's trace buffer (trace/buffer.ts):
+   * the hooks load tw.on[0] (the recording flag). A writer with no buffer
+   * until the thread attaches the runtime's (setTrace).
+   */
+  tw: TraceWriter = new TraceWriter(undefined, 0)
   readonly funcCache = {
     ids: new Map<string, number>(),
     keys: [] as Array<string | undefined>,

@@ -72,6 +72,8 @@ import { parseGodebug, SysmonThread } from './sysmonctl.js'
 import { tracebackothers } from './traceback.js'
 import { fatalpanic, printpanics } from './panic.js'
 import { writeAllSync } from './stdio.js'
+import { Ev, newTraceBuffer, OWNER_HOST, readEvents, traceBegin, traceEnd, TraceWriter, type RawEvent } from './trace/buffer.js'
+import { traceCounters } from './trace/counters.js'
 import { cancelPending, clearCancel, requestCancel, sinceStart, type CancelOptions } from './cancel.js'
 
 /**
@@ -87,6 +89,8 @@ export interface HostConfig {
   procs: number
   maxGoroutines: number
   heapSize: number
+  /** Bytes of the execution tracer's buffer (trace/buffer.ts). */
+  traceBufferBytes: number
   maxThreads: number
   /** Ms created at once. */
   initialThreads: number
@@ -440,6 +444,8 @@ export class Host {
     })
     // Every P starts idle, P0 first: Ms find them when work arrives (wakep, startm).
     for (let i = procs - 1; i >= 0; i--) pidleput(heap, i)
+    // The execution tracer's buffer (trace/buffer.ts): the Ms and sysmon get it in workerData.
+    heap.tw = new TraceWriter(newTraceBuffer(config.traceBufferBytes), OWNER_HOST, 0)
     // Before any thread exists: the host hears every SharedArrayBuffer posted (codec/sabs.ts).
     sabjoin(heap)
     const host = new Host(heap, procs, config, events)
@@ -557,6 +563,8 @@ export class Host {
     }
     // Counted into sched.gcount by publish, before anyone can see it.
     const goid = h.i32[gbase(h.layout, gp) + G_GOID]
+    const tw = h.tw
+    if (tw.on[0] !== 0) tw.emit(Ev.Create, goid, tw.str(meta.name), 0)
     waiter ??= cb !== undefined ? new CallbackGoroutine(goid, this.events, gp, this, owner as O, cb) : new HostGoroutine(goid, this.events, gp, this)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0 || !this.refd) this.active()
@@ -985,6 +993,26 @@ export class Host {
 
   stats(): RuntimeStats {
     return readStats(this.heap, this.procs, this.ms.workers)
+  }
+
+  /** Starts recording a trace (rt.trace.start): the hooks on every thread see the flag at their next event. */
+  traceStart(): void {
+    if (this.closed) throw new Error('trace.start: the runtime is closed')
+    traceBegin(this.heap.tw.sab!)
+    traceCounters(this.heap)
+  }
+
+  /** Whether a trace is being recorded. */
+  get tracing(): boolean {
+    return this.heap.tw.on[0] !== 0
+  }
+
+  /** Stops the recording and reads every thread's events back (rt.trace.stop). */
+  traceStop(): { events: RawEvent[]; dropped: number; procs: number } {
+    if (!this.tracing) throw new Error('trace.stop: no trace is being recorded (call rt.trace.start() first)')
+    traceCounters(this.heap)
+    traceEnd(this.heap.tw.sab!)
+    return { ...readEvents(this.heap.tw.sab!), procs: this.procs }
   }
 
   schedtrace(detail: boolean): string {

@@ -71,6 +71,7 @@ import { collectIfAsked } from './gc.js'
 import { cancelPending, startStamp, takeCancel } from './cancel.js'
 import { sabcheck } from './codec/sabs.js'
 import { osThreadId } from './threadrun.js'
+import { Ev, StopWhy, TraceWriter } from './trace/buffer.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -103,6 +104,9 @@ const NOP = 2
 
 let h: SharedHeap
 let m: Int32Array
+/** This M's trace writer (trace/buffer.ts) and its flag word: every hook loads tron[0] (Go's trace.enabled). */
+let tw: TraceWriter
+let tron: Int32Array
 let l: Layout
 let mid = -1
 let mb = 0
@@ -173,6 +177,8 @@ export async function mstart(heap: SharedHeap, id: number, eager: readonly strin
   mid = id
   mb = mbase(l, mid)
   rnd = new FastRand(randomSeed() ^ (id * 0x9e3779b9))
+  tw = h.tw
+  tron = tw.on
   // For sysmon, which does not count the time this thread waits for a core (threadrun.ts).
   Atomics.store(m, mb + M_TID, osThreadId())
   setSpawnHook(spawnHook)
@@ -680,7 +686,10 @@ function findRunnable(): number {
   if (spinning || 2 * Atomics.load(m, schedw(l, SCHED_NMSPINNING)) < procs - Atomics.load(m, schedw(l, SCHED_NPIDLE))) {
     if (!spinning) becomeSpinning()
     gp = stealWork(h, pp, procs, rnd)
-    if (gp !== 0) return gp
+    if (gp !== 0) {
+      if (tron[0] !== 0) tw.emit(Ev.Steal, pp, m[gbase(l, gp) + G_GOID])
+      return gp
+    }
   }
   return 0
 }
@@ -718,10 +727,14 @@ function execute(gp: number, inherit: boolean): void {
   // Plain: the M owns a runnable or running G of its own; no other thread
   // writes its status in these states (only a parked G is readied by others).
   m[gb + G_STATUS] = Gstatus.Grunning
+  if (tron[0] !== 0) traceStart(gb)
   let v = resumeVal[s]
   let isErr = resumeErr[s]
   if (v !== undefined) resumeVal[s] = undefined
   if (isErr) resumeErr[s] = false
+  // What the last step yielded and whether the P was kept: for the tracer's stop event.
+  let y: unknown
+  let kept = true
   for (;;) {
     let r: IteratorResult<unknown, unknown>
     // A step: lend the P while goroutine code runs (Pexec), so that sysmon
@@ -735,12 +748,12 @@ function execute(gp: number, inherit: boolean): void {
       goexit(gp, gb, e, true)
       return
     }
-    const kept = endStep()
+    kept = endStep()
     if (r.done === true) {
       goexit(gp, gb, r.value, false)
       return
     }
-    const y = r.value
+    y = r.value
     // The common switch first: a channel or sync operation parked gp
     // (the Park branch below, without the dispatch).
     if (y === PARK && Atomics.load(m, gb + G_PREEMPT) === 0) break
@@ -797,6 +810,7 @@ function execute(gp: number, inherit: boolean): void {
         // the global queue is looked at first, so that goroutines that only
         // hand off to each other cannot starve the rest.
         if (preempt) {
+          if (tron[0] !== 0) tracePreempted = true
           clearPreempt(gb)
           if (localnext !== 0) {
             localq.push(localnext)
@@ -845,6 +859,7 @@ function execute(gp: number, inherit: boolean): void {
       clearPreempt(gb)
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
       if (preempt) {
+        if (tron[0] !== 0) tracePreempted = true
         // Go puts a preempted G on the global queue, behind the work there;
         // ours must stay on this M, so it goes behind our own queue and the
         // next findRunnable looks at the global queue first.
@@ -864,8 +879,39 @@ function execute(gp: number, inherit: boolean): void {
       break
     }
   }
+  if (tron[0] !== 0) traceStop(gb, y, kept)
   curg = 0
   m[mb + M_CURG] = 0
+}
+
+// ---------------------------------------------------------------------------
+// The execution tracer's hooks (trace/buffer.ts): called only while tracing.
+
+/** Set by a preemption at a safe point while tracing: the stop that follows is a preemption. */
+let tracePreempted = false
+/** Function names by function id, for the trace's slices. */
+const traceNames: string[] = []
+
+function traceFnName(gb: number): string {
+  const id = m[gb + G_FN]
+  if (id < 0) return 'func'
+  return (traceNames[id] ??= funcKey(h, id).name)
+}
+
+/** traceGoStart: gp (record gb) starts running on our P. */
+function traceStart(gb: number): void {
+  tw.emit(Ev.Start, m[gb + G_GOID], pp, tw.str(traceFnName(gb)))
+}
+
+/** traceGoStop/traceGoPark: the goroutine at gb stopped running; y is what it yielded last. */
+function traceStop(gb: number, y: unknown, kept: boolean): void {
+  let why: number = StopWhy.Yield
+  if (tracePreempted) tw.emit(Ev.Preempted, m[gb + G_GOID], pp)
+  if (y === PARK || (y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Sleep || y.kind === OpKind.Until))) why = StopWhy.Block
+  else if (tracePreempted) why = StopWhy.Preempted
+  else if (!kept || (y instanceof SchedOp && y.kind === OpKind.Syscall)) why = StopWhy.LostP
+  tracePreempted = false
+  tw.emit(Ev.Stop, m[gb + G_GOID], why, m[gb + G_WAITREASON])
 }
 
 /**
@@ -1048,6 +1094,7 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
   const s = m[gb + G_LSLOT]
   resumeVal[s] = v
   resumeErr[s] = isErr
+  if (tron[0] !== 0) tw.emit(Ev.Unblock, m[gb + G_GOID], 0, m[gb + G_WAITREASON])
   m[gb + G_WAITREASON] = 0
   Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
   localq.push(gp)
@@ -1062,6 +1109,7 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
  */
 function entersyscall(gp: number, gb: number): void {
   Atomics.store(m, gb + G_STATUS, Gstatus.Gsyscall)
+  if (tron[0] !== 0) tw.emit(Ev.SyscallEnter, m[gb + G_GOID], pp)
   m[pb + P_SYSCALLTICK]++
   // Lend the P: sysmon hands it on if the call blocks long enough to matter
   // (retake, Go's rule), and exitsyscall takes it back if nobody did.
@@ -1076,8 +1124,10 @@ function entersyscall(gp: number, gb: number): void {
 function exitsyscall(gp: number, gb: number): boolean {
   if (pp >= 0 && Atomics.compareExchange(m, pb + P_STATUS, Pstatus.Psyscall, Pstatus.Prunning) === Pstatus.Psyscall) {
     Atomics.store(m, gb + G_STATUS, Gstatus.Grunning)
+    if (tron[0] !== 0) tw.emit(Ev.SyscallExit, m[gb + G_GOID], 1)
     return true
   }
+  if (tron[0] !== 0) tw.emit(Ev.SyscallExit, m[gb + G_GOID], 0)
   if (pp >= 0) dropp() // sysmon retook it: not ours to touch
   lock(m, schedw(l, SCHED_LOCK))
   const p = pidleget(h)
@@ -1092,6 +1142,7 @@ function exitsyscall(gp: number, gb: number): boolean {
 
 /** Go's goexit: the goroutine ended with a value or an exception. */
 function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
+  if (tron[0] !== 0) tw.emit(Ev.Stop, m[gb + G_GOID], StopWhy.Exit)
   const s = m[gb + G_LSLOT]
   if (s >= 0) {
     gens[s] = undefined
@@ -1189,6 +1240,7 @@ const spawnHook: SpawnHook = (fn, args) => {
   const gp = newproc(h, meta, args, 0, true)
   gcountTake()
   const goid = m[gbase(l, gp) + G_GOID]
+  if (tron[0] !== 0) tw.emit(Ev.Create, goid, tw.str(meta.name), m[gbase(l, curg) + G_GOID])
   // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
   // We are inside a step, our P lent (Pexec): take it back to touch its
   // run queue, and lend it again. If sysmon took it, the global queue.
@@ -1227,6 +1279,7 @@ function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown
   m[gb + G_ARG] = 0
   gcountTake()
   const goid = newproc1(h, gb, -1, Gflags.Glocal, true)
+  if (tron[0] !== 0) tw.emit(Ev.Create, goid, tw.str(fn.name || 'func'), m[gbase(l, curg) + G_GOID])
   m[gb + G_M] = mid + 1
   // Plain: this M is the only writer; others read them for stats.
   m[mb + M_NGS]++

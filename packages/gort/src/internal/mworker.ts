@@ -1,6 +1,6 @@
 // The entry point of an M's worker thread.
 
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
+import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads'
 import { SharedHeap } from './heap.js'
 import { mstart } from './mloop.js'
 import { setNewmHandoff } from './proc.js'
@@ -8,6 +8,8 @@ import { installSyncStdio } from './stdio.js'
 import { setExitOnM } from './exit.js'
 import { sabjoin, sabpoll, setSabAnswererHook } from './codec/sabs.js'
 import { MMSG_TAG, type MNewm } from './mmsg.js'
+import { TraceWriter } from './trace/buffer.js'
+import { osThreadId } from './threadrun.js'
 // The records every M counts and frees (handlekind.ts), whether or not it
 // decodes them: channels, sync objects, contexts, and gort/bench's PB,
 // whose class lives there too.
@@ -20,14 +22,16 @@ import './errgroup.js'
 // Before any goroutine module loads (mstart imports them) and can print:
 // stdout and stderr written synchronously to the process's fds (stdio.ts).
 installSyncStdio()
-const { sab, mid, modules, idleTimeoutMs, keepMs, ctl, argv } = workerData as {
-  sab: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number; keepMs: number; ctl: MessagePort; argv: string[]
+const { sab, trace, mid, modules, idleTimeoutMs, keepMs, ctl, argv } = workerData as {
+  sab: SharedArrayBuffer; trace?: SharedArrayBuffer; mid: number; modules: string[]; idleTimeoutMs: number; keepMs: number; ctl: MessagePort; argv: string[]
 }
 // The program's arguments, as the host's thread has them (newm.ts).
 process.argv = argv
 // exit() in a goroutine asks the host to end the process (exit.ts).
 setExitOnM()
 const h = SharedHeap.attach(sab)
+// The runtime's trace buffer: this M writes its events there while a trace records.
+h.tw = new TraceWriter(trace, mid, threadId, osThreadId())
 // Before this M can decode anything: it hears every SharedArrayBuffer posted from now on (codec/sabs.ts).
 sabjoin(h)
 // A buffer this M posts before sysmon is up waits for it (the host starts it once the first M is up).

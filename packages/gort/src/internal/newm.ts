@@ -303,7 +303,7 @@ export class Ms {
       // argv: the host's process.argv as it is now, so that a goroutine
       // reads the program's arguments on any M (a worker's own starts as
       // [execPath, the app's script]; gort run rewrites the host's).
-      workerData: { sab: h.sab, mid, modules: this.config.modules, idleTimeoutMs: this.config.mIdleTimeoutMs, keepMs: this.config.keepMs, ctl: ctl.port2, argv: process.argv },
+      workerData: { sab: h.sab, trace: h.tw.sab, mid, modules: this.config.modules, idleTimeoutMs: this.config.mIdleTimeoutMs, keepMs: this.config.keepMs, ctl: ctl.port2, argv: process.argv },
       transferList: [ctl.port2],
     })
     this.ctl[mid]?.close()

@@ -3,7 +3,7 @@
 
 import type { SharedHeap } from './heap.js'
 import {
-  gbase, mbase, pbase, schedw,
+  gbase, heapw, mbase, pbase, schedw, HEAP_INUSE_BYTES,
   G_FLAGS, G_STATUS, M_NGS, M_NSTARTED, M_STATE, P_SCHEDTICK, P_STATUS, P_SYSCALLTICK,
   SCHED_GNEXT, SCHED_NPREEMPT, SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_NWAKEGUARD, SCHED_SYSMONSLEEPUS, SCHED_SYSMONTICK, SCHED_SYSMONWAIT,
 } from './layout.js'
@@ -19,6 +19,8 @@ export interface RuntimeStats {
   ms: Array<{ id: number; threadId: number; state: string; goroutines: number; started: number }>
   /** Goroutines by status (G records; the app's own pending operations are not goroutines). */
   byStatus: { runnable: number; running: number; syscall: number; waiting: number }
+  /** Bytes in use in the shared heap's arena (arguments, results, channel buffers, sync records). */
+  heapInuseBytes: number
   /**
    * Sysmon's counts: preemption requests, Ps taken from syscalls and from
    * runaway steps, wake-ups it had to make up for (wakeGuards: work left on
@@ -72,5 +74,5 @@ export function readStats(h: SharedHeap, procs: number, threads: ReadonlyArray<{
     sleepMicros: Atomics.load(m, schedw(l, SCHED_SYSMONSLEEPUS)),
     waitingOnNote: Atomics.load(m, schedw(l, SCHED_SYSMONWAIT)) === 1,
   }
-  return { gomaxprocs: procs, goroutines: gcount(h), globalRunqueue: globrunqsize(h), ps, ms, byStatus, sysmon }
+  return { gomaxprocs: procs, goroutines: gcount(h), globalRunqueue: globrunqsize(h), ps, ms, byStatus, heapInuseBytes: Atomics.load(m, heapw(l, HEAP_INUSE_BYTES)), sysmon }
 }

@@ -36,6 +36,8 @@ import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
 import { sabcheck, sabStats } from './codec/sabs.js'
 import { ThreadRun } from './threadrun.js'
+import { Ev } from './trace/buffer.js'
+import { traceCounters } from './trace/counters.js'
 
 export interface SysmonOptions {
   /** A goroutine step longer than this loses its P (ms). */
@@ -118,6 +120,7 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
   let strandedSince = -1
   /** The next sleep's cap (µs): until the nearest runaway deadline. */
   let capUs = Infinity
+  let nextSample = 0
   let nextTrace = opts.schedtrace > 0 ? performance.now() + opts.schedtrace : Infinity
   serve?.({
     view: () => {
@@ -153,6 +156,11 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     m[schedw(l, SCHED_SYSMONSLEEPUS)] = delay
     Atomics.wait(m, schedw(l, SCHED_SYSMONTICK), m[schedw(l, SCHED_SYSMONTICK)], delay / 1000)
     m[schedw(l, SCHED_SYSMONTICK)]++
+    // The tracer's counters, about every TRACE_SAMPLE_MS while a trace records.
+    if (h.tw.on[0] !== 0 && performance.now() >= nextSample) {
+      traceCounters(h)
+      nextSample = performance.now() + TRACE_SAMPLE_MS
+    }
     const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
     // Every P idle with work on the global queue: nothing runs it. sysmon
     // stays awake while that lasts (it never sleeps on its note over
@@ -313,6 +321,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
           const at = overrun(h, p, pd.step, pd.syscallwhen, now, runawayMs)
           if (at <= now && Atomics.compareExchange(m, b + P_STATUS, Pstatus.Pexec, Pstatus.Pidle) === Pstatus.Pexec) {
             m[schedw(l, SCHED_NRETAKEEXEC)]++
+            if (h.tw.on[0] !== 0) h.tw.emit(Ev.Retake, p, 1)
             n++
             handoffp(h, p)
             continue
@@ -338,6 +347,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
         pd.syscallwhen + SYSCALL_GRACE_MS > now) continue
       if (Atomics.compareExchange(m, b + P_STATUS, Pstatus.Psyscall, Pstatus.Pidle) === Pstatus.Psyscall) {
         m[schedw(l, SCHED_NRETAKESYSCALL)]++
+        if (h.tw.on[0] !== 0) h.tw.emit(Ev.Retake, p, 0)
         n++
         handoffp(h, p)
       }
@@ -388,6 +398,9 @@ function overrun(h: SharedHeap, p: number, mark: RunMark, since: number, now: nu
   return (mark.at = Math.max(wall, now + Math.min(half - ran, 2)))
 }
 
+/** How often sysmon samples the tracer's counters while a trace records (ms). */
+const TRACE_SAMPLE_MS = 1
+
 /** Go's preemptone: asks the goroutine running on P p to yield at its next safe point. */
 function preemptone(h: SharedHeap, p: number): void {
   const m = h.i32
@@ -398,6 +411,7 @@ function preemptone(h: SharedHeap, p: number): void {
   if (gp === 0) return
   Atomics.store(m, gbase(l, gp) + G_PREEMPT, 1)
   m[schedw(l, SCHED_NPREEMPT)]++
+  if (h.tw.on[0] !== 0) h.tw.emit(Ev.PreemptReq, p, Atomics.load(m, gbase(l, gp) + G_GOID))
 }
 
 /** Go's schedtrace line (and, with scheddetail, its P, M and G lines). */

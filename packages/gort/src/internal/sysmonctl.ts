@@ -59,7 +59,7 @@ export class SysmonThread {
     this.port = port1
     // A null prototype, as for the Ms (newm.ts): no option from a polluted Object.prototype.
     const wopts: WorkerOptions = Object.assign(Object.create(null) as WorkerOptions, {
-      workerData: { sysmon: true, sab: heap.sab, control: port2, opts },
+      workerData: { sysmon: true, sab: heap.sab, trace: heap.tw.sab, control: port2, opts },
       transferList: [port2],
     })
     const w = new Worker(new URL('./sysmonworker.js', import.meta.url), wopts)

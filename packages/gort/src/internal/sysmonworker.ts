@@ -5,13 +5,14 @@
 // and runtime.ts imports sysmon.ts (schedtrace) on the app's thread, so
 // `require('gort')` must not reach this one. Only `new Worker(...)` loads it.
 
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads'
+import { parentPort, receiveMessageOnPort, threadId, workerData, type MessagePort } from 'node:worker_threads'
 import { expose, type Endpoint } from 'comlink'
 import { SharedHeap } from './heap.js'
 import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
 import { sabjoin, sabserving } from './codec/sabs.js'
 import { sysmon, type SysmonOptions } from './sysmon.js'
+import { OWNER_SYSMON, TraceWriter } from './trace/buffer.js'
 
 /**
  * A comlink endpoint over a MessagePort that is read by polling
@@ -48,6 +49,8 @@ if (parentPort === null) throw new Error('sysmonworker: load it as a worker thre
 installSyncStdio()
 const { sab, opts } = workerData as { sab: SharedArrayBuffer; opts: SysmonOptions }
 const h = SharedHeap.attach(sab)
+// The runtime's trace buffer: sysmon writes its preemptions, retakes and counter samples there while a trace records.
+h.tw = new TraceWriter((workerData as { trace?: SharedArrayBuffer }).trace, OWNER_SYSMON, threadId)
 // Before the runtime takes work: sysmon holds every SharedArrayBuffer id and answers Ms that subscribed late (codec/sabs.ts).
 sabjoin(h, true)
 sabserving(h)

@@ -1,0 +1,49 @@
+// The tracer for the gort command: `gort run --trace out.json` starts a
+// recording with the runtime and writes it when the program ends;
+// `gort trace summary out.json` prints the goroutine analysis.
+
+import { readFileSync } from 'node:fs'
+import { formatSummary } from './summary.js'
+import type { ChromeTrace } from './chrome.js'
+import type { RuntimeTrace } from './tracer.js'
+
+/** What startTrace needs of a Runtime. */
+interface Traced {
+  readonly trace: RuntimeTrace
+}
+
+let current: { rt: Traced; file: string } | undefined
+
+/** Starts recording rt's trace, to be written to file by stopTrace. */
+export function startTrace(rt: Traced, file: string): void {
+  if (typeof file !== 'string' || file === '') throw new TypeError('startTrace: file must be a non-empty path')
+  if (current !== undefined) throw new Error(`startTrace: already recording to ${current.file}`)
+  rt.trace.start()
+  current = { rt, file }
+}
+
+/** Stops the recording startTrace began and writes its file; resolves to the file's path (undefined if none was recording). */
+export async function stopTrace(): Promise<string | undefined> {
+  const c = current
+  if (c === undefined || !c.rt.trace.recording) return undefined
+  current = undefined
+  await c.rt.trace.stop({ file: c.file })
+  return c.file
+}
+
+/** `gort trace summary file`: the per-function table. */
+export function traceSummary(file: string): string {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new Error(`trace summary: cannot read ${file}: ${(e as Error).message}`, { cause: e })
+  }
+  let json: ChromeTrace
+  try {
+    json = JSON.parse(text) as ChromeTrace
+  } catch (e) {
+    throw new SyntaxError(`trace summary: ${file} is not JSON: ${(e as Error).message}`, { cause: e })
+  }
+  return formatSummary(json)
+}
