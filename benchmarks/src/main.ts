@@ -25,8 +25,9 @@ import { poolSuite } from './suites/pool.js'
 import { startSuite } from './suites/start.js'
 import { httpSuite } from './suites/http.js'
 import { bullmqSuite } from './suites/bullmq.js'
+import { traceSuite } from './suites/trace.js'
 
-const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite, scaleSuite, jobsSuite, primesSuite, poolSuite, startSuite, httpSuite, bullmqSuite]
+const suites: Suite[] = [runqSuite, spawnSuite, createSuite, goschedSuite, latencySuite, chanSuite, selectSuite, mutexSuite, parallelSuite, sysmonSuite, scaleSuite, jobsSuite, primesSuite, poolSuite, startSuite, httpSuite, bullmqSuite, traceSuite]
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).filter((a) => a !== '--')

@@ -52,7 +52,7 @@ export const REGION_BEGIN = '<!-- report:begin -->'
 export const REGION_END = '<!-- report:end -->'
 
 /** The order of the areas in the report (the order of `pnpm bench`); other suites follow by name. */
-const SUITE_ORDER = ['runq', 'spawn', 'create', 'gosched', 'latency', 'chan', 'select', 'mutex', 'parallel', 'sysmon', 'scale', 'jobs', 'primes', 'pool', 'start', 'http', 'bullmq']
+const SUITE_ORDER = ['runq', 'spawn', 'create', 'gosched', 'latency', 'chan', 'select', 'mutex', 'parallel', 'sysmon', 'scale', 'jobs', 'primes', 'pool', 'start', 'http', 'bullmq', 'trace']
 
 export interface ReportPaths {
   /** The directory of the runs' JSON files. */
@@ -309,18 +309,18 @@ function fmtRatio(x: number): string {
 // The charts: plain SVG strings, generic sans-serif text, a viewBox so they
 // scale with the page.
 
-const FONT = 'font-family="sans-serif"'
-const GOOD = '#2a9d8f'
-const BAD = '#e76f51'
-const GORT = '#1f77b4'
-const PEER = '#ff7f0e'
+export const FONT = 'font-family="sans-serif"'
+export const GOOD = '#2a9d8f'
+export const BAD = '#e76f51'
+export const GORT = '#1f77b4'
+export const PEER = '#ff7f0e'
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 
 /** x rounded for coordinates (deterministic, short). */
-function n(x: number): string {
+export function n(x: number): string {
   return String(Math.round(x * 10) / 10)
 }
 
@@ -482,7 +482,7 @@ function latencyChart(all: Comparison[]): string | undefined {
   return svg(W, H, 'Latency percentiles', parts)
 }
 
-function svg(w: number, h: number, title: string, body: string[]): string {
+export function svg(w: number, h: number, title: string, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${n(w)} ${n(h)}" width="${n(w)}" height="${n(h)}" ${FONT}>`,
     `<title>${esc(title)}</title>`,

@@ -65,7 +65,7 @@ test.serial('a traced program across Ms: well-formed Chrome JSON, lanes, slices,
     t.deepEqual(fromFile, JSON.parse(JSON.stringify(trace)))
     t.is(trace.gort.dropped, 0)
     for (const e of trace.traceEvents) {
-      t.true(typeof e.name === 'string' && typeof e.ph === 'string' && Number.isFinite(e.ts) && e.ts >= 0 && e.pid === 1 && Number.isInteger(e.tid), JSON.stringify(e))
+      t.true(typeof e.name === 'string' && typeof e.ph === 'string' && Number.isFinite(e.ts) && e.ts >= 0 && e.ts <= trace.gort.durationUs && e.pid === 1 && Number.isInteger(e.tid), JSON.stringify(e))
     }
     const ev = trace.traceEvents
     const laneNames = new Map(ev.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => [e.tid, (e.args as { name: string }).name]))

@@ -559,6 +559,7 @@ function resetspinning(): void {
  */
 function schedule(): number {
   burstStart = performance.now()
+  traceTs = -1
   let n = 0
   for (;;) {
     if (pp < 0) return NOP
@@ -638,6 +639,7 @@ function yieldP(): boolean {
 
 /** Go's findRunnable, the part that does not block. Sets inheritTime. */
 function findRunnable(): number {
+  pickedLocal = false
   const tick = m[pb + P_SCHEDTICK]
   // Check the global queue once in a while, so its Gs are not starved by
   // Ps that keep readying each other.
@@ -655,12 +657,14 @@ function findRunnable(): number {
     const gp = localnext
     localnext = 0
     inheritTime = true
+    pickedLocal = true
     return gp
   }
   drainReadyq()
   // Alternate between our started goroutines and the P's unstarted ones.
   if (localq.length > 0 && (tick & 1) === 0) {
     inheritTime = false
+    pickedLocal = true
     return localq.shift()
   }
   let gp = runqget(h, pp)
@@ -670,6 +674,7 @@ function findRunnable(): number {
   }
   if (localq.length > 0) {
     inheritTime = false
+    pickedLocal = true
     return localq.shift()
   }
   inheritTime = false
@@ -697,6 +702,8 @@ function findRunnable(): number {
 /** Moves Gs readied by other threads from M.readyq to localq, oldest first. */
 function drainReadyq(): void {
   if (Atomics.load(m, mb + M_READYQ) === 0) return
+  // Readied by other threads, maybe after the last stop's clock read (traceStart).
+  traceTs = -1
   let gp = Atomics.exchange(m, mb + M_READYQ, 0)
   const batch: number[] = []
   while (gp !== 0) {
@@ -898,10 +905,28 @@ function traceFnName(gb: number): string {
   return (traceNames[id] ??= funcKey(h, id).name)
 }
 
-/** traceGoStart: gp (record gb) starts running on our P. */
+/**
+ * traceGoStart: gp (record gb) starts running on our P. Stamped with the
+ * clock read of the stop just before it in this burst when gp is one of
+ * this M's own runnable goroutines that it queued before that read (one
+ * clock read per switch instead of two): whoever readied it did so before
+ * the read, so its flow still points forward in time. A goroutine taken
+ * from a run queue, a steal, or a readyq drained after the read gets a
+ * fresh read.
+ */
 function traceStart(gb: number): void {
-  tw.emit(Ev.Start, m[gb + G_GOID], pp, tw.str(traceFnName(gb)))
+  const fnid = m[gb + G_FN]
+  let sid = tw.cachedStr(fnid)
+  if (sid === 0) sid = tw.cacheStr(fnid, tw.str(traceFnName(gb)))
+  const ts = pickedLocal && traceTs >= 0 ? traceTs : tw.now()
+  traceTs = -1
+  tw.emitAt(ts, Ev.Start, m[gb + G_GOID], pp, sid)
 }
+
+/** The clock read of the last stop in this burst (-1: none, or stale); traceStart may reuse it. */
+let traceTs = -1
+/** Set by findRunnable: the G it returned was this M's own (localnext, localq). */
+let pickedLocal = false
 
 /** traceGoStop/traceGoPark: the goroutine at gb stopped running; y is what it yielded last. */
 function traceStop(gb: number, y: unknown, kept: boolean): void {
@@ -911,7 +936,8 @@ function traceStop(gb: number, y: unknown, kept: boolean): void {
   else if (tracePreempted) why = StopWhy.Preempted
   else if (!kept || (y instanceof SchedOp && y.kind === OpKind.Syscall)) why = StopWhy.LostP
   tracePreempted = false
-  tw.emit(Ev.Stop, m[gb + G_GOID], why, m[gb + G_WAITREASON])
+  traceTs = tw.now()
+  tw.emitAt(traceTs, Ev.Stop, m[gb + G_GOID], why, m[gb + G_WAITREASON])
 }
 
 /**
@@ -1142,7 +1168,7 @@ function exitsyscall(gp: number, gb: number): boolean {
 
 /** Go's goexit: the goroutine ended with a value or an exception. */
 function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
-  if (tron[0] !== 0) tw.emit(Ev.Stop, m[gb + G_GOID], StopWhy.Exit)
+  if (tron[0] !== 0) tw.emitAt((traceTs = tw.now()), Ev.Stop, m[gb + G_GOID], StopWhy.Exit)
   const s = m[gb + G_LSLOT]
   if (s >= 0) {
     gens[s] = undefined

@@ -107,6 +107,20 @@ export class TraceWriter {
   private seq = 0
   private offs = 0 // performance.timeOrigin - base
   private readonly names = new Map<string, number>()
+  /** String ids by a caller's key (a function id), this recording. */
+  private readonly keyed: number[] = []
+
+  /** The string id cached under key in this recording, or 0. */
+  cachedStr(key: number): number {
+    if (this.sync() < 0) return 0
+    return this.keyed[key] ?? 0
+  }
+
+  /** Caches string id sid under key for this recording; returns sid. */
+  cacheStr(key: number, sid: number): number {
+    if (key >= 0) this.keyed[key] = sid
+    return sid
+  }
 
   /** owner: an M id, OWNER_HOST or OWNER_SYSMON; threadId: the writing thread's Node threadId; tid: its OS thread id (0 unknown). */
   constructor(readonly sab: SharedArrayBuffer | undefined, readonly owner: number, readonly threadId = 0, readonly tid = 0) {
@@ -121,17 +135,32 @@ export class TraceWriter {
     }
   }
 
-  /** Microseconds since the recording began, on the common clock. */
+  /**
+   * Microseconds since the recording began, on the common clock (every
+   * thread of a process shares performance.timeOrigin). Catches up with a
+   * new recording first, so that the offset is this recording's.
+   */
   now(): number {
+    this.sync()
     return (this.offs + performance.now()) * 1000
   }
 
   /** Records one event (call only after seeing on[TR_ON] !== 0). */
   emit(kind: number, a: number, b = 0, c = 0, d = 0): void {
+    this.emitAt(this.now(), kind, a, b, c, d)
+  }
+
+  /**
+   * Records one event stamped ts, a time this thread read before (a clock
+   * read costs 100+ ns on these machines, more than the rest of an event):
+   * the caller vouches that nothing another thread did since then is
+   * causally before this event (mloop.ts traceStart).
+   */
+  emitAt(ts: number, kind: number, a: number, b = 0, c = 0, d = 0): void {
     const at = this.slot()
     if (at < 0) return
     const f = this.f
-    f[at] = this.now()
+    f[at] = ts
     f[at + 1] = kind
     f[at + 2] = a
     f[at + 3] = b
@@ -175,6 +204,7 @@ export class TraceWriter {
     this.pos = this.end = 0
     this.seq = 0
     this.names.clear()
+    this.keyed.length = 0
     this.offs = performance.timeOrigin - this.f[TR_BASE_F]
     this.emit(Ev.Thread, this.threadId, this.tid)
     return 0

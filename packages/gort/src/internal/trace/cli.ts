@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs'
 import { formatSummary } from './summary.js'
+import { traceEnd } from './buffer.js'
 import type { ChromeTrace } from './chrome.js'
 import type { RuntimeTrace } from './tracer.js'
 
@@ -46,4 +47,12 @@ export function traceSummary(file: string): string {
     throw new SyntaxError(`trace summary: ${file} is not JSON: ${(e as Error).message}`, { cause: e })
   }
   return formatSummary(json)
+}
+
+/**
+ * Stops rt's recording without reading it (benchmarks: the cost of
+ * recording, not of building the JSON). Internal.
+ */
+export function traceDiscard(heap: { tw: { sab?: SharedArrayBuffer } }): void {
+  if (heap.tw.sab !== undefined) traceEnd(heap.tw.sab)
 }
