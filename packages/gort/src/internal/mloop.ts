@@ -915,9 +915,10 @@ function traceFnName(gb: number): string {
  * fresh read.
  */
 function traceStart(gb: number): void {
-  const fnid = m[gb + G_FN]
-  let sid = tw.cachedStr(fnid)
-  if (sid === 0) sid = tw.cacheStr(fnid, tw.str(traceFnName(gb)))
+  // Keyed by function id + 1: local closures (id -1) share key 0, 'func'.
+  const key = m[gb + G_FN] + 1
+  let sid = tw.cachedStr(key)
+  if (sid === 0) sid = tw.cacheStr(key, tw.str(traceFnName(gb)))
   const ts = pickedLocal && traceTs >= 0 ? traceTs : tw.now()
   traceTs = -1
   tw.emitAt(ts, Ev.Start, m[gb + G_GOID], pp, sid)
@@ -932,7 +933,8 @@ let pickedLocal = false
 function traceStop(gb: number, y: unknown, kept: boolean): void {
   let why: number = StopWhy.Yield
   if (tracePreempted) tw.emit(Ev.Preempted, m[gb + G_GOID], pp)
-  if (y === PARK || (y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Sleep || y.kind === OpKind.Until))) why = StopWhy.Block
+  if (y === PARK && !tracePreempted) why = StopWhy.Block // the common switch: a channel or sync park
+  else if (y === PARK || (y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Sleep || y.kind === OpKind.Until))) why = StopWhy.Block
   else if (tracePreempted) why = StopWhy.Preempted
   else if (!kept || (y instanceof SchedOp && y.kind === OpKind.Syscall)) why = StopWhy.LostP
   tracePreempted = false

@@ -196,6 +196,10 @@ export class TraceWriter {
 
   /** Catches up with the recording: a new one drops the chunk and names of the last. -1 when not recording. */
   private sync(): number {
+    // A plain load on the fast path: the epoch changes once per recording,
+    // and the change is confirmed with Atomics.load (which orders the base
+    // time's read after it) before it is acted on.
+    if (this.i[TR_EPOCH] === this.epoch) return 0
     const e = Atomics.load(this.i, TR_EPOCH)
     if (e === this.epoch) return 0
     if (Atomics.load(this.i, TR_ON) === 0) return -1
