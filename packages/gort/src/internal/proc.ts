@@ -36,7 +36,7 @@ import { funcid, type Meta } from './registry.js'
 import { globrunqinject, globrunqputbatch, globrunqsize, runqempty } from './runq.js'
 import { Gflags, Gstatus, Msleep, Pstatus } from './runtime2.js'
 import { throwFatal } from './throw.js'
-import { Ev } from './trace/buffer.js'
+import { DEFERRED_TS, Ev } from './trace/buffer.js'
 
 // ---------------------------------------------------------------------------
 // Idle P list. sched.lock must be held.
@@ -616,14 +616,17 @@ export function goready(h: SharedHeap, gp: number): void {
   // It lived on an M that died: it never runs again, and its M's record
   // may be a new M's by now (newm.ts reuses a dead M's id).
   if ((flags & Gflags.Gorphan) !== 0) return
+  const mp = m[gb + G_M] - 1
   const tw = h.tw
   if (tw.on[0] !== 0) {
     const by = threadG()
-    tw.emit(Ev.Unblock, m[gb + G_GOID], by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID], m[gb + G_WAITREASON])
+    // Readied on its own M: stamped with this thread's next event (its
+    // stop), not a clock read of its own (trace/buffer.ts, DEFERRED_TS).
+    const ts = mp === threadM && threadHeap === h ? DEFERRED_TS : tw.now()
+    tw.emitAt(ts, Ev.Unblock, m[gb + G_GOID], by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID], m[gb + G_WAITREASON])
   }
   m[gb + G_WAITREASON] = 0
   m[gb + G_STATUS] = Gstatus.Grunnable
-  const mp = m[gb + G_M] - 1
   if (mp === threadM && threadHeap === h) threadReady!(gp)
   else readyOnM(h, gp, mp)
 }
