@@ -41,22 +41,21 @@ import { Runtime } from './runtime.js'
 import { exitProcess } from './internal/exit.js'
 import { fatalpanic } from './internal/panic.js'
 import type { runmain as RunMain } from './internal/runmain.js'
+import * as traceCli from './internal/trace/cli.js'
 
 /**
- * The execution tracer's part of the CLI (internal/trace/cli.ts, built
- * separately): `run --trace` starts it on the runtime before main and
+ * The execution tracer's part of the CLI (internal/trace/cli.ts,
+ * docs/trace.md): `run --trace` starts it on the runtime before main and
  * stops it (writing the file) when main returns; `trace summary` prints
- * its goroutine analysis. Undefined in a build without the tracer: the
- * options are there and say so. Wiring it is one line:
- * `import * as traceCli from './internal/trace/cli.js'` and
- * `const tracer: TraceCli | undefined = traceCli`.
+ * its goroutine analysis. Undefined would make the options say that the
+ * tracer is not in this build.
  */
 interface TraceCli {
   startTrace(rt: Runtime, file: string): unknown
   stopTrace(): unknown
   traceSummary(file: string): string | Promise<string>
 }
-const tracer: TraceCli | undefined = undefined
+const tracer: TraceCli | undefined = traceCli
 
 const require = createRequire(import.meta.url)
 const version = (require('../package.json') as { version: string }).version

@@ -7,6 +7,8 @@ import test from 'ava'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { Runtime, Mutex, type ChromeTrace, type TraceEvent } from 'gort'
 import { summarize, formatSummary } from 'gort/internal'
 import { traced } from './fixtures/traced.js'
@@ -171,4 +173,33 @@ test.serial('trace.stop checks its options; a second recording starts afresh', a
 
 test('Runtime options: traceBufferSize is checked', (t) => {
   t.throws(() => Runtime.create({ traceBufferSize: 10 }), { instanceOf: RangeError, message: /traceBufferSize must be an integer/ })
+})
+
+test.serial('gort run --trace out.json writes the program\'s trace; gort trace summary prints its goroutine analysis', async (t) => {
+  const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+  const fixture = fileURLToPath(new URL('./fixtures/cli-hello.js', import.meta.url))
+  const dir = mkdtempSync(join(tmpdir(), 'gort-trace-cli-'))
+  const gort = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGQUIT' })
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+  try {
+    const file = join(dir, 'out.json')
+    const run = gort(['run', '--trace', file, fixture, 'a'])
+    t.is(run.status, 0, run.stderr)
+    t.regex(run.stdout, /main returns/)
+    const trace = JSON.parse(readFileSync(file, 'utf8')) as ChromeTrace
+    const fns = new Set(trace.gort.goroutines.map((g) => g.fn))
+    t.true(fns.has('main'), [...fns].join(', '))
+    t.true(trace.traceEvents.some((e) => e.ph === 'X' && e.cat === 'goroutine' && / main$/.test(e.name)))
+    const sum = gort(['trace', 'summary', file])
+    t.is(sum.status, 0, sum.stderr)
+    t.regex(sum.stdout, /^function\s+goroutines\s+run ms/m)
+    t.regex(sum.stdout, /^main\s+1\s/m)
+    const missing = gort(['trace', 'summary', join(dir, 'nope.json')])
+    t.not(missing.status, 0)
+    t.regex(missing.stderr, /cannot read .*nope\.json/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
