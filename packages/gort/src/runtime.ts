@@ -44,9 +44,10 @@ export interface RuntimeOptions {
    * Ms (worker threads) started at once, and the fewest the idle timeout
    * leaves (piscina's minThreads). 0 starts none: the first goroutine
    * starts the first M. More Ms start on demand (Go's startm: work that
-   * finds no idle M starts one), up to maxThreads. Default: procs + 1 are
-   * started (one spare, so a P can be handed off without waiting for a new
-   * thread), and idle ones beyond a spare may retire.
+   * finds no idle M starts one), up to maxThreads, and a spare when a
+   * goroutine enters a blocking call (syscall()) or every M is busy, so
+   * that a P can be handed off without waiting for a new thread. Default:
+   * procs, and idle ones beyond a spare may retire.
    */
   minThreads?: number
   /** A goroutine step (the code between two yields) that runs longer than this loses its P to another M (sysmon's retake). Default 20 ms. */
@@ -169,13 +170,15 @@ export function currentRuntime(): Runtime | undefined {
 export class Runtime extends EventEmitter<RuntimeEvents> {
   readonly procs: number
   /**
-   * Settles when every M started at creation is in its scheduler loop and
-   * sysmon watches. Rejects if the start failed (an M died before it got
-   * there, or could not import one of `modules`: a ModuleLoadError); then
+   * Settles when every M started at creation (procs, or minThreads) is in
+   * its scheduler loop. Rejects if the start failed (one of them died
+   * before it got there, or could not import one of `modules`: a
+   * ModuleLoadError), even after Runtime.start resolved with the first; then
    * nothing is left running, every goroutine the app awaits rejects with
    * the same error, and rt.go() throws. A rejection nobody awaits is not an
-   * unhandled rejection. Runtime.start awaits it. Once asked for, it holds
-   * the app's event loop until it settles (the threads do not).
+   * unhandled rejection. Once asked for, it holds the app's event loop
+   * until it settles (the threads do not). sysmon and a spare M are not
+   * part of it: they start when there is work for them.
    */
   get ready(): Promise<void> {
     return this.#host.askReady()
@@ -198,14 +201,15 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * Creates a runtime and returns it at once: the shared heap, the Ms'
-   * worker threads (procs + 1, or minThreads) and sysmon's, which boot in
-   * parallel. rt.go() and rt.run() work immediately: a goroutine waits in
-   * shared memory and runs as soon as the first M is in its loop, without
-   * the app's event loop turning (an app may block its thread on a word
-   * the goroutine will notify). `rt.ready` says when every thread is up,
-   * or why the start failed. Every option is checked first, and a bad one
-   * throws before any thread starts.
+   * Creates a runtime and returns it at once: the shared heap and the Ms'
+   * worker threads (procs, or minThreads), which boot in parallel.
+   * rt.go() and rt.run() work immediately: a goroutine waits in shared
+   * memory and runs as soon as the first M is in its loop, without the
+   * app's event loop turning (an app may block its thread on a word the
+   * goroutine will notify). `rt.ready` says when every M is up, or why the
+   * start failed. sysmon's thread starts with the first goroutine. Every
+   * option is checked first, and a bad one throws before any thread
+   * starts.
    *
    * @example
    * const rt = Runtime.create({ procs: 2 })
@@ -217,16 +221,21 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   /**
-   * Starts a runtime: Runtime.create, then waits for `ready`. Every
-   * option is checked before any thread starts; a start that fails rejects
-   * and leaves nothing running.
+   * Starts a runtime: Runtime.create, then waits for the first M to be in
+   * its scheduler loop, with `modules` imported (the others go on booting
+   * in parallel: `rt.ready` says when all are up). Every option is checked
+   * before any thread starts; a start that fails before the first M is up
+   * (it died, or could not import one of `modules`: a ModuleLoadError)
+   * rejects and leaves nothing running. A later M that fails while it
+   * starts fails the runtime the same way, through `rt.ready`, the
+   * goroutines the app awaits and rt.go().
    *
    * @example
    * const rt = await Runtime.start({ procs: 2 })
    */
   static async start(opts: RuntimeOptions = {}): Promise<Runtime> {
     const rt = Runtime.#make(checkOptions(opts, 'Runtime.start'))
-    await rt.ready
+    await rt.#host.askFirstReady()
     return rt
   }
 
@@ -460,9 +469,8 @@ function checkOptions(opts: RuntimeOptions, where: string): HostConfig {
   }
   return {
     procs, maxGoroutines, heapSize, traceBufferBytes, maxThreads, runawayMs, modules, godebug, mIdleTimeoutMs, where,
-    // The default spare waits for the first M (internal/newm.ts boot).
+    // No spare M at the start: one starts on demand (internal/newm.ts spare).
     initialThreads: minThreads ?? procs,
-    laterThreads: minThreads === undefined ? 1 : 0,
     minThreads: minThreads ?? 0,
     main: opts.main === true,
     ...(limits !== undefined ? { resourceLimits: limits } : {}),

@@ -129,14 +129,21 @@ test.serial('until(): real file I/O and a timer while other goroutines keep runn
 })
 
 test.serial('syscall(): a real blocking call hands the P on; other goroutines finish meanwhile (procs 1)', async (t) => {
+  // No spare M is up at the start: the call asks for one (entersyscall)
+  // and sysmon hands the P to it. No clock: the call blocks its thread
+  // until the other goroutines have all run, which they can only do on
+  // another M while it blocks.
   const rt = await Runtime.start({ procs: 1 })
   try {
-    const blocked = rt.run(tasks.block, 300)
-    await new Promise((r) => setTimeout(r, 50)) // let it enter the call
-    const others = await watchdog(rt, 30_000, () => Promise.all(Array.from({ length: 50 }, (_, i) => rt.run(tasks.startedAt))))
-    const [t0, t1] = await blocked
-    t.true(t1 - t0 >= 290, 'the call blocked its thread')
-    t.true(others.every((s) => s < t1), 'every other goroutine ran while the call blocked')
+    const n = 50
+    const word = new Int32Array(new SharedArrayBuffer(4))
+    const blocked = rt.run(tasks.blockUntil, word, n)
+    await watchdog(rt, 30_000, async () => {
+      while (rt.stats().byStatus.syscall === 0) await new Promise((r) => setTimeout(r, 5))
+    })
+    const others = await watchdog(rt, 30_000, () => Promise.all(Array.from({ length: n }, () => rt.run(tasks.arrive, word, n))))
+    t.true(others.every((waiting) => waiting), 'every other goroutine ran while the call blocked')
+    t.is(await watchdog(rt, 30_000, () => blocked), 'ok', 'the call returned once they had')
     t.is(await rt.run(tasks.syscallThrows), 'inside')
   } finally {
     await rt.close()

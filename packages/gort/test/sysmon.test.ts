@@ -105,6 +105,8 @@ test.serial('deadlock: run as main, Go\'s fatal error and exit status 2', async 
 test.serial('sysmon sleeps on its note while the runtime idles', async (t) => {
   await withRuntime(t, 2, 30_000, async (rt) => {
     await rt.run(hogs.stamp)
+    // sysmon starts with the first work: the view waits until it is up.
+    await rt.sysmonView()
     await new Promise((r) => setTimeout(r, 300))
     const s1 = rt.stats().sysmon
     await new Promise((r) => setTimeout(r, 500))
@@ -139,6 +141,9 @@ test.serial('idle Ms beyond the spare retire after the idle timeout; their recor
 
 test.serial('the control plane (comlink to sysmon): sysmonView() while a goroutine runs long, setGodebug() at run time', async (t) => {
   await withRuntime(t, 1, 30_000, async (rt) => {
+    // sysmon starts with the first work, or for a control request: have
+    // it watch before the hog starts, or it may boot after the hog ended.
+    await rt.sysmonView()
     const hog = rt.run(hogs.yielder, 300)
     await new Promise((r) => setTimeout(r, 100))
     const v = await rt.sysmonView()

@@ -92,10 +92,8 @@ export interface HostConfig {
   /** Bytes of the execution tracer's buffer (trace/buffer.ts). */
   traceBufferBytes: number
   maxThreads: number
-  /** Ms created at once. */
+  /** Ms created at once (the runtime's `ready` waits for them). */
   initialThreads: number
-  /** Ms created once the first is up (the default spare). */
-  laterThreads: number
   /** The idle timeout retires Ms only while more than this many live (0: no floor but the spare). */
   minThreads: number
   modules: string[]
@@ -295,9 +293,12 @@ export function heapHost(h: SharedHeap, what: string): Host {
 
 export class Host {
   readonly ms: Ms
-  /** Created once the first M is up (Ms.boot's firstUp). */
+  /** Created with the first work, once every initial M is up (wantSysmon), or at once when needed (startSysmon). */
   private sysmon: SysmonThread | undefined
-  private startSysmon: () => void = () => {}
+  /** Work arrived (or tracing is on): sysmon starts once every initial M is up. */
+  private sysmonWanted = false
+  /** Every initial M is in its loop (`ready` resolved). */
+  private bootDone = false
   readonly startTime = Date.now()
   /** By G record: whom its completion settles (a goroutine's result, a host waiter's operation). */
   /**
@@ -311,27 +312,40 @@ export class Host {
   private nwaiters = 0
   /** startm asked for an M (the newm hook) and it has not been started yet. */
   private newmWanted = false
-  /** Until `ready` settles: the initial Ms and sysmon boot. */
-  private booting = true
-  /** Someone asked for `ready` (Runtime.start, or rt.ready): the host holds the app's event loop while booting. */
-  private readyAsked = false
   /** Why the start failed, once it has: spawns throw it. */
   private startError: Error | undefined
-  /** Settles when every initial M is in its loop and sysmon watches; rejects if the start failed (then nothing is left running). */
+  /** Settles when every initial M is in its loop; rejects if the start failed (then nothing is left running). */
   readonly ready: Promise<void>
+  /**
+   * Settles when the first initial M is in its loop (work runs from then
+   * on), or rejects if the start failed before that: Runtime.start's.
+   */
+  readonly firstReady: Promise<void>
+  private readyHeld: Promise<void> | undefined
+  private firstHeld: Promise<void> | undefined
 
   /**
    * `ready`, for someone who waits for it: the app's event loop is held
    * until it settles (a pending promise holds nothing, and the threads are
    * unref'd). A runtime nobody asks does not hold the loop while it boots:
-   * an app that created one and did nothing with it exits.
+   * an app that created one and did nothing with it exits. Not an
+   * unhandled rejection if the asker drops it.
    */
   askReady(): Promise<void> {
-    if (!this.readyAsked) {
-      this.readyAsked = true
-      this.updateRef()
+    if (this.readyHeld === undefined) {
+      this.readyHeld = this.hold(this.ready)
+      this.readyHeld.catch(() => {})
     }
-    return this.ready
+    return this.readyHeld
+  }
+
+  /** `firstReady`, held as askReady holds `ready` (Runtime.start). */
+  askFirstReady(): Promise<void> {
+    if (this.firstHeld === undefined) {
+      this.firstHeld = this.hold(this.firstReady)
+      this.firstHeld.catch(() => {})
+    }
+    return this.firstHeld
   }
   /** close() or destroy() was called: no new goroutines. */
   private closing = false
@@ -394,40 +408,30 @@ export class Host {
       this.onSigquit = () => this.sigquit()
       process.on('SIGQUIT', this.onSigquit)
     }
-    // The threads: the Ms that run the first work now, in parallel; the
-    // spare M and sysmon once the first M is up (Ms.boot).
-    const sysmonUp = new Promise<void>((resolve) => {
-      this.startSysmon = () => {
-        // Once: after the first M is up (Ms.boot), or sooner when a
-        // SharedArrayBuffer is sent first (codec/sabs.ts awaitAnswerer).
-        if (this.sysmon !== undefined || this.closed) return
-        const godebug = parseGodebug(config.godebug)
-        this.sysmon = new SysmonThread(heap, {
-          runawayMs: config.runawayMs,
-          schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
-          scheddetail: godebug.get('scheddetail') === '1',
-          startTime: this.startTime,
-        }, {
-          newmHandoff: () => this.ms.newmHandoff(),
-          spare: () => this.ms.spare(),
-          report: (err) => this.report(err),
-        })
-        resolve(this.sysmon.ready)
-      }
-    })
+    // The threads: the initial Ms now, in parallel. sysmon starts with the
+    // first work once they are all up (wantSysmon), and a spare M on
+    // demand (Ms.spare): neither is needed by an idle runtime, and each
+    // costs a thread's boot and ~10 MB (docs/design/scheduler.md,
+    // "Starting").
     setSabAnswererHook(heap, () => this.startSysmon())
-    const msUp = this.ms.boot(config.initialThreads, config.laterThreads, () => this.startSysmon())
-    this.ready = Promise.all([msUp, sysmonUp]).then(
+    const boot = this.ms.boot(config.initialThreads)
+    // GODEBUG=schedtrace: sysmon prints the trace, from the start on. It
+    // boots with the Ms, and Runtime.start waits for it too.
+    const tracing = (Number(parseGodebug(config.godebug).get('schedtrace') ?? 0) || 0) > 0 ? this.startSysmon()?.ready : undefined
+    const fail = (e: unknown): Promise<never> => this.failStart(e instanceof Error ? e : new Error(String(e)))
+    this.firstReady = Promise.all([boot.first, tracing]).then(() => {}, fail)
+    this.ready = boot.all.then(
       () => {
-        this.booting = false
-        this.updateRef()
+        this.bootDone = true
+        if (this.sysmonWanted) this.startSysmon()
       },
-      (e: unknown) => this.failStart(e instanceof Error ? e : new Error(String(e))),
+      fail,
     )
     // Not an unhandled rejection if nobody awaits it: the failure reaches
     // the app through what it awaits (results reject with it) and through
     // spawns (they throw it).
     this.ready.catch(() => {})
+    this.firstReady.catch(() => {})
   }
 
   /**
@@ -461,7 +465,6 @@ export class Host {
    * rejection).
    */
   private async failStart(err: Error): Promise<never> {
-    this.booting = false
     if (this.startError === undefined && !this.closing) {
       this.startError = err
       this.closing = true
@@ -470,6 +473,43 @@ export class Host {
       await this.shutdown()
     }
     throw err
+  }
+
+  // -------------------------------------------------------------------------
+  // Starting sysmon.
+
+  /**
+   * Work arrived: sysmon is wanted, and starts now if every initial M is
+   * up, else when they are (a thread booting beside them would delay the
+   * first result on a machine with few cores). Until it is up, a goroutine
+   * that runs away keeps its P.
+   */
+  private wantSysmon(): void {
+    if (this.sysmon !== undefined || this.closed) return
+    this.sysmonWanted = true
+    if (this.bootDone) this.startSysmon()
+  }
+
+  /**
+   * Creates sysmon's thread now, once (it boots on its own): with the first
+   * work (wantSysmon), for a control request, or when a SharedArrayBuffer
+   * is sent before it is up (it answers late subscribers: codec/sabs.ts
+   * awaitAnswerer). Returns it, or undefined once the runtime is closed.
+   */
+  private startSysmon(): SysmonThread | undefined {
+    if (this.sysmon !== undefined || this.closed) return this.sysmon
+    const godebug = parseGodebug(this.config.godebug)
+    this.sysmon = new SysmonThread(this.heap, {
+      runawayMs: this.config.runawayMs,
+      schedtrace: Number(godebug.get('schedtrace') ?? 0) || 0,
+      scheddetail: godebug.get('scheddetail') === '1',
+      startTime: this.startTime,
+    }, {
+      newmHandoff: () => this.ms.newmHandoff(),
+      spare: () => this.ms.spare(),
+      report: (err) => this.report(err),
+    })
+    return this.sysmon
   }
 
   // -------------------------------------------------------------------------
@@ -551,6 +591,7 @@ export class Host {
           'goroutines(import.meta.url, { *name(...) { ... } }) so that every M can load it',
       )
     }
+    if (this.sysmon === undefined && !this.sysmonWanted) this.wantSysmon()
     const h = this.heap
     let gp: number
     try {
@@ -690,7 +731,7 @@ export class Host {
 
   /** Takes or drops the ref: held while the app awaits something or a goroutine is alive, unless all are asleep. */
   private updateRef(): void {
-    const busy = (this.booting && this.readyAsked) || this.nwaiters > 0 || this.holds > 0 || gcount(this.heap) > 0
+    const busy = this.nwaiters > 0 || this.holds > 0 || gcount(this.heap) > 0
     const want = !this.closed && busy && this.checkdead.asleep !== true
     if (want !== this.refd) {
       this.refd = want
@@ -1019,17 +1060,19 @@ export class Host {
     return schedtrace(this.heap, { scheddetail: detail, startTime: this.startTime })
   }
 
+  /** sysmon's own view; starts sysmon if it is not up yet (a runtime that had no work). */
   sysmonView(): Promise<SysmonView> {
     if (this.closed) return Promise.reject(new Error('sysmonView: the runtime is closed'))
-    if (this.sysmon === undefined) return Promise.reject(new Error('sysmonView: sysmon has not started yet (it starts once the first M is up: await rt.ready)'))
-    return this.hold(this.sysmon.view())
+    const s = this.startSysmon()!
+    return this.hold(s.ready.then(() => s.view()))
   }
 
+  /** Changes schedtrace and scheddetail at run time; starts sysmon if it is not up yet. */
   setGodebug(godebug: string): Promise<void> {
     if (this.closed) return Promise.reject(new Error('setGodebug: the runtime is closed'))
-    if (this.sysmon === undefined) return Promise.reject(new Error('setGodebug: sysmon has not started yet (it starts once the first M is up: await rt.ready)'))
     const g = parseGodebug(godebug)
-    return this.hold(this.sysmon.setSchedtrace(Number(g.get('schedtrace') ?? 0) || 0, g.get('scheddetail') === '1'))
+    const s = this.startSysmon()!
+    return this.hold(s.ready.then(() => s.setSchedtrace(Number(g.get('schedtrace') ?? 0) || 0, g.get('scheddetail') === '1')))
   }
 
   // -------------------------------------------------------------------------
@@ -1091,7 +1134,6 @@ export class Host {
 
   private async shutdown(): Promise<void> {
     this.closed = true
-    this.booting = false
     this.heap.dead = true
     sabclose(this.heap)
     this.stopCollections()

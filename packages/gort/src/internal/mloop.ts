@@ -44,7 +44,7 @@ import { dropArgs, putResult, takeArgs } from './gvalue.js'
 import { Deque } from './deque.js'
 import { setSelectRand } from './select.js'
 import { ModuleTable } from './mmodules.js'
-import { MMSG_TAG, type MReady } from './mmsg.js'
+import { MMSG_TAG, type MReady, type MSpare } from './mmsg.js'
 import { stealWork } from './steal.js'
 import type { SharedHeap } from './heap.js'
 import {
@@ -1142,7 +1142,23 @@ function entersyscall(gp: number, gb: number): void {
   // Lend the P: sysmon hands it on if the call blocks long enough to matter
   // (retake, Go's rule), and exitsyscall takes it back if nobody did.
   Atomics.store(m, pb + P_STATUS, Pstatus.Psyscall)
+  // No M idles to take the P if sysmon retakes it: ask the host for a
+  // spare now, so that it boots while the call blocks (Go's handoffp
+  // would startm a new M at the retake; ours takes tens of ms to boot).
+  // The runtime starts no spare with its first Ms (docs/design/
+  // scheduler.md, "Starting"). At most one request per SPARE_ASK_MS.
+  if (Atomics.load(m, schedw(l, SCHED_NMIDLE)) === 0) {
+    const now = performance.now()
+    if (now >= nextSpareAsk) {
+      nextSpareAsk = now + SPARE_ASK_MS
+      parentPort?.postMessage({ [MMSG_TAG]: 'spare' } satisfies MSpare)
+    }
+  }
 }
+
+/** How often an M entering blocking calls may ask for a spare M (the host starts one only if none idles or starts). */
+const SPARE_ASK_MS = 50
+let nextSpareAsk = 0
 
 /**
  * Go's exitsyscall: the fast path takes our P back if nobody took it;

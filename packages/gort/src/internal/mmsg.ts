@@ -3,9 +3,10 @@
 //
 // An M has one channel to the host: its worker's parentPort. gort's own
 // messages travel on it (the M is in its loop: 'ready'; startm found no
-// idle M: 'newm'; a goroutine called exit(): 'exit'), and so does whatever
-// a goroutine passes to `parentPort.postMessage(v)` itself (a piscina task
-// file does this to reach the pool's 'message' event). The host must not take one for the
+// idle M: 'newm'; a goroutine called exit(): 'exit'; a blocking call
+// found no idle M: 'spare'), and so does whatever a goroutine passes to
+// `parentPort.postMessage(v)` itself (a piscina task file does this to
+// reach the pool's 'message' event). The host must not take one for the
 // other: a task posting `{ type: 'ready' }` is not an M reporting in. So
 // gort's own messages carry MMSG_TAG, a key no user value has by accident
 // (it begins with a NUL character), and everything else is the user's: the
@@ -51,7 +52,16 @@ export interface MExit {
   code: number
 }
 
-export type MMessage = MReady | MNewm | MNote | MExit
+/**
+ * A goroutine on this M entered a blocking call (syscall()) while no M was
+ * idle: start a spare now, so that the P it lent can be handed to an M
+ * that is up by the time sysmon retakes it (newm.ts spare).
+ */
+export interface MSpare {
+  [MMSG_TAG]: 'spare'
+}
+
+export type MMessage = MReady | MNewm | MNote | MExit | MSpare
 
 /** Posts a note to the host (an M's thread only; a no-op elsewhere). */
 export function postNote(note: unknown): void {

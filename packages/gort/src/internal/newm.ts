@@ -16,14 +16,16 @@
 // Starting. `new Worker()` returns at once and the thread boots on its own
 // (about 50 ms to reach the M's loop on the 2-core machines, more when
 // several boot at once): nothing waits for it. The initial Ms (boot) are
-// created together, and the spare M and sysmon once the first of them is
-// in its loop; work queued meanwhile waits in shared memory, and the first
-// M to reach its loop takes it (getp). boot's promise, part of the
-// runtime's `ready`, settles when all of them are in their loop, or
-// rejects when one of them dies or cannot import an eager module before it
-// got there (nothing is replaced then: a runtime that cannot start stops).
-// An M that dies after its ready message is an ordinary death (mdied),
-// even while others still boot.
+// created together; work queued meanwhile waits in shared memory, and the
+// first M to reach its loop takes it (getp). boot's `first` (what
+// Runtime.start awaits) resolves when the first of them is in its loop,
+// its `all` (the runtime's `ready`) when every one is; both reject when
+// one of them dies or cannot import an eager module before `all` settled
+// (nothing is replaced then: a runtime that cannot start stops, even if
+// Runtime.start has resolved already). No spare M starts with them: one
+// starts on demand (spare: a goroutine entered a blocking call, or sysmon
+// saw no idle M). An M that dies after its ready message is an ordinary
+// death (mdied), even while others still boot.
 //
 // The threads. `live` lists the Ms' Worker objects whose thread has not
 // ended, oldest first: what Runtime.threads and gort/pool's `threads`
@@ -171,37 +173,51 @@ export class Ms {
   ) {}
 
   /**
-   * Creates the first `now` Ms at once (their threads boot in parallel);
-   * once the first of them is in its scheduler loop (at once if `now` is
-   * 0), calls firstUp and creates `later` more. Resolves when all are in
-   * their loop; rejects with the first failure (one of them died before it
-   * got there, an eager module failed to import), having terminated every
-   * M. Staggered so that on a machine with few cores the threads that run
-   * the first work boot first: 3 Ms and sysmon booting at once on 2 cores
-   * took 2x as long to run the first goroutine (the measurement is in
-   * docs/design/scheduler.md, "Starting").
+   * Creates the initial Ms at once (their threads boot in parallel).
+   * `first` resolves when one of them is in its scheduler loop with every
+   * eager module imported (at once if `n` is 0): work runs from then on
+   * (Runtime.start). `all` resolves when every one is. Both reject with the
+   * first failure before `all` settles (an initial M died before its loop,
+   * or could not import an eager module), having terminated every M. No
+   * spare M and no sysmon start here: the spare starts on demand (a
+   * goroutine enters a blocking call while no M idles, or sysmon sees none
+   * idle), sysmon with the first work (host.ts); the measurements are in
+   * docs/design/scheduler.md, "Starting".
    */
-  async boot(now: number, later: number, firstUp: () => void): Promise<void> {
+  boot(n: number): { first: Promise<void>; all: Promise<void> } {
     const failed = new Promise<never>((_, reject) => {
-      this.failBoot = reject
+      this.failBoot = (e) => {
+        if (this.bootFailed) return
+        this.bootFailed = true
+        reject(e)
+      }
     })
-    // Before the first await: the first Ms exist when boot returns.
-    const first = Array.from({ length: now }, () => this.newm(true))
-    const rest = (now === 0 ? Promise.resolve() : Promise.race(first)).then(() => {
-      if (this.stopping) return
-      firstUp()
-      return Promise.all(Array.from({ length: later }, () => this.newm(true)))
+    const up = new Promise<void>((resolve) => {
+      this.firstUp = resolve
     })
-    try {
-      await Promise.race([Promise.all([...first, rest]), failed])
-    } catch (e) {
-      await this.terminate()
-      throw e
-    } finally {
-      this.booting = false
-    }
+    if (n === 0) this.firstUp()
+    // Before the first await: the Ms exist when boot returns.
+    const ms = Array.from({ length: n }, () => this.newm(true))
+    const all = (async () => {
+      try {
+        await Promise.race([Promise.all(ms), failed])
+      } catch (e) {
+        await this.terminate()
+        throw e
+      } finally {
+        this.booting = false
+      }
+    })()
+    const first = Promise.race([up, all.then(() => up)])
+    all.catch(() => {})
+    return { first, all }
   }
 
+  /** Resolves boot's `first` (an initial M reported ready without a failed module; later calls do nothing). */
+  private firstUp: () => void = () => {}
+
+  /** An initial M failed while booting: `first` can no longer resolve. */
+  private bootFailed = false
   /** Rejects boot (the first call wins). */
   private failBoot: (err: Error) => void = () => {}
 
@@ -231,7 +247,10 @@ export class Ms {
     else if (this.starting === 0) void this.newm().catch(() => {})
   }
 
-  /** sysmon asks for a spare M (none idle): start one if none is starting and the cap allows. */
+  /**
+   * sysmon, or an M entering a blocking call, asks for a spare M (none
+   * idle): start one if none is starting and the cap allows.
+   */
   spare(): void {
     if (this.starting === 0 && this.canGrow() && Atomics.load(this.heap.i32, schedw(this.heap.layout, SCHED_NMIDLE)) === 0) {
       void this.newm().catch(() => {})
@@ -333,9 +352,11 @@ export class Ms {
           this.startDeaths = 0
           const failed = msg.failed
           if (initial && this.booting && failed.length > 0) this.failBoot(new ModuleLoadError(failed[0].url, failed[0].message, this.config.where))
+          else if (initial && !this.bootFailed) this.firstUp()
           resolve()
         } else if (msg[MMSG_TAG] === 'note') this.hooks.note(msg.note)
         else if (msg[MMSG_TAG] === 'exit') void exitProcess(msg.code)
+        else if (msg[MMSG_TAG] === 'spare') this.spare()
         else this.newmHandoff()
       })
       let cause: Error | undefined

@@ -122,6 +122,12 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
   let capUs = Infinity
   let nextSample = 0
   let nextTrace = opts.schedtrace > 0 ? performance.now() + opts.schedtrace : Infinity
+  // Every P from the start (retake fills in what it sees at its first
+  // look): a view asked for as soon as sysmon is up lists them all.
+  const t0 = performance.now()
+  for (let p = 0; p < Atomics.load(m, schedw(l, SCHED_GOMAXPROCS)); p++) {
+    ticks[p] = { schedtick: -1, steptick: -1, schedwhen: t0, syscalltick: -1, syscallwhen: t0, runnext: 0, slice: { cpu: -1, at: 0 }, step: { cpu: -1, at: 0 } }
+  }
   serve?.({
     view: () => {
       const now = performance.now()
