@@ -54,6 +54,8 @@ const require = createRequire(import.meta.url)
 /** Entry points, by their path in dist/ (without .js): the layout that package.json's exports and the worker URLs name. */
 const entries = {
   index: 'src/index.ts',
+  // 'gort' on an M (the gort-m export condition): index.ts without the host's side.
+  m: 'src/m.ts',
   pool: 'src/pool.ts',
   bullmq: 'src/bullmq.ts',
   bench: 'src/bench.ts',

@@ -21,7 +21,7 @@
 
 import type { Runtime } from './runtime.js'
 import { newpb, type PB } from './internal/pb.js'
-import { hostOf } from './runtime.js'
+import { hostOf } from './internal/hostref.js'
 
 export { PB } from './internal/pb.js'
 

@@ -18,8 +18,8 @@ import { retain, track } from './internal/refs.js'
 import { HandleKind } from './internal/handlekind.js'
 import { WaitReason } from './internal/runtime2.js'
 import { getg, mheap } from './internal/proc.js'
-import { heapHost } from './internal/host.js'
-import { currentRuntime, hostOf, type Runtime } from './runtime.js'
+import { currentRuntime, heapHost, hostOf } from './internal/hostref.js'
+import type { Runtime } from './runtime.js'
 import type { RecvCase, SendCase } from './select.js'
 
 /**

@@ -14,7 +14,8 @@ import type { SharedHeap } from './internal/heap.js'
 import { mheap } from './internal/proc.js'
 import { track } from './internal/refs.js'
 import { chanHandle, nilChan, type Chan } from './chan.js'
-import { currentRuntime, hostOf, type Runtime } from './runtime.js'
+import { currentRuntime, hostOf } from './internal/hostref.js'
+import type { Runtime } from './runtime.js'
 
 export { Canceled, DeadlineExceeded }
 

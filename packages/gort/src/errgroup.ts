@@ -11,7 +11,7 @@
 // finds the function by its registration, runs it, and records how it
 // ended); a closure, inside a goroutine, starts on that goroutine's M.
 
-import { heapHost } from './internal/host.js'
+import { currentRuntime, heapHost, hostOf } from './internal/hostref.js'
 import type { SharedHeap } from './internal/heap.js'
 import { HandleKind } from './internal/handlekind.js'
 import { kHandle, registerHandleKind, type HandleRef } from './internal/codec/handles.js'
@@ -25,7 +25,7 @@ import { funcById, funcKey, funcid, goroutineMeta, goroutines, isGeneratorFuncti
 import { go as spawnHere } from './internal/spawn.js'
 import { chanHandle, type Chan } from './chan.js'
 import { Context, withCancel } from './context.js'
-import { currentRuntime, hostOf, type Runtime } from './runtime.js'
+import type { Runtime } from './runtime.js'
 import { Mutex, Semaphore, WaitGroup } from './sync.js'
 
 type GoroutineBody<A extends unknown[]> = (...args: A) => Generator<unknown, unknown, any>

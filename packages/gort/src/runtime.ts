@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events'
 import os from 'node:os'
 import type { Worker } from 'node:worker_threads'
-import { Host, runtimeHost, setRuntimeHost, type HostConfig, type HostGoroutine } from './internal/host.js'
+import { Host, type HostConfig, type HostGoroutine } from './internal/host.js'
+import { currentRuntime, hostOf, liveRuntimes as live, setRuntimeHost } from './internal/hostref.js'
 import type { CancelOptions } from './internal/cancel.js'
 import type { ResourceLimits, ThreadExit } from './internal/newm.js'
 import type { RuntimeStats } from './internal/stats.js'
@@ -140,31 +141,9 @@ export interface RuntimeEvents {
 
 type Fn<A extends unknown[], R> = (...args: A) => Generator<unknown, R, any>
 
-/** The runtimes started on this thread and not closed, oldest first: the first is the default. */
-const live: Runtime[] = []
-
-/** The host of each runtime, for the public modules that create records (chan(), new WaitGroup()...). */
-
-/**
- * The host of rt: the public modules reach a runtime's shared heap through
- * it to create a record there (an operation on the record then finds its
- * host from the record's heap: internal/host.ts heapHost).
- * @internal
- */
-export function hostOf(rt: Runtime): Host {
-  const h = runtimeHost(rt)
-  if (h === undefined) throw new TypeError('expected a Runtime (from Runtime.start() or Runtime.create())')
-  return h
-}
-
-/**
- * The default runtime of this thread: the oldest started and not closed,
- * if any. Only creating a record (chan(), new WaitGroup()...) without a
- * { runtime } option uses it; an operation on a record uses the record's own.
- */
-export function currentRuntime(): Runtime | undefined {
-  return live[0]
-}
+// The default runtime and a runtime's host (chan(), new WaitGroup()...
+// reach them through internal/hostref.ts, which does not import the host).
+export { currentRuntime, hostOf }
 
 /** A gort runtime: Ms on worker threads, Ps and goroutines in a shared heap. */
 export class Runtime extends EventEmitter<RuntimeEvents> {

@@ -8,7 +8,7 @@ import { getg, mheap } from './internal/proc.js'
 import { DONE, PARKED, finishSelect, selG, selIndex, selOk, selSudogs, selValue, selectgo, type Scase } from './internal/select.js'
 import type { SharedHeap } from './internal/heap.js'
 import { Chan, hostBlockForever } from './chan.js'
-import { heapHost } from './internal/host.js'
+import { heapHost } from './internal/hostref.js'
 
 /** A select case that receives from chan (ch.recvCase()); a null chan never proceeds. */
 export interface RecvCase<T> {

@@ -14,8 +14,8 @@ import {
   SemaKind, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
   wgadd, wgcount, wgwait, wgwaitdone,
 } from './internal/sema.js'
-import { heapHost } from './internal/host.js'
-import { currentRuntime, hostOf, type Runtime } from './runtime.js'
+import { currentRuntime, heapHost, hostOf } from './internal/hostref.js'
+import type { Runtime } from './runtime.js'
 
 function heapHere(what: string, rt?: Runtime): SharedHeap {
   const h = mheap()

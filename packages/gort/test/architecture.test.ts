@@ -119,3 +119,17 @@ test('public files are facades: no layout offsets, no runtime locks, no handle k
     t.false(/\bHANDLE_[A-Z]+\s*=\s*\d/.test(readFileSync(f, 'utf8')), `${relative(src, f)} defines a handle kind outside handlekind.ts`)
   }
 })
+
+test('\'gort\' on an M (dist/m.js, the gort-m export condition) exports what the index does and loads none of the host\'s side', async (t) => {
+  const built = closure(join(dist, 'm.js'))
+  const sources = sourcesOf(built)
+  t.true(sources.includes('m.ts') && sources.includes('chan.ts') && sources.includes('sync.ts'), `m.js bundles the API (${sources.length} modules)`)
+  const host = ['runtime.ts', 'internal/host.ts', 'internal/newm.ts', 'internal/sysmonctl.ts', 'internal/checkdead.ts', 'internal/sysmon.ts']
+  t.deepEqual(sources.filter((s) => host.includes(s)), [], 'm.js loads the host\'s side')
+  t.deepEqual(built.filter((f) => /from\s*['"]comlink/.test(readFileSync(f, 'utf8'))), [], 'm.js loads comlink')
+  const pkg = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> }
+  t.is(pkg.exports['.']['gort-m'], './dist/m.js')
+  const index = Object.keys(await import(pathToFileURL(join(dist, 'index.js')).href) as object).sort()
+  const m = Object.keys(await import(pathToFileURL(join(dist, 'm.js')).href) as object).sort()
+  t.deepEqual(m, index, 'the same names: a goroutine module links the same imports on either')
+})

@@ -5,6 +5,11 @@
 // Real worker threads throughout; the app's thread really blocks.
 
 import test from 'ava'
+import { execFile } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { Runtime, ModuleLoadError, type ThreadExit } from 'gort'
 import { malloc, runtimeHeap } from 'gort/internal'
@@ -131,6 +136,63 @@ test.serial('a start that fails: ready rejects, goroutines spawned before it rej
   t.is(e3!.cause, e)
   t.deepEqual(rt.threads, [], 'no M left')
   t.deepEqual(exits.map((x) => x.reason), ['stopped'], 'the M stopped (the spare never started: the first M failed)')
+})
+
+test.serial('Runtime.start resolves once the first M is up; rt.ready once every M is; no spare M and no sysmon before there is work', async (t) => {
+  const rt = await Runtime.start({ procs: 2, modules })
+  try {
+    t.true(rt.stats().ms.some((m) => m.state !== 'starting'), 'an M is in its loop')
+    t.is(rt.threads.length, 2, 'procs Ms, no spare')
+    await rt.ready
+    t.deepEqual(rt.stats().ms.map((m) => m.state === 'starting'), [false, false], 'both Ms are up')
+    t.is(rt.stats().sysmon.loops, 0, 'sysmon has not run: an idle runtime has no sysmon thread')
+    t.true(typeof await rt.run(threads.bump, word(rt)) === 'number')
+    const v = await rt.sysmonView()
+    t.is(v.ps.length, 2, 'sysmon is up once there was work, and sees every P')
+  } finally {
+    await rt.close()
+  }
+})
+
+test.serial('an initial M that fails its eager module after Runtime.start resolved with another: the runtime stops, rt.ready rejects, spawns throw', async (t) => {
+  // The module loads on the first M to import it and fails on the other,
+  // so one M is up and one fails; which reports first is up to the OS.
+  const flag = join(tmpdir(), `gort-oncemodule-${process.pid}-${Date.now()}`)
+  const once = new URL(`./fixtures/oncemodule.js?f=${encodeURIComponent(flag)}`, import.meta.url)
+  try {
+    let rt: Runtime | undefined
+    try {
+      rt = await Runtime.start({ procs: 2, modules: [once] })
+    } catch (e) {
+      t.log('the failing M reported first: Runtime.start rejected')
+      t.true(e instanceof ModuleLoadError, String(e))
+      return
+    }
+    t.log('Runtime.start resolved with the first M; the other failed after')
+    const e = await t.throwsAsync(rt.ready, { instanceOf: ModuleLoadError })
+    t.regex(e!.message, /^Runtime\.start: module .*oncemodule\.js\?f=.* failed to load on an M: Error: oncemodule: another M loaded me first/)
+    const e2 = t.throws(() => rt.go(threads.nap, 1))
+    t.is(e2!.cause, e)
+    t.deepEqual(rt.threads, [], 'no M left')
+  } finally {
+    rmSync(flag, { force: true })
+  }
+})
+
+test.serial('a goroutine module\'s import \'gort\' on an M loads the Ms\' entry (dist/m.js), whose Runtime refuses to start; the full index when Worker refuses the condition', async (t) => {
+  const script = fileURLToPath(new URL('./fixtures/gort-entry-main.js', import.meta.url))
+  const run = (execArgv: string[]): Promise<{ url: string; create: string }> => new Promise((resolve, reject) => {
+    execFile(process.execPath, [...execArgv, script], { timeout: 60_000 }, (e, stdout, stderr) => {
+      if (e) reject(new Error(`${e.message}\n${stderr}`))
+      else resolve(JSON.parse(stdout.trim()) as { url: string; create: string })
+    })
+  })
+  const m = await run([])
+  t.regex(m.url, /\/dist\/m\.js$/)
+  t.regex(m.create, /^Runtime\.create: a runtime is started on the app's thread, not inside a goroutine/)
+  // --expose-gc is refused in a Worker's explicit execArgv (not when inherited): the Ms start without the condition.
+  const full = await run(['--expose-gc'])
+  t.regex(full.url, /\/dist\/index\.js$/)
 })
 
 test.serial('threadCreate and threadExit: the Ms\' Workers, a death and its replacement, retirement down to minThreads, close', async (t) => {

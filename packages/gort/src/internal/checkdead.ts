@@ -42,19 +42,9 @@ import { gcount } from './proc.js'
 import { globrunqsize, runqempty } from './runq.js'
 import { Mstate, Pstatus } from './runtime2.js'
 import { tracebackhost, tracebackothers } from './traceback.js'
+import { DeadlockError } from './rterrors.js'
 
-/**
- * Go's "all goroutines are asleep - deadlock!": what the app's pending
- * operations reject with when nothing can ever complete them. `dump` is
- * the goroutine dump at that moment (rt.dump()'s format).
- */
-export class DeadlockError extends Error {
-  override name = 'DeadlockError'
-  /** @internal */
-  constructor(readonly dump: string) {
-    super('all goroutines are asleep - deadlock!')
-  }
-}
+export { DeadlockError } from './rterrors.js'
 
 /**
  * The condition of Go's checkdead: no goroutine is runnable or running, no

@@ -8,14 +8,16 @@
 // Runtime (../runtime.ts) is a facade over one Host.
 //
 // Usable at once. Host.create does all of it synchronously: the heap, the
-// Ms' and sysmon's workers (their threads boot on their own, in parallel),
-// the completion loop, the deadlock watch. A goroutine spawned before any
-// M is up waits in shared memory, and the first M to reach its loop takes
-// it; nothing on the way needs the app's event loop to turn, so an app
-// that spawns and then blocks its thread (Atomics.wait on a word the
-// goroutine will notify) sees the goroutine run. `ready` settles when
-// every initial M and sysmon are up (Runtime.start awaits it); a start
-// that fails stops everything, and whatever the app awaits rejects.
+// Ms' workers (their threads boot on their own, in parallel), the
+// completion loop, the deadlock watch. A goroutine spawned before any M is
+// up waits in shared memory, and the first M to reach its loop takes it;
+// nothing on the way needs the app's event loop to turn, so an app that
+// spawns and then blocks its thread (Atomics.wait on a word the goroutine
+// will notify) sees the goroutine run. `firstReady` settles when the first
+// initial M is up (Runtime.start awaits it), `ready` when every one is; a
+// start that fails stops everything, and whatever the app awaits rejects.
+// sysmon's thread starts with the first work (wantSysmon), a spare M on
+// demand (newm.ts spare): an idle runtime holds only its initial Ms.
 //
 // Finding the host. A channel, WaitGroup, Mutex, select or context is a
 // record in one runtime's shared heap, and an operation the app awaits on
@@ -75,6 +77,7 @@ import { writeAllSync } from './stdio.js'
 import { Ev, newTraceBuffer, OWNER_HOST, readEvents, traceBegin, traceEnd, TraceWriter, type RawEvent } from './trace/buffer.js'
 import { traceCounters } from './trace/counters.js'
 import { cancelPending, clearCancel, requestCancel, sinceStart, type CancelOptions } from './cancel.js'
+import { hostsByHeap } from './hostref.js'
 
 /**
  * How long after a cancellation with a grace period a goroutine still
@@ -121,25 +124,7 @@ export interface HostEvents {
 }
 
 /** A promise's settling functions, as the completion loop calls them. */
-/** Each Runtime's Host (runtime.ts is the facade; diagnostics reach the heap through it). */
-const runtimeHosts = new WeakMap<object, Host>()
-
-/** Records the host of a Runtime object. @internal */
-export function setRuntimeHost(rt: object, host: Host): void {
-  runtimeHosts.set(rt, host)
-}
-
-/** The host of a Runtime object, if it is one. */
-export function runtimeHost(rt: object): Host | undefined {
-  return runtimeHosts.get(rt)
-}
-
-/** The shared heap of a Runtime object (for diagnostics: schedwords, stress-test watchdogs). */
-export function runtimeHeap(rt: object): SharedHeap {
-  const h = runtimeHosts.get(rt)
-  if (h === undefined) throw new TypeError('runtimeHeap: expected a Runtime (from Runtime.start())')
-  return h.heap
-}
+export { heapHost, runtimeHeap, runtimeHost, setRuntimeHost } from './hostref.js'
 
 interface Waiter {
   resolve(v: unknown): void
@@ -274,21 +259,6 @@ export class CallbackGoroutine<O> extends HostGoroutine<unknown> {
   override get asked(): boolean {
     return true
   }
-}
-
-/** The hosts of this thread, by heap: how a record finds its own runtime. */
-const hostsByHeap = new WeakMap<SharedHeap, Host>()
-
-/**
- * The host of heap h on this thread, for an operation of the app's thread
- * on a record of that heap (what: the operation, for the error). Throws if
- * the runtime has been closed or belongs to another thread.
- */
-export function heapHost(h: SharedHeap, what: string): Host {
-  const host = hostsByHeap.get(h)
-  if (host === undefined) throw new Error(`${what}: this object's runtime was not started on this thread`)
-  if (host.closed) throw new Error(`${what}: this object's runtime was ${host.endedBy === 'destroy' ? 'destroyed' : 'closed'}`)
-  return host
 }
 
 export class Host {
@@ -436,10 +406,10 @@ export class Host {
 
   /**
    * Go's schedinit and the threads' start, synchronously: creates the
-   * shared heap with every P idle, the initial Ms' workers and sysmon's
-   * (their threads boot on their own, in parallel), the completion loop
-   * and the deadlock watch. Goroutines can be spawned at once; `ready`
-   * says when every thread is up.
+   * shared heap with every P idle, the initial Ms' workers (their threads
+   * boot on their own, in parallel), the completion loop and the deadlock
+   * watch. Goroutines can be spawned at once; `firstReady` says when the
+   * first M is up, `ready` when every initial M is.
    */
   static create(config: HostConfig, events: HostEvents): Host {
     const { procs } = config

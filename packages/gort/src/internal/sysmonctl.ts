@@ -1,6 +1,7 @@
 // The host's side of sysmon (sysmon.ts): starting its thread (created with
-// the runtime, booting in parallel with the Ms), its control plane, and
-// stopping it so that what it printed is not lost.
+// the runtime's first work, or for a control request: host.ts
+// wantSysmon), its control plane, and stopping it so that what it printed
+// is not lost.
 //
 // The control plane is comlink over a MessagePort of its own; sysmon's
 // loop never returns to its event loop, so it reads the port by polling,
@@ -44,9 +45,10 @@ export class SysmonThread {
   private readonly port: MessagePort
   private readonly control: Remote<SysmonControl>
   /**
-   * Settles once sysmon watches (or its thread ended): part of the
-   * runtime's `ready`. Nothing waits for it to run goroutines; until then a
-   * goroutine that runs away keeps its P (sysmon cannot retake it yet).
+   * Settles once sysmon watches (or its thread ended). Nothing waits for
+   * it to run goroutines (Runtime.start does only with GODEBUG=schedtrace);
+   * until then a goroutine that runs away keeps its P (sysmon cannot
+   * retake it yet).
    */
   readonly ready: Promise<void>
 
