@@ -356,6 +356,7 @@ export class Host {
       note: (v) => {
         for (const f of this.noteListeners) f(v)
       },
+      sysmon: () => this.startSysmon(),
     })
     // startm calls this hook holding sched.lock; newm takes sched.lock too
     // (the host spins on it): so start the M after the caller unlocks.

@@ -4,7 +4,8 @@
 // An M has one channel to the host: its worker's parentPort. gort's own
 // messages travel on it (the M is in its loop: 'ready'; startm found no
 // idle M: 'newm'; a goroutine called exit(): 'exit'; a blocking call
-// found no idle M: 'spare'), and so does whatever a goroutine passes to
+// found no idle M: 'spare'; a buffer is sent before sysmon is up:
+// 'sysmon'), and so does whatever a goroutine passes to
 // `parentPort.postMessage(v)` itself (a piscina task file does this to
 // reach the pool's 'message' event). The host must not take one for the
 // other: a task posting `{ type: 'ready' }` is not an M reporting in. So
@@ -61,7 +62,16 @@ export interface MSpare {
   [MMSG_TAG]: 'spare'
 }
 
-export type MMessage = MReady | MNewm | MNote | MExit | MSpare
+/**
+ * A goroutine on this M sends a SharedArrayBuffer before sysmon is up: the
+ * M waits for sysmon's subscription (codec/sabs.ts awaitAnswerer), so the
+ * host starts sysmon now.
+ */
+export interface MSysmon {
+  [MMSG_TAG]: 'sysmon'
+}
+
+export type MMessage = MReady | MNewm | MNote | MExit | MSpare | MSysmon
 
 /** Posts a note to the host (an M's thread only; a no-op elsewhere). */
 export function postNote(note: unknown): void {

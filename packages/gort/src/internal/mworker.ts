@@ -7,7 +7,7 @@ import { setNewmHandoff } from './proc.js'
 import { installSyncStdio } from './stdio.js'
 import { setExitOnM } from './exit.js'
 import { sabjoin, sabpoll, setSabAnswererHook } from './codec/sabs.js'
-import { MMSG_TAG, type MNewm } from './mmsg.js'
+import { MMSG_TAG, type MNewm, type MSysmon } from './mmsg.js'
 import { TraceWriter } from './trace/buffer.js'
 import { osThreadId } from './threadrun.js'
 // The records every M counts and frees (handlekind.ts), whether or not it
@@ -34,8 +34,8 @@ const h = SharedHeap.attach(sab)
 h.tw = new TraceWriter(trace, mid, threadId, osThreadId())
 // Before this M can decode anything: it hears every SharedArrayBuffer posted from now on (codec/sabs.ts).
 sabjoin(h)
-// A buffer this M posts before sysmon is up waits for it (the host starts it once the first M is up).
-setSabAnswererHook(h, () => {})
+// A buffer this M posts before sysmon is up waits for it: ask the host to start it now (it starts with the first work otherwise).
+setSabAnswererHook(h, () => parentPort?.postMessage({ [MMSG_TAG]: 'sysmon' } satisfies MSysmon))
 setNewmHandoff(h, () => parentPort?.postMessage({ [MMSG_TAG]: 'newm' } satisfies MNewm))
 await mstart(h, mid, modules, idleTimeoutMs, keepMs, ctl)
 // Retired: end the thread (nothing of ours is pending; the ids it freed go out).

@@ -105,6 +105,8 @@ export interface MsHooks {
   message(v: unknown, w: Worker): void
   /** A goroutine module on the M posted a note for the host's embedder (mmsg.ts postNote). */
   note(v: unknown): void
+  /** An M waits for sysmon (a buffer sent before it was up): start it now. */
+  sysmon(): void
 }
 
 export { ModuleLoadError, ThreadLostError } from './rterrors.js'
@@ -364,6 +366,7 @@ export class Ms {
         } else if (msg[MMSG_TAG] === 'note') this.hooks.note(msg.note)
         else if (msg[MMSG_TAG] === 'exit') void exitProcess(msg.code)
         else if (msg[MMSG_TAG] === 'spare') this.spare()
+        else if (msg[MMSG_TAG] === 'sysmon') this.hooks.sysmon()
         else this.newmHandoff()
       })
       let cause: Error | undefined

@@ -232,7 +232,7 @@ function portOf(h: SharedHeap): SabPort {
   return port
 }
 
-/** By heap: how this thread asks for the answerer (sysmon) to start now (the host's; an M's does nothing: the host starts sysmon once the first M is up). */
+/** By heap: how this thread asks for the answerer (sysmon) to start now (the host starts it; an M asks the host with a message). */
 const answererHooks = new WeakMap<SharedHeap, () => void>()
 
 /** The host, and each M (with a no-op): how sabpost gets sysmon started when a buffer is posted before it is up. */
