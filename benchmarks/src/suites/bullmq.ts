@@ -46,7 +46,7 @@ import { fileURLToPath } from 'node:url'
 import { Queue } from 'bullmq'
 import { distribution, quantile, type Comparison, type Suite } from '../harness.js'
 import { sha } from '../peers/pooltasks.js'
-import { startRedis, type RedisServer } from '../redis.js'
+import { startRedis, type RedisServer } from '../../../packages/gort/scripts/redis-server.mjs'
 import type { BullmqContender, BullmqWorkerConfig, BullmqWorkerResult } from '../bullmqworker.js'
 import { calibrate } from './pool.js'
 

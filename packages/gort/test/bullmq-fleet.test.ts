@@ -15,7 +15,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
-import { startRedis } from './redis.js'
+import { startRedis } from '../scripts/redis-server.mjs'
 
 const N = 10_000
 const KILL_AT = 3_000

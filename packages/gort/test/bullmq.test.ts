@@ -1,5 +1,5 @@
 // gort/bullmq against a real redis-server (a child process of this test,
-// test/redis.ts) and real worker threads: jobs complete with their results
+// scripts/redis-server.mjs) and real worker threads: jobs complete with their results
 // in Redis, failures are retried by attempts and backoff, progress arrives
 // in order, cancellation reaches a running job, close() waits for running
 // jobs, and concurrency goes far above the thread count.
@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { Worker } from 'gort/bullmq'
 import Piscina from 'gort/pool'
 import { Runtime } from 'gort'
-import { startRedis, type RedisServer } from './redis.js'
+import { startRedis, type RedisServer } from '../scripts/redis-server.mjs'
 
 const fixture = (f: string): string => fileURLToPath(new URL(`../test/fixtures/bullmq/${f}`, import.meta.url))
 const gen = fixture('gen.mjs')

@@ -1,25 +1,18 @@
-// A real redis-server for the bullmq suite: a child process on a free
-// local port, without persistence, stopped at the end (the same helper as
-// packages/gort/test/redis.ts). A machine without redis-server gets an
-// error saying how to install it.
+// A real redis-server for gort/bullmq's tests and the bullmq benchmark
+// suite: a child process on a free local port, without persistence,
+// stopped at the end. Nothing mocks Redis; a machine without redis-server
+// gets an error saying how to install it. Plain JavaScript (types in
+// redis-server.d.mts) so that the tests and benchmarks/ share one copy.
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createConnection, createServer } from 'node:net'
 
-export interface RedisServer {
-  readonly port: number
-  readonly host: string
-  /** ioredis / BullMQ connection options for it. */
-  readonly connection: { host: string; port: number; maxRetriesPerRequest: null }
-  readonly process: ChildProcess
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s); resolves when it has exited. */
-  stop(): Promise<void>
-}
 
 const INSTALL = 'install redis-server (Debian: apt-get install -y redis-server)'
 
 /** A TCP port nothing listens on now (the kernel's pick). */
-export function freePort(): Promise<number> {
+/** @returns {Promise<number>} */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)
@@ -32,11 +25,12 @@ export function freePort(): Promise<number> {
 }
 
 /** Sends PING; resolves true on +PONG. */
-function ping(host: string, port: number): Promise<boolean> {
+/** @param {string} host @param {number} port @returns {Promise<boolean>} */
+function ping(host, port) {
   return new Promise((resolve) => {
     const c = createConnection({ host, port })
     let buf = ''
-    const done = (ok: boolean): void => {
+    const done = (ok) => {
       c.destroy()
       resolve(ok)
     }
@@ -55,26 +49,27 @@ function ping(host: string, port: number): Promise<boolean> {
  * until it answers PING. Retries with another port if the server exits
  * (the port was taken in between).
  */
-export async function startRedis(): Promise<RedisServer> {
+/** @returns {Promise<import('./redis-server.d.mts').RedisServer>} */
+export async function startRedis() {
   const host = '127.0.0.1'
   for (let attempt = 0; ; attempt++) {
     const port = await freePort()
     const proc = spawn('redis-server', ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
-    let exited: string | undefined
+    let exited
     let stderr = ''
-    proc.stderr!.on('data', (d) => (stderr += d.toString()))
-    const exit = new Promise<void>((resolve) => proc.once('exit', (code, sig) => {
+    proc.stderr.on('data', (d) => (stderr += d.toString()))
+    const exit = new Promise((resolve) => proc.once('exit', (code, sig) => {
       exited = `exited with ${code ?? sig}`
       resolve()
     }))
-    const spawnError = await new Promise<Error | undefined>((resolve) => {
+    const spawnError = await new Promise((resolve) => {
       proc.once('error', (e) => resolve(e))
       proc.once('spawn', () => resolve(undefined))
     })
     if (spawnError !== undefined) {
-      const code = (spawnError as NodeJS.ErrnoException).code
+      const code = spawnError.code
       throw new Error(code === 'ENOENT' ? `redis-server not found: ${INSTALL}` : `redis-server: ${spawnError.message}; ${INSTALL}`)
     }
     const deadline = Date.now() + 20_000
@@ -90,7 +85,7 @@ export async function startRedis(): Promise<RedisServer> {
       throw new Error(`redis-server ${exited}: ${stderr}`)
     }
     proc.unref()
-    const stop = async (): Promise<void> => {
+    const stop = async () => {
       if (exited !== undefined) return
       proc.kill('SIGTERM')
       const t = setTimeout(() => proc.kill('SIGKILL'), 5000)
