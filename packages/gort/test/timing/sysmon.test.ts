@@ -1,7 +1,9 @@
-// sysmon's latency promises, measured on the clock: preemption, retaking a
-// P from a goroutine that never yields, and from a blocking syscall. They
-// run after the other test files, alone (ava.timing.config.js), so that a
-// busy machine shared with a dozen other test workers does not decide them.
+// sysmon's promises on real time: preemption, retaking a P from a
+// goroutine that never yields, and from a blocking syscall. Each is
+// asserted as an ordering (what ran while what held its thread), never as
+// a bound in ms, which a loaded machine decides (the lags are logged; the
+// sysmon benchmark suite measures them). They run after the other test
+// files, alone (ava.timing.config.js).
 
 import test from 'ava'
 import { chan, type Runtime } from 'gort'
@@ -45,11 +47,12 @@ test.serial('a goroutine that never yields for 2 s on procs = 1 loses its P: gor
     // Let the hog start its loop.
     await new Promise((r) => setTimeout(r, 30))
     const lags: Array<[at: number, lag: number]> = []
+    const starts: Array<[at: number, started: number]> = []
     const spawned: Array<Promise<void>> = []
     const t0 = performance.timeOrigin + performance.now()
     while (performance.timeOrigin + performance.now() - t0 < 1800) {
       const at = performance.timeOrigin + performance.now()
-      spawned.push(rt.run(hogs.stamp).then((started) => { lags.push([at, started - at]) }))
+      spawned.push(rt.run(hogs.stamp).then((started) => { lags.push([at, started - at]); starts.push([at, started]) }))
       await new Promise((r) => setTimeout(r, 10))
     }
     await Promise.all(spawned)
@@ -62,7 +65,13 @@ test.serial('a goroutine that never yields for 2 s on procs = 1 loses its P: gor
       `max ${after[after.length - 1].toFixed(1)} ms; retakes ${rt.stats().sysmon.retakesRunaway}`)
     t.true(h1 - h0 >= 1990, 'the hog really held its thread for 2 s')
     t.true(after.length >= 100, `${after.length} spawned`)
-    t.true(after.every((x) => x < 50), 'each started within 50 ms of its spawn')
+    // What sysmon promises, without a bound on a loaded machine's clock:
+    // the goroutines spawned while the hog held its thread ran while it did
+    // (without the retake they would all start after it). Those spawned in
+    // its last 100 ms may start just after it. The lags are logged; the
+    // sysmon benchmark suite measures them.
+    const during = starts.filter(([at]) => at >= h0 + 30 && at < h1 - 100)
+    t.true(during.every(([, started]) => started < h1), 'each goroutine spawned while the hog ran started before it ended')
     t.true(children.every((c) => c < h1), 'the goroutines queued on the hog\'s P ran before it ended')
     t.true(rt.stats().sysmon.retakesRunaway >= 1, 'sysmon retook the P')
   }, opts)
@@ -99,18 +108,30 @@ test.serial('a call that blocks its thread for 300 ms without syscall() on procs
 test.serial('two goroutines that only hand off to each other on procs = 1 do not starve the others (sysmon\'s preemption ends their shared time slice)', async (t) => {
   await withRuntime(t, 1, 30_000, async (rt) => {
     await warm(rt)
-    const pair = rt.run(hogs.pingPong, 1000)
+    let pairEnd = Infinity
+    const pair = rt.run(hogs.pingPong, 1000).then((rounds) => {
+      pairEnd = performance.timeOrigin + performance.now()
+      return rounds
+    })
     await new Promise((r) => setTimeout(r, 50))
+    // One goroutine at a time while the ping-pong lasts. Starved, the first
+    // would start only when the pair ended; served, each starts while it
+    // runs (the one in flight when it ends may start after). The lags are
+    // logged, not bounded: a loaded machine's clock would decide a bound.
     const lags: number[] = []
-    for (let i = 0; i < 20; i++) {
+    const starts: number[] = []
+    while (pairEnd === Infinity && starts.length < 20) {
       const at = performance.timeOrigin + performance.now()
-      lags.push((await rt.run(hogs.stamp)) - at)
+      const started = await rt.run(hogs.stamp)
+      starts.push(started)
+      lags.push(started - at)
       await new Promise((r) => setTimeout(r, 20))
     }
     const rounds = await pair
     lags.sort((a, b) => a - b)
-    t.log(`${rounds} round trips; spawn-to-start lags: median ${lags[10].toFixed(1)} ms, max ${lags[19].toFixed(1)} ms`)
-    t.true(lags[19] < 50, 'every goroutine spawned during the ping-pong started within 50 ms')
+    t.log(`${rounds} round trips; ${lags.length} spawns, spawn-to-start lags: median ${lags[lags.length >> 1].toFixed(1)} ms, max ${lags[lags.length - 1].toFixed(1)} ms`)
+    t.true(starts.length >= 5, `${starts.length} goroutines ran one after another during the ping-pong`)
+    t.true(starts.slice(0, -1).every((s) => s < pairEnd), 'every goroutine but the last started while the ping-pong went on')
     t.true(rounds > 1000, 'the ping-pong went on meanwhile')
   }, opts)
 })
