@@ -41,21 +41,11 @@ import { Runtime } from './runtime.js'
 import { exitProcess } from './internal/exit.js'
 import { fatalpanic } from './internal/panic.js'
 import type { runmain as RunMain } from './internal/runmain.js'
-import * as traceCli from './internal/trace/cli.js'
+// The execution tracer's part (docs/trace.md): `run --trace` starts it on
+// the runtime before main and stops it, writing the file, when main
+// returns; `trace summary` prints its goroutine analysis.
+import * as tracer from './internal/trace/cli.js'
 
-/**
- * The execution tracer's part of the CLI (internal/trace/cli.ts,
- * docs/trace.md): `run --trace` starts it on the runtime before main and
- * stops it (writing the file) when main returns; `trace summary` prints
- * its goroutine analysis. Undefined would make the options say that the
- * tracer is not in this build.
- */
-interface TraceCli {
-  startTrace(rt: Runtime, file: string): unknown
-  stopTrace(): unknown
-  traceSummary(file: string): string | Promise<string>
-}
-const tracer: TraceCli | undefined = traceCli
 
 const require = createRequire(import.meta.url)
 const version = (require('../package.json') as { version: string }).version
@@ -73,9 +63,6 @@ function findMain(file: string): { path: string; shown: string } {
 
 /** `gort run`: the essay at the top of this file. */
 async function run(file: string, args: string[], opts: { trace?: string }): Promise<void> {
-  if (opts.trace !== undefined && tracer === undefined) {
-    throw new CommanderError(2, 'gort.trace', 'gort run: --trace: the execution tracer is not in this build of gort')
-  }
   const { path, shown } = findMain(file)
   process.argv = [process.argv[0], path, ...args]
   const { runmain } = (await import(new URL('./internal/runmain.js', import.meta.url).href)) as { runmain: typeof RunMain }
@@ -86,7 +73,7 @@ async function run(file: string, args: string[], opts: { trace?: string }): Prom
     // GOMAXPROCS or GODEBUG from the environment that the runtime refuses.
     throw new StartError(`gort run: ${(e as Error).message}`)
   }
-  if (opts.trace !== undefined) await tracer!.startTrace(rt, opts.trace)
+  if (opts.trace !== undefined) await tracer.startTrace(rt, opts.trace)
   let problem: string | undefined
   try {
     problem = await rt.run(runmain.main, pathToFileURL(path).href, shown)
@@ -96,7 +83,7 @@ async function run(file: string, args: string[], opts: { trace?: string }): Prom
     fatalpanic(e, (e as { goid?: number }).goid)
   }
   if (problem !== undefined) throw new StartError(problem)
-  if (opts.trace !== undefined) await tracer!.stopTrace()
+  if (opts.trace !== undefined) await tracer.stopTrace()
   await exitProcess(0)
 }
 
@@ -130,7 +117,6 @@ function program(): Command {
     .description('per function: goroutines, run time, and time blocked by reason (go tool trace\'s goroutine analysis)')
     .argument('<out.json>', 'a trace written by gort run --trace')
     .action(async (file: string) => {
-      if (tracer === undefined) throw new CommanderError(2, 'gort.trace', 'gort trace summary: the execution tracer is not in this build of gort')
       process.stdout.write(await tracer.traceSummary(file))
     })
   return gort
