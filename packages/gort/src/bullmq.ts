@@ -255,6 +255,40 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     return this.#rt
   }
 
+  /** The spawns of the jobs BullMQ handed over in this turn of the event loop, run together by #spawn. */
+  #pending: Array<() => void> = []
+
+  /**
+   * Runs spawn (one job's rt.go) at the end of this turn of the event loop
+   * (setImmediate), together with the other jobs BullMQ handed over in the
+   * same turn, in one host batch (Host.batchBegin): one push onto the
+   * global queue and one round of M wake-ups for all of them, instead of
+   * one each. Only this Worker's spawns are held back: an app's own rt.go
+   * on a shared runtime is published at once, as always.
+   */
+  #spawn<G>(host: Host, spawn: () => G): Promise<G> {
+    return new Promise<G>((resolve, reject) => {
+      if (this.#pending.push(() => {
+        try {
+          resolve(spawn())
+        } catch (e) {
+          reject(e)
+        }
+      }) === 1) {
+        setImmediate(() => {
+          const todo = this.#pending
+          this.#pending = []
+          host.batchBegin()
+          try {
+            for (const f of todo) f()
+          } finally {
+            host.batchEnd()
+          }
+        })
+      }
+    })
+  }
+
   /** BullMQ's processFn: runs the job as a goroutine, resolving with its result. */
   async #process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     const rt = this.runtime
@@ -266,12 +300,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     let onAbort: (() => void) | undefined
     try {
       const init = jobInit(key, job)
-      let g
-      if (this.#file !== undefined) g = rt.go(bullmqjob.runFile, this.#file, init, token)
-      else {
+      const g = await this.#spawn(host, () => {
+        if (this.#file !== undefined) return rt.go(bullmqjob.runFile, this.#file, init, token)
         if (this.#fnId < 0) this.#fnId = funcid(host.heap, this.#meta!)
-        g = rt.go(bullmqjob.runFn, this.#fnId, init, token)
-      }
+        return rt.go(bullmqjob.runFn, this.#fnId, init, token)
+      })
       this.#running.add(g)
       if (signal !== undefined) {
         const gr = g
