@@ -255,6 +255,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     return this.#rt
   }
 
+  /** close(true) was called: jobs whose spawn is still pending (#spawn) fail instead of starting. */
+  #forced = false
+
   /** The spawns of the jobs BullMQ handed over in this turn of the event loop, run together by #spawn. */
   #pending: Array<() => void> = []
 
@@ -269,6 +272,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   #spawn<G>(host: Host, spawn: () => G): Promise<G> {
     return new Promise<G>((resolve, reject) => {
       if (this.#pending.push(() => {
+        // A forced close between the hand-over and this turn's end cancels
+        // the running jobs; one not started yet must not start after it.
+        if (this.#forced) return reject(new Error('worker closed'))
         try {
           resolve(spawn())
         } catch (e) {
@@ -339,6 +345,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
    * `force`. A second call returns the first one's promise, as BullMQ's.
    */
   override close(force = false): Promise<void> {
+    if (force) this.#forced = true
     this.#closingGort ??= (async () => {
       try {
         await super.close(force)
