@@ -11,7 +11,7 @@
 // finds the function by its registration, runs it, and records how it
 // ended); a closure, inside a goroutine, starts on that goroutine's M.
 
-import { currentRuntime, heapHost, hostOf } from './internal/hostref.js'
+import { heapHere, heapHost } from './internal/hostref.js'
 import type { SharedHeap } from './internal/heap.js'
 import { HandleKind } from './internal/handlekind.js'
 import { kHandle, registerHandleKind, type HandleRef } from './internal/codec/handles.js'
@@ -29,14 +29,6 @@ import type { Runtime } from './runtime.js'
 import { Mutex, Semaphore, WaitGroup } from './sync.js'
 
 type GoroutineBody<A extends unknown[]> = (...args: A) => Generator<unknown, unknown, any>
-
-function heapHere(what: string, rt?: Runtime): SharedHeap {
-  const h = mheap()
-  if (h !== undefined) return h
-  const r = rt ?? currentRuntime()
-  if (r === undefined) throw new Error(`${what}: no runtime is running on this thread; start one with Runtime.start() or pass { runtime }`)
-  return hostOf(r).heap
-}
 
 /** What a goroutine threw, as the group's error: an Error as it is, anything else wrapped. */
 function asError(e: unknown): Error {

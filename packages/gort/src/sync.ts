@@ -14,16 +14,8 @@ import {
   SemaKind, mutexG, mutexSudog, mutexlock, mutexlocked, mutextrylock, mutexunlock, mutexwoken, newsema, semaG, semaSudog,
   wgadd, wgcount, wgwait, wgwaitdone,
 } from './internal/sema.js'
-import { currentRuntime, heapHost, hostOf } from './internal/hostref.js'
+import { heapHere, heapHost } from './internal/hostref.js'
 import type { Runtime } from './runtime.js'
-
-function heapHere(what: string, rt?: Runtime): SharedHeap {
-  const h = mheap()
-  if (h !== undefined) return h
-  const r = rt ?? currentRuntime()
-  if (r === undefined) throw new Error(`${what}: no runtime is running on this thread; start one with Runtime.start() or pass { runtime }`)
-  return hostOf(r).heap
-}
 
 /**
  * Go's sync.WaitGroup, shared by every M and the app's thread: pass it to

@@ -11,6 +11,7 @@
 // runtime (host.ts create, runtime.ts #make) and read on that thread.
 
 import type { SharedHeap } from './heap.js'
+import { mheap } from './proc.js'
 import type { Host } from './host.js'
 import type { Runtime } from '../runtime.js'
 
@@ -71,4 +72,18 @@ export function hostOf(rt: Runtime): Host {
   const h = runtimeHosts.get(rt)
   if (h === undefined) throw new TypeError('expected a Runtime (from Runtime.start() or Runtime.create())')
   return h
+}
+
+/**
+ * The shared heap a new record goes into: the M's own on a worker thread;
+ * on the app's thread, rt's or else the default runtime's. `what` names
+ * the call in the error when there is neither.
+ * @internal
+ */
+export function heapHere(what: string, rt?: Runtime): SharedHeap {
+  const h = mheap()
+  if (h !== undefined) return h
+  const r = rt ?? currentRuntime()
+  if (r === undefined) throw new Error(`${what}: no runtime is running on this thread; start one with Runtime.start() or pass { runtime }`)
+  return hostOf(r).heap
 }
