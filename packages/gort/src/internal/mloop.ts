@@ -933,8 +933,8 @@ let pickedLocal = false
 function traceStop(gb: number, y: unknown, kept: boolean): void {
   let why: number = StopWhy.Yield
   if (tracePreempted) tw.emit(Ev.Preempted, m[gb + G_GOID], pp)
-  if (y === PARK && !tracePreempted) why = StopWhy.Block // the common switch: a channel or sync park
-  else if (y === PARK || (y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Sleep || y.kind === OpKind.Until))) why = StopWhy.Block
+  // A park (PARK first: the common switch, a channel or sync operation) is a block even when a preemption came with it.
+  if (y === PARK || (y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Sleep || y.kind === OpKind.Until))) why = StopWhy.Block
   else if (tracePreempted) why = StopWhy.Preempted
   else if (!kept || (y instanceof SchedOp && y.kind === OpKind.Syscall)) why = StopWhy.LostP
   tracePreempted = false
