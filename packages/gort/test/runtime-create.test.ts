@@ -95,7 +95,11 @@ test.serial('minThreads: 0 starts no M; a goroutine starts the first one before 
     t.is(rt.threads.length, 1, 'the spawn started an M')
     if (!blockUntil(w, 1, 20_000)) t.fail(`the goroutine did not run:\n${state(rt)}`)
     t.is(await r, rt.threads[0].threadId)
-    t.deepEqual(created, [0], 'threadCreate for it')
+    // threadCreate for it, first. sysmon starts with this first spawn and,
+    // seeing the only M busy and none idle, may ask for a spare M meanwhile
+    // (docs/design/scheduler.md, "Spare Ms"): that one is announced after.
+    t.is(created[0], 0, 'threadCreate for it')
+    t.true(created.length <= 2, `Ms created: ${created.join(', ')}`)
   } finally {
     await rt.close()
   }
