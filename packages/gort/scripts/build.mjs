@@ -37,11 +37,22 @@
 //    may (require('gort') goes through require(esm), which refuses it). The
 //    worker entries are imported by no module, so their await stays there.
 //  - Function and class names: errors cross threads by class name
-//    (codec/errors.ts registerError), and messages name functions, so
-//    keepNames holds them where the bundle renames a clashing identifier.
+//    (codec/errors.ts registerError), and messages name functions. The
+//    bundle keeps every name unless two modules declare the same top-level
+//    name, and then it renames one (`track` becomes `track2`); the check
+//    below fails the build on such a rename instead of esbuild's keepNames,
+//    whose `__name(fn, "fn")` call per function and class cost every M
+//    ~0.3 MB of RSS.
+//  - Memory per thread: every thread that imports a chunk holds its source
+//    text, and V8 keeps a text with any character above U+00FF as UTF-16,
+//    twice the bytes (one arrow in one kept comment did that to the biggest
+//    chunk): the check below fails on one. minifySyntax (not whitespace:
+//    lines stay readable in stack traces) makes the chunks ~6 % smaller;
+//    together ~0.6 MB less RSS per idle M (docs/design/scheduler.md, "What
+//    an M's start costs").
 
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -121,6 +132,17 @@ function fail(msg) {
   process.exit(1)
 }
 
+/** Every name a source module declares (function, class, const/let/var), for the rename check. */
+function sourceDeclarations(dir) {
+  const names = new Set()
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile() || !/\.c?ts$/.test(e.name)) continue
+    const text = readFileSync(join(e.parentPath ?? e.path, e.name), 'utf8')
+    for (const [, n] of text.matchAll(/(?:function\*?\s*|class\s+|(?:const|let|var)\s+)([A-Za-z_$][\w$]*)/g)) names.add(n)
+  }
+  return names
+}
+
 rmSync(dist, { recursive: true, force: true })
 
 const out = await esbuild.build({
@@ -137,7 +159,7 @@ const out = await esbuild.build({
   // Dependencies (comlink; @napi-rs/nice through require) resolve from
   // node_modules as the app installed them.
   packages: 'external',
-  keepNames: true,
+  minifySyntax: true,
   sourcemap: true,
   sourcesContent: false,
   metafile: true,
@@ -164,9 +186,17 @@ await esbuild.build({
 // The markers become paths from the file each landed in; then the checks
 // that the bundle kept what the layout above promises.
 const outputs = Object.entries(out.metafile.outputs).filter(([f]) => f.endsWith('.js'))
+const declared = sourceDeclarations(join(root, 'src'))
 for (const [f] of outputs) {
   const file = join(root, f)
   let text = readFileSync(file, 'utf8')
+  const wide = /[^\0-\xff]/.exec(text)
+  if (wide !== null) fail(`${f}: the character ${JSON.stringify(wide[0])} (kept from a source comment or string) makes V8 store this file's text as UTF-16 in every thread; write it in ASCII or as an escape`)
+  // Declarations whose name is the function's or class's .name: `function f`, `class C`, `var f = class|function|(...) =>`.
+  for (const m of text.matchAll(/^(?:async )?(?:function\*? ?([A-Za-z_$][\w$]*)|class ([A-Za-z_$][\w$]*)|var ([A-Za-z_$][\w$]*) = (?:class\b|function\b|async\b|\([^()]*\) =>))/gm)) {
+    const name = m[1] ?? m[2] ?? m[3]
+    if (!declared.has(name) && /\d$/.test(name) && declared.has(name.replace(/\d+$/, ''))) fail(`${f}: the bundle renamed ${name.replace(/\d+$/, '')} to ${name} (two modules declare it at their top level); rename one, since names cross threads and show in messages`)
+  }
   if (text.includes(MARK)) {
     text = text.replace(new RegExp(`(["'])${MARK}([^"']+)\\1`, 'g'), (_, q, target) => {
       let rel = relative(dirname(file), join(dist, target)).split(sep).join('/')

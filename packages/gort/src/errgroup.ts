@@ -73,7 +73,7 @@ export class Group {
       retain(h, HandleKind.Context, p.ctx)
       this.#ctx = Context.of(h, p.ctx)
     }
-    track(this)
+    trackGroup(this)
   }
 
   [kHandle](): HandleRef {
@@ -282,7 +282,7 @@ const egrun = goroutines(import.meta.url, {
 })
 
 /** This thread's handle objects hold the record through refs.ts's registry. */
-function track(g: Group): void {
+function trackGroup(g: Group): void {
   trackRecord(g.heap, g, HandleKind.ErrGroup, g.ptr)
 }
 

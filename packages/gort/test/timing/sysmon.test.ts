@@ -31,7 +31,9 @@ async function warm(rt: Runtime): Promise<void> {
 test.serial('Go\'s TestPreemption: two goroutines that only yield alternate on procs = 1', async (t) => {
   await withRuntime(t, 1, 30_000, async (rt) => {
     await warm(rt)
-    const [a, b] = await Promise.all([rt.run(hogs.yielder, 300), rt.run(hogs.yielder, 300)])
+    // 300 ms of their thread's CPU time each (not of the wall clock's):
+    // about 30 of sysmon's 10 ms slices however loaded the machine is.
+    const [a, b] = await Promise.all([rt.run(hogs.yielder, 300, 'thread'), rt.run(hogs.yielder, 300, 'thread')])
     t.log(`a resumed after a gap ${a.gaps.length} times, b ${b.gaps.length} times; preemptions ${rt.stats().sysmon.preemptions}`)
     t.true(a.start < b.end && b.start < a.end, 'their runs overlap in time: neither ran to the end first')
     t.true(a.gaps.length >= 3 && b.gaps.length >= 3, 'each was preempted and resumed several times')

@@ -100,7 +100,7 @@ const CATCHUP_MS = 10_000
 /** This thread's side of one runtime's channel. */
 class SabPort {
   readonly bc: BroadcastChannel
-  /** id → what this thread decodes it to: a SharedArrayBuffer, or a POSTED value to clone. */
+  /** id -> what this thread decodes it to: a SharedArrayBuffer, or a POSTED value to clone. */
   readonly table = new Map<number, unknown>()
   /** Whether every live id reaches this thread's queue or table (subscribed before sabgen moved, or caught up). */
   caughtUp: boolean
