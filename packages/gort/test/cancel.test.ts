@@ -67,6 +67,34 @@ test('a goroutine parked in sleep() or until() is woken with the reason at once'
   }, { modules })
 })
 
+test('a timer that a cancelled goroutine\'s finally block starts a few promise hops later fires while its M idles', async (t) => {
+  // The M has nothing left to run and parks. It used to decide how to sleep
+  // before those promise hops ran: no timer of its event loop yet, so it
+  // slept blocked, and the timer fired when the M next woke for its own
+  // look (every 250 ms, IDLE_GC_MS) or later. Liveness, with a margin of
+  // hundreds of ms over a 0 ms timer's own lag: the timer must come before
+  // the app's 200 ms one, every time.
+  await withRuntime(t, 1, 20_000, async (rt) => {
+    const lags: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const events = chan<string>(4, { runtime: rt })
+      const g = rt.go(cancels.leavesTimer, events)
+      await next(events)
+      // Let the M park on the until (asynchronously: a promise is pending).
+      await new Promise((r) => setTimeout(r, 20))
+      const fired = new Promise<string>((resolve) => rt.once('message', (msg) => resolve(String(msg))))
+      const t0 = performance.now()
+      g.cancel(new Error('done waiting'))
+      t.is((await t.throwsAsync(g.result))?.message, 'done waiting')
+      const first = await Promise.race([fired, new Promise<string>((r) => setTimeout(() => r('the app\'s 200 ms timer'), 200))])
+      lags.push(performance.now() - t0)
+      t.is(first, 'timer fired')
+      await fired
+    }
+    t.log(`the timer's message came ${lags.map((x) => x.toFixed(1)).join(', ')} ms after the cancel`)
+  }, { modules })
+})
+
 test('a goroutine cancelled before it starts never runs', async (t) => {
   await withRuntime(t, 1, 20_000, async (rt) => {
     const events = chan<string>(4, { runtime: rt })

@@ -350,6 +350,17 @@ async function park(): Promise<boolean> {
       notewakeup(m, mb + M_PARK)
     }
   }
+  // A step may have left microtasks queued (a cancelled goroutine's
+  // finally block, or an async function it abandoned, going on with
+  // `.then(() => setTimeout(...))`): they run at the M's next await, and
+  // the timer or socket they start is what eventLoopBusy() below must see,
+  // or the M sleeps blocked and the timer fires only when it next wakes
+  // (IDLE_GC_MS or later). So let them run first: each await here runs
+  // what was queued before it, and a chain of a few promise hops runs in a
+  // few (a full event-loop turn, setImmediate, would cover any depth but
+  // costs ~10 µs a park; these cost well under 1 µs). A waker meanwhile
+  // sets the note, and the sleep below returns at once.
+  if (pendingAsync === 0) for (let i = 0; i < MICROTASK_HOPS; i++) await undefined
   // Asleep, still look up every IDLE_GC_MS: when the heap asked for a
   // collection, collect and let the finalizers run (they free the shared
   // records this thread's dead handles held).
@@ -413,6 +424,9 @@ function unidle(): void {
 function globalWorkForUs(): boolean {
   return modules.loading.size === 0 && globrunqsize(h) > 0 && Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0
 }
+
+/** How many microtask checkpoints park() gives a step's leftover promise chains before it decides how to sleep. */
+const MICROTASK_HOPS = 4
 
 /** How long park() watches for work before it sleeps. */
 const PARK_SPIN_MS = 0.015
