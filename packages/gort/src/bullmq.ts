@@ -5,9 +5,10 @@
 // touches Redis (fetching jobs, locks and their renewal, the stalled-job
 // checker, retries and backoff, rate limits, pause and resume, the events,
 // close). What it calls to process a job (its processFn) is this file's
-// #process, handed to BullMQ's constructor as an in-process processor
-// that takes a signal (three parameters: BullMQ then tracks an
-// AbortController per job, worker.ts processorAcceptsSignal). #process
+// #process, handed to BullMQ's constructor as an in-process processor of
+// two parameters (job, token): BullMQ then makes no AbortController per
+// job (worker.ts processorAcceptsSignal), and the Worker's own cancelJob
+// and cancelAllJobs reach the job's goroutine instead. #process
 // spawns one goroutine per job (internal/bullmqjob.ts: runFile for a
 // processor module, runFn for a registered goroutine function) and
 // resolves with its result, or throws its error, which BullMQ stores as
@@ -25,11 +26,14 @@
 // job posted them, each after the previous one is done, and the job
 // completes only after its last note is applied (see JobEnd's count).
 //
-// Cancellation: BullMQ aborts the job's AbortController (worker.cancelJob,
-// cancelAllJobs); #process cancels the goroutine with the signal's reason
-// and `cancelGraceMs`: the reason is thrown in at its next yield, and a
-// processor that never yields has its M terminated after the grace period
-// (Goroutine.cancel, as gort/pool's abort).
+// Cancellation: worker.cancelJob(id, reason) and cancelAllJobs(reason),
+// which in BullMQ abort the job's AbortController (LockManager.cancelJob),
+// here cancel the job's goroutine with the reason and `cancelGraceMs`: the
+// reason is thrown in at its next yield (and aborts the job's signal on
+// the M), and a processor that never yields has its M terminated after the
+// grace period (Goroutine.cancel, as gort/pool's abort). A job cancelled
+// while its spawn waits for the end of the turn is cancelled as soon as it
+// is spawned.
 //
 // close(): BullMQ's close (waits for the running jobs unless forced), then
 // the runtime: a Worker's own runtime is closed (destroyed if forced); a
@@ -44,7 +48,7 @@ import { Runtime, hostOf, type RuntimeOptions } from './runtime.js'
 import { funcid, goroutineMeta, type GoroutineFn } from './internal/registry.js'
 import {
   bullmqjob, bullmqjobUrl, NOTE_DATA, NOTE_LOG, NOTE_PROGRESS,
-  type GortJob, type JobEnd, type JobInit, type JobNote,
+  type GortJob, type JobInit, type JobNote,
 } from './internal/bullmqjob.js'
 import type { Host } from './internal/host.js'
 
@@ -80,6 +84,10 @@ export type GortProcessor = string | URL | GoroutineFn<[job: GortJob, token?: st
 /** One job's run in a runtime: its notes, applied to the Job in order. */
 interface Run {
   readonly job: Job
+  /** Its goroutine, once spawned (#spawn). */
+  g: { cancel(reason?: unknown, o?: { graceMs?: number }): boolean } | undefined
+  /** cancelJob's reason, if it came before the goroutine was spawned. */
+  cancelled: { reason: unknown } | undefined
   /** Notes received so far. */
   received: number
   /** Notes the job posted (from its JobEnd), -1 until it has ended. */
@@ -156,9 +164,9 @@ function cancelReason(reason: unknown): unknown {
   return new Error('job cancelled')
 }
 
-/** The sandboxed job's fields (bullmq's Job.asJSONSandbox, with data parsed), for the M. */
-function jobInit(key: number, job: Job): JobInit {
-  return {
+/** The sandboxed job's fields (bullmq's Job.asJSONSandbox, with data parsed), for the M, as JSON (bullmqjob.ts JobInit). */
+function jobInit(key: number, job: Job): string {
+  return JSON.stringify({
     key,
     id: job.id,
     name: job.name,
@@ -177,7 +185,7 @@ function jobInit(key: number, job: Job): JobInit {
     queueName: job.queueName,
     queueQualifiedName: job.queueQualifiedName,
     prefix: job.prefix,
-  }
+  } satisfies JobInit)
 }
 
 /**
@@ -201,8 +209,8 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   readonly #graceMs: number
   #fnId = -1
   #closingGort: Promise<void> | undefined
-  /** The goroutines of the jobs running now (a forced close of a shared runtime's Worker cancels them). */
-  readonly #running = new Set<{ cancel(reason?: unknown, o?: { graceMs?: number }): boolean }>()
+  /** The runs of the jobs this Worker has been handed and not finished, by job id (cancelJob; a forced close of a shared runtime's Worker cancels them). */
+  readonly #running = new Map<string, Run>()
 
   constructor(name: string, processor: GortProcessor, opts: WorkerOptions) {
     // Checked before BullMQ's constructor, which may start fetching jobs.
@@ -224,13 +232,13 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     if (runtime !== undefined && (runtime === null || typeof runtime !== 'object')) {
       throw new TypeError(`gort/bullmq: options.runtime must be a Runtime or RuntimeOptions, got ${String(runtime)}`)
     }
-    // The processor BullMQ calls: three parameters, so that it tracks an
-    // AbortController per job (cancelJob). It reaches this Worker through
-    // `state`, set once BullMQ's constructor has returned (it may start
-    // fetching jobs then, autorun, but it calls the processor only later).
+    // The processor BullMQ calls: two parameters, so that BullMQ makes no
+    // AbortController per job (cancelJob and cancelAllJobs are this
+    // class's). It reaches this Worker through `state`, set once BullMQ's
+    // constructor has returned (it may start fetching jobs then, autorun,
+    // but it calls the processor only later).
     const state: { self?: Worker<DataType, ResultType, NameType> } = {}
-    const processFn = (job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> =>
-      state.self!.#process(job, token, signal)
+    const processFn = (job: Job, token: string | undefined): Promise<unknown> => state.self!.#process(job, token)
     super(name, processFn as never, bullOpts as BullWorkerOptions)
     state.self = this
     if (runtime instanceof Runtime) this.#rt = runtime
@@ -296,14 +304,16 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
   }
 
   /** BullMQ's processFn: runs the job as a goroutine, resolving with its result. */
-  async #process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+  async #process(job: Job, token: string | undefined): Promise<unknown> {
     const rt = this.runtime
     const host = hostOf(rt)
     const t = tableOf(host)
     const key = nextKey++
-    const run: Run = { job, received: 0, expected: -1, chain: Promise.resolve(), error: undefined, allIn: undefined }
+    const run: Run = { job, g: undefined, cancelled: undefined, received: 0, expected: -1, chain: Promise.resolve(), error: undefined, allIn: undefined }
     t.runs.set(key, run)
-    let onAbort: (() => void) | undefined
+    // BullMQ tracks a job by its id while it runs (LockManager.trackJob), so one id runs once here at a time.
+    const id = job.id
+    if (id !== undefined) this.#running.set(id, run)
     try {
       const init = jobInit(key, job)
       const g = await this.#spawn(host, () => {
@@ -311,20 +321,9 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
         if (this.#fnId < 0) this.#fnId = funcid(host.heap, this.#meta!)
         return rt.go(bullmqjob.runFn, this.#fnId, init, token)
       })
-      this.#running.add(g)
-      if (signal !== undefined) {
-        const gr = g
-        onAbort = () => gr.cancel(cancelReason(signal.reason), { graceMs: this.#graceMs })
-        if (signal.aborted) onAbort()
-        else signal.addEventListener('abort', onAbort, { once: true })
-      }
-      let end: JobEnd
-      try {
-        end = await g.result
-      } finally {
-        this.#running.delete(g)
-      }
-      const [ok, value, notes] = end
+      run.g = g
+      if (run.cancelled !== undefined) g.cancel(run.cancelled.reason, { graceMs: this.#graceMs })
+      const [ok, value, notes] = await g.result
       run.expected = notes
       if (run.received < notes) await new Promise<void>((r) => { run.allIn = r })
       await run.chain
@@ -332,9 +331,33 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
       if (!ok) throw value
       return value
     } finally {
-      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort)
+      if (id !== undefined && this.#running.get(id) === run) this.#running.delete(id)
       t.runs.delete(key)
     }
+  }
+
+  /**
+   * BullMQ's cancelJob: cancels job `jobId` if this Worker runs it (its
+   * goroutine gets `reason` thrown in at its next yield, a string as an
+   * Error with that message; a processor that never yields has its M
+   * terminated after cancelGraceMs). Returns whether the job was found.
+   */
+  override cancelJob(jobId: string, reason?: string): boolean {
+    const run = this.#running.get(jobId)
+    if (run === undefined) return false
+    this.#cancelRun(run, reason)
+    return true
+  }
+
+  /** BullMQ's cancelAllJobs: cancels every job this Worker runs (cancelJob). */
+  override cancelAllJobs(reason?: string): void {
+    for (const run of this.#running.values()) this.#cancelRun(run, reason)
+  }
+
+  #cancelRun(run: Run, reason: unknown): void {
+    if (run.cancelled !== undefined) return // as BullMQ's: an AbortController aborts once
+    run.cancelled = { reason: cancelReason(reason) }
+    run.g?.cancel(run.cancelled.reason, { graceMs: this.#graceMs })
   }
 
   /**
@@ -354,7 +377,7 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
           // (Once BullMQ is closed no job starts, so no runtime is made after this.)
           if (this.#rt !== undefined) await (force ? this.#rt.destroy() : this.#rt.close())
         } else if (force) {
-          for (const g of this.#running) g.cancel(new Error('worker closed'), { graceMs: this.#graceMs })
+          for (const run of this.#running.values()) run.g?.cancel(new Error('worker closed'), { graceMs: this.#graceMs })
         }
       }
     })()

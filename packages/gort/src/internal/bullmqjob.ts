@@ -42,7 +42,15 @@ import { cancelled } from './cancel.js'
 import { postNote } from './mmsg.js'
 import { mheap } from './proc.js'
 
-/** The job as the Worker sends it to the M: BullMQ's sandboxed job JSON, with data already parsed. */
+/**
+ * The job's fields as the Worker sends them to the M, as one JSON string
+ * (the Worker's JSON.stringify, the M's JSON.parse): BullMQ's sandboxed
+ * job (Job.asJSONSandbox) with data and opts parsed. One string crosses
+ * the shared heap with a single copy, where the codec would write the
+ * object's ~20 fields one by one on the app's thread (the thread that
+ * limits tiny jobs: docs/bullmq.md); and the data came from JSON in Redis,
+ * so JSON loses nothing.
+ */
 export interface JobInit {
   /** The Worker's key for this run of the job (bullmq.ts Run), which its notes carry. */
   key: number
@@ -112,7 +120,15 @@ export class GortJob {
   queueQualifiedName: string
   prefix: string
   readonly #key: number
-  readonly #ac = new AbortController()
+  /**
+   * Made when first asked for (job.signal, or a processor that takes the
+   * signal as its third parameter): most jobs never look, and an
+   * AbortController per job was a measurable share of a tiny job's cost on
+   * the M (docs/bullmq.md, "What limits throughput").
+   */
+  #ac: AbortController | undefined
+  /** Why the job was cancelled, if it was before anyone asked for the signal. */
+  #abortedWith: { reason: unknown } | undefined
   /** Notes posted so far (the Worker waits for this many before it completes the job). */
   #notes = 0
 
@@ -139,6 +155,10 @@ export class GortJob {
 
   /** Aborted when the job is cancelled (BullMQ's worker.cancelJob, or a forced close of a shared runtime's Worker). */
   get signal(): AbortSignal {
+    if (this.#ac === undefined) {
+      this.#ac = new AbortController()
+      if (this.#abortedWith !== undefined) this.#ac.abort(this.#abortedWith.reason)
+    }
     return this.#ac.signal
   }
 
@@ -172,7 +192,8 @@ export class GortJob {
 
   /** @internal */
   static abort(job: GortJob, reason: unknown): void {
-    job.#ac.abort(reason)
+    if (job.#ac !== undefined) job.#ac.abort(reason)
+    else job.#abortedWith ??= { reason }
   }
 }
 
@@ -188,9 +209,13 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 function* runJob(fn: Function, gen: boolean, job: GortJob, token: string | undefined): Generator<unknown, JobEnd> {
   try {
     let r: unknown
-    if (gen) r = yield* (fn(job, token, job.signal) as Generator<unknown, unknown>)
+    // The signal as third argument only to a processor that declares one
+    // (BullMQ's own rule, Worker.processorAcceptsSignal: processor.length
+    // >= 3); job.signal is always there.
+    const signal = fn.length >= 3 ? job.signal : undefined
+    if (gen) r = yield* (fn(job, token, signal) as Generator<unknown, unknown>)
     else {
-      r = fn(job, token, job.signal)
+      r = fn(job, token, signal)
       if (isThenable(r)) r = yield* until(r)
     }
     // BullMQ stores undefined as null (ChildProcessor.start).
@@ -210,8 +235,8 @@ export const bullmqjob = goroutines(import.meta.url, {
    * the job, as BullMQ's child processor does (`export default`, or
    * `module.exports =`; a function, async function or generator function).
    */
-  *runFile(filename: string, init: JobInit, token: string | undefined): Generator<unknown, JobEnd> {
-    const job = new GortJob(init)
+  *runFile(filename: string, init: string, token: string | undefined): Generator<unknown, JobEnd> {
+    const job = new GortJob(JSON.parse(init) as JobInit)
     let h
     try {
       h = yield* handlerFor(filename, 'default')
@@ -222,8 +247,8 @@ export const bullmqjob = goroutines(import.meta.url, {
   },
 
   /** Runs registered goroutine function `id` (the runtime's function table) on the job. */
-  *runFn(id: number, init: JobInit, token: string | undefined): Generator<unknown, JobEnd> {
-    const job = new GortJob(init)
+  *runFn(id: number, init: string, token: string | undefined): Generator<unknown, JobEnd> {
+    const job = new GortJob(JSON.parse(init) as JobInit)
     const h = mheap()!
     let fn = funcById(h, id)
     if (fn === undefined) {
