@@ -10,7 +10,7 @@
 import test from 'ava'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
-import { Queue, Job, QueueEvents } from 'bullmq'
+import { Queue, Job, QueueEvents, Worker as BullWorker } from 'bullmq'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -290,6 +290,49 @@ test('close() waits for the running jobs; a second close() is the first; close d
   await bounded(q3, started3, 'the spin job to start')
   await bounded(q3, w3.close(true), 'close(true)')
   t.is(await j3.getState(), 'active')
+})
+
+test('close(true) while a job waits for its turn\'s spawn batch: it fails with \'worker closed\' without running, and another worker runs it', async (t) => {
+  // The Worker holds a job's spawn until the end of the event-loop turn
+  // that handed it over (bullmq.ts #spawn). close(true) in that same turn,
+  // right after BullMQ called the processor, must not let it start.
+  const q = newQueue()
+  let held!: (p: Promise<string>) => void
+  const heldOutcome = new Promise<Promise<string>>((resolve) => (held = resolve))
+  class CloseInTheTurn extends Worker {
+    protected override callProcessJob(job: Job, token: string, signal?: AbortSignal): Promise<unknown> {
+      const p = super.callProcessJob(job, token, signal) // the spawn now waits for the turn's end
+      held(p.then(() => 'ran', (e: Error) => e.message))
+      void this.close(true)
+      return p
+    }
+  }
+  const w = new CloseInTheTurn(q.name, gen, { connection: redis.connection, runtime: { procs: 1 }, lockDuration: 500, stalledInterval: 200 })
+  workers.push(w)
+  let completed = 0
+  w.on('completed', () => completed++)
+  const job = await q.add('double', { n: 21 })
+  t.is(await bounded(q, heldOutcome.then((p) => p), 'the held job\'s outcome'), 'worker closed')
+  await bounded(q, w.close(), 'close(true)')
+  t.is(completed, 0)
+  // BullMQ, closing, leaves the job active with a lock nobody renews (or
+  // fails it): another worker's stalled checker moves it back to wait and
+  // runs it, once. Never lost. (A short stalledInterval on both: a stalled
+  // check holds off the others' for the checker's own interval.)
+  const state = await job.getState()
+  t.log(`after close(true) the job is ${state}`)
+  if (state === 'failed') {
+    t.is((await Job.fromId(q, job.id!))!.failedReason, 'worker closed')
+    return
+  }
+  t.is(state, 'active')
+  const other = new BullWorker(q.name, async (j: Job) => (j.data as { n: number }).n * 2, { connection: redis.connection, stalledInterval: 200 })
+  try {
+    const done = new Promise<[string, unknown]>((resolve) => other.on('completed', (j, v) => resolve([j.id!, v])))
+    t.deepEqual(await bounded(q, done, 'the other worker completing the job'), [job.id!, 42])
+  } finally {
+    await other.close()
+  }
 })
 
 test('one runtime shared by a gort/pool Pool and two Workers', async (t) => {
