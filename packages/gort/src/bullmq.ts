@@ -48,9 +48,9 @@ import { Runtime, hostOf, type RuntimeOptions } from './runtime.js'
 import { funcid, goroutineMeta, type GoroutineFn } from './internal/registry.js'
 import {
   bullmqjob, bullmqjobUrl, NOTE_DATA, NOTE_LOG, NOTE_PROGRESS,
-  type GortJob, type JobInit, type JobNote,
+  type GortJob, type JobEnd, type JobInit, type JobNote,
 } from './internal/bullmqjob.js'
-import type { Host } from './internal/host.js'
+import type { CallbackGoroutine, Host } from './internal/host.js'
 
 export type { GortJob, Posted } from './internal/bullmqjob.js'
 
@@ -81,23 +81,39 @@ export interface WorkerOptions extends BullWorkerOptions {
  */
 export type GortProcessor = string | URL | GoroutineFn<[job: GortJob, token?: string, signal?: AbortSignal]>
 
-/** One job's run in a runtime: its notes, applied to the Job in order. */
+/**
+ * One job's run in a runtime, from BullMQ's call of the processor to the
+ * settling of the promise it got: the goroutine, and the job's notes,
+ * applied to the Job in order.
+ */
 interface Run {
   readonly job: Job
-  /** Its goroutine, once spawned (#spawn). */
-  g: { cancel(reason?: unknown, o?: { graceMs?: number }): boolean } | undefined
+  /** Its key in the runtime's RunTable (its notes carry it). */
+  readonly key: number
+  readonly table: RunTable
+  /** Its Worker's runs by job id (cancelJob). */
+  readonly byId: Map<string, Run>
+  /** Settle the promise BullMQ awaits (#process). */
+  readonly resolve: (v: unknown) => void
+  readonly reject: (e: unknown) => void
+  /** The job's fields as JSON and BullMQ's token, until the goroutine is spawned (#start). */
+  init: string
+  readonly token: string | undefined
+  /** Its goroutine, once spawned. */
+  g: CallbackGoroutine<Run> | undefined
   /** cancelJob's reason, if it came before the goroutine was spawned. */
   cancelled: { reason: unknown } | undefined
   /** Notes received so far. */
   received: number
   /** Notes the job posted (from its JobEnd), -1 until it has ended. */
   expected: number
-  /** The notes applied so far, one after the other. */
-  chain: Promise<void>
+  /** The goroutine's outcome, once it has ended: ok, and the result or the error. */
+  ok: boolean
+  value: unknown
+  /** The notes applied so far, one after the other (undefined until the first). */
+  chain: Promise<void> | undefined
   /** The first note that failed to apply: the job fails with it, as a sandboxed job's does. */
   error: unknown
-  /** Set while #process waits for the last notes. */
-  allIn: (() => void) | undefined
 }
 
 /** The runs of every Worker on one runtime, by key, and the note listener they share. */
@@ -125,7 +141,7 @@ function onNote(t: RunTable, note: unknown): void {
   const run = t.runs.get(n.bullmq)
   if (run === undefined) return // its goroutine died with its M: the job has failed already
   const job = run.job
-  run.chain = run.chain.then(async () => {
+  run.chain = (run.chain ?? Promise.resolve()).then(async () => {
     if (run.error !== undefined) return
     if (n.k === NOTE_PROGRESS) await job.updateProgress(n.v as number | object)
     else if (n.k === NOTE_LOG) await job.log(n.v as string)
@@ -134,7 +150,35 @@ function onNote(t: RunTable, note: unknown): void {
     run.error ??= e
   })
   run.received++
-  if (run.received === run.expected) run.allIn?.()
+  if (run.received === run.expected) settle(run)
+}
+
+/** The goroutine of a run ended (a CallbackGoroutine's callback, in the host's completion loop: must not throw). */
+function onEnd(run: Run, _g: CallbackGoroutine<Run>, failed: boolean, v: unknown): void {
+  // failed: it never returned its JobEnd (its M died, the runtime was
+  // destroyed, it was cancelled before it started).
+  if (failed) return finish(run, false, v)
+  const [ok, value, notes] = v as JobEnd
+  run.ok = ok
+  run.value = value
+  run.expected = notes
+  if (run.received >= notes) settle(run)
+}
+
+/** The run has ended and all its notes are in: it completes once they are applied. */
+function settle(run: Run): void {
+  if (run.chain === undefined) finish(run, run.ok, run.value)
+  else void run.chain.then(() => finish(run, run.ok, run.value))
+}
+
+/** Settles BullMQ's promise of the run: its result, or its error (a note's that failed first). */
+function finish(run: Run, ok: boolean, value: unknown): void {
+  run.table.runs.delete(run.key)
+  const id = run.job.id
+  if (id !== undefined && run.byId.get(id) === run) run.byId.delete(id)
+  if (run.error !== undefined) run.reject(run.error)
+  else if (ok) run.resolve(value)
+  else run.reject(value)
 }
 
 /** The file URL of processor module `p`, checked as BullMQ's Worker checks it (worker.ts constructor). */
@@ -263,76 +307,78 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     return this.#rt
   }
 
-  /** close(true) was called: jobs whose spawn is still pending (#spawn) fail instead of starting. */
+  /** close(true) was called: jobs whose spawn is still pending (#hold) fail instead of starting. */
   #forced = false
 
-  /** The spawns of the jobs BullMQ handed over in this turn of the event loop, run together by #spawn. */
-  #pending: Array<() => void> = []
+  /** The runs BullMQ handed over in this turn of the event loop, spawned together at its end (#hold). */
+  #pending: Run[] = []
 
   /**
-   * Runs spawn (one job's rt.go) at the end of this turn of the event loop
-   * (setImmediate), together with the other jobs BullMQ handed over in the
-   * same turn, in one host batch (Host.batchBegin): one push onto the
-   * global queue and one round of M wake-ups for all of them, instead of
-   * one each. Only this Worker's spawns are held back: an app's own rt.go
-   * on a shared runtime is published at once, as always.
+   * BullMQ's processFn: runs the job as a goroutine (a CallbackGoroutine:
+   * its end settles the returned promise directly, with no promise of its
+   * own), resolving with its result or rejecting with its error.
    */
-  #spawn<G>(host: Host, spawn: () => G): Promise<G> {
-    return new Promise<G>((resolve, reject) => {
-      if (this.#pending.push(() => {
-        // A forced close between the hand-over and this turn's end cancels
-        // the running jobs; one not started yet must not start after it.
-        if (this.#forced) return reject(new Error('worker closed'))
-        try {
-          resolve(spawn())
-        } catch (e) {
-          reject(e)
-        }
-      }) === 1) {
-        setImmediate(() => {
-          const todo = this.#pending
-          this.#pending = []
-          host.batchBegin()
-          try {
-            for (const f of todo) f()
-          } finally {
-            host.batchEnd()
-          }
-        })
+  #process(job: Job, token: string | undefined): Promise<unknown> {
+    const host = hostOf(this.runtime)
+    const table = tableOf(host)
+    return new Promise<unknown>((resolve, reject) => {
+      const key = nextKey++
+      const run: Run = {
+        job, key, table, byId: this.#running, resolve, reject, init: '', token, g: undefined, cancelled: undefined,
+        received: 0, expected: -1, ok: false, value: undefined, chain: undefined, error: undefined,
+      }
+      table.runs.set(key, run)
+      // BullMQ tracks a job by its id while it runs (LockManager.trackJob), so one id runs once here at a time.
+      if (job.id !== undefined) this.#running.set(job.id, run)
+      try {
+        run.init = jobInit(key, job)
+      } catch (e) {
+        return finish(run, false, e)
+      }
+      this.#hold(host, run)
+    })
+  }
+
+  /**
+   * Holds run's spawn until the end of this turn of the event loop
+   * (setImmediate), and spawns it there together with the other jobs
+   * BullMQ handed over in the same turn, in one host batch
+   * (Host.batchBegin): one push onto the global queue and one round of M
+   * wake-ups for all of them, instead of one each. Only this Worker's
+   * spawns are held back: an app's own rt.go on a shared runtime is
+   * published at once, as always.
+   */
+  #hold(host: Host, run: Run): void {
+    if (this.#pending.push(run) !== 1) return
+    setImmediate(() => {
+      const todo = this.#pending
+      this.#pending = []
+      host.batchBegin()
+      try {
+        for (const r of todo) this.#start(host, r)
+      } finally {
+        host.batchEnd()
       }
     })
   }
 
-  /** BullMQ's processFn: runs the job as a goroutine, resolving with its result. */
-  async #process(job: Job, token: string | undefined): Promise<unknown> {
-    const rt = this.runtime
-    const host = hostOf(rt)
-    const t = tableOf(host)
-    const key = nextKey++
-    const run: Run = { job, g: undefined, cancelled: undefined, received: 0, expected: -1, chain: Promise.resolve(), error: undefined, allIn: undefined }
-    t.runs.set(key, run)
-    // BullMQ tracks a job by its id while it runs (LockManager.trackJob), so one id runs once here at a time.
-    const id = job.id
-    if (id !== undefined) this.#running.set(id, run)
+  /** Spawns run's goroutine (its arguments: the processor, the job's JSON, the token). */
+  #start(host: Host, run: Run): void {
+    // A forced close between the hand-over and this turn's end cancels the
+    // running jobs; one not started yet must not start after it.
+    if (this.#forced) return finish(run, false, new Error('worker closed'))
     try {
-      const init = jobInit(key, job)
-      const g = await this.#spawn(host, () => {
-        if (this.#file !== undefined) return rt.go(bullmqjob.runFile, this.#file, init, token)
+      let g
+      if (this.#file !== undefined) g = host.spawn(bullmqjob.runFile, [this.#file, run.init, run.token], undefined, 0, run, onEnd)
+      else {
         if (this.#fnId < 0) this.#fnId = funcid(host.heap, this.#meta!)
-        return rt.go(bullmqjob.runFn, this.#fnId, init, token)
-      })
-      run.g = g
-      if (run.cancelled !== undefined) g.cancel(run.cancelled.reason, { graceMs: this.#graceMs })
-      const [ok, value, notes] = await g.result
-      run.expected = notes
-      if (run.received < notes) await new Promise<void>((r) => { run.allIn = r })
-      await run.chain
-      if (run.error !== undefined) throw run.error
-      if (!ok) throw value
-      return value
-    } finally {
-      if (id !== undefined && this.#running.get(id) === run) this.#running.delete(id)
-      t.runs.delete(key)
+        g = host.spawn(bullmqjob.runFn, [this.#fnId, run.init, run.token], undefined, 0, run, onEnd)
+      }
+      run.g = g as CallbackGoroutine<Run>
+      run.init = ''
+      if (run.cancelled !== undefined) run.g.cancel(run.cancelled.reason, { graceMs: this.#graceMs })
+    } catch (e) {
+      finish(run, false, e)
     }
   }
 
