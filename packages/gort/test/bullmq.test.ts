@@ -335,6 +335,28 @@ test('close(true) while a job waits for its turn\'s spawn batch: it fails with \
   }
 })
 
+test('cancelJob while a job waits for its turn\'s spawn batch: the job fails with the reason without running', async (t) => {
+  const q = newQueue()
+  class CancelInTheTurn extends Worker {
+    protected override callProcessJob(job: Job, token: string, signal?: AbortSignal): Promise<unknown> {
+      const p = super.callProcessJob(job, token, signal) // the spawn now waits for the turn's end
+      t.true(this.cancelJob(job.id!, 'cancelled early'))
+      return p
+    }
+  }
+  const w = new CancelInTheTurn(q.name, gen, { connection: redis.connection, runtime: { procs: 1 } })
+  workers.push(w)
+  let completed = 0
+  w.on('completed', () => completed++)
+  const failed = collect(w, 'failed', 1)
+  const job = await q.add('double', { n: 1 })
+  const [[fj, err]] = await bounded(q, failed, 'the job cancelled before its spawn')
+  t.is(fj.id, job.id)
+  t.is((err as Error).message, 'cancelled early')
+  t.is(completed, 0)
+  await w.close()
+})
+
 test('one runtime shared by a gort/pool Pool and two Workers', async (t) => {
   const pool = new Piscina({ filename: fixture('plain.mjs'), maxThreads: 2 })
   const rt = pool.runtime!

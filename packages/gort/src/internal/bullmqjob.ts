@@ -25,14 +25,15 @@
 // the same reason runFile never throws: a failure is returned as
 // [false, error, notes], so that its count arrives too.
 //
-// Cancellation (BullMQ's worker.cancelJob, the lock manager's
-// AbortController): the Worker cancels the goroutine (Goroutine.cancel,
+// Cancellation (the Worker's cancelJob and cancelAllJobs, BullMQ's
+// signatures): the Worker cancels the goroutine (Goroutine.cancel,
 // cancel.ts), so the reason is thrown in at the processor's next yield (a
 // generator) or at the until() awaiting its promise (an async processor),
-// and the job's signal (`job.signal`, the processor's third argument, as
-// BullMQ passes it) is aborted with it, for the work an async processor
-// started. A plain function that never returns is ended by the Worker's
-// grace period, which terminates its M.
+// and the job's signal (`job.signal`, also the third argument of a
+// processor that declares one, BullMQ's rule) is aborted with it, for the
+// work an async processor started. The signal's AbortController is made
+// only when someone asks for the signal. A plain function that never
+// returns is ended by the Worker's grace period, which terminates its M.
 
 import { goroutines, isGeneratorFunction, funcById, funcKey } from './registry.js'
 import { handlerFor } from './pooltask.js'
