@@ -25,6 +25,9 @@ export interface TraceStopOptions {
  * when the step ends).
  */
 const STOP_WAIT_MS = 200
+/** stopNow's wait, blocking the exiting thread. */
+const STOP_NOW_WAIT_MS = 100
+const nap = new Int32Array(new SharedArrayBuffer(4))
 
 /**
  * Records what every M, P and goroutine does, as Go's runtime/trace does:
@@ -73,6 +76,9 @@ export class RuntimeTrace {
    */
   stopNow(): ChromeTrace {
     this.#host.traceStop()
+    // The Ms run on while the host's thread exits: give a busy one a moment to publish its burst.
+    const until = performance.now() + STOP_NOW_WAIT_MS
+    while (this.#host.traceUnpublished && performance.now() < until) Atomics.wait(nap, 0, 0, 1)
     return toChrome(this.#host.traceRead())
   }
 }
