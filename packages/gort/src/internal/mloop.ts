@@ -740,7 +740,7 @@ function execute(gp: number, inherit: boolean): void {
   // Plain: the M owns a runnable or running G of its own; no other thread
   // writes its status in these states (only a parked G is readied by others).
   m[gb + G_STATUS] = Gstatus.Grunning
-  if (tron[0] !== 0) traceStart(gb, s)
+  if (tron[0] !== 0) traceStart(gp, gb, s)
   let v = resumeVal[s]
   let isErr = resumeErr[s]
   if (v !== undefined) resumeVal[s] = undefined
@@ -916,18 +916,28 @@ function traceName(goid: number, s: number): void {
   closureEpoch[s] = tron[TR_EPOCH]
 }
 
+/** Per G record: the recording (TR_EPOCH) in which this M last wrote a full Start for it (with its function). */
+const startEpoch: number[] = []
+
 /**
  * traceGoStart: gp (record gb, local slot s) starts running on our P. An
  * unstamped event when gp is one of this M's own runnable goroutines
  * (localnext, localq): whatever readied it is ordered before it, in this
- * M's buffer or by the stamp taken when M.readyq was drained. A goroutine
- * from a run queue, a steal or the global queue is stamped: it may have
- * been created on another thread (whose Create is stamped) just before.
+ * M's buffer or by the stamp taken when M.readyq was drained; the short
+ * form once this recording has its function. A goroutine from a run
+ * queue, a steal or the global queue is stamped: it may have been created
+ * on another thread (whose Create is stamped) just before.
  */
-function traceStart(gb: number, s: number): void {
-  const fn = m[gb + G_FN]
+function traceStart(gp: number, gb: number, s: number): void {
   const goid = m[gb + G_GOID]
-  if (fn < 0 && closureEpoch[s] !== tron[TR_EPOCH]) traceName(goid, s)
+  const epoch = tron[TR_EPOCH]
+  if (pickedLocal && startEpoch[gp] === epoch) {
+    tw.ev2(Ev.StartLocal | (pp << 8), goid)
+    return
+  }
+  const fn = m[gb + G_FN]
+  if (fn < 0 && closureEpoch[s] !== epoch) traceName(goid, s)
+  startEpoch[gp] = epoch
   if (pickedLocal) tw.ev(Ev.Start | (pp << 8), goid, fn, 0)
   else tw.emit(Ev.Start, goid, fn, 0, pp)
 }
@@ -940,10 +950,10 @@ function traceStop(gb: number, why: number): void {
   const goid = m[gb + G_GOID]
   if (tracePreempted) {
     // A park that a preemption came with is still a block (execute).
-    tw.ev(Ev.Preempted | (pp << 8), goid, 0, 0)
+    tw.ev2(Ev.Preempted | (pp << 8), goid)
     tracePreempted = false
   }
-  tw.ev(Ev.Stop | ((why | (m[gb + G_WAITREASON] << 4)) << 8), goid, 0, 0)
+  tw.ev2(Ev.Stop | ((why | (m[gb + G_WAITREASON] << 4)) << 8), goid)
 }
 
 /**
@@ -1126,7 +1136,7 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
   const s = m[gb + G_LSLOT]
   resumeVal[s] = v
   resumeErr[s] = isErr
-  if (tron[0] !== 0) tw.ev(Ev.Unblock | (m[gb + G_WAITREASON] << 8), m[gb + G_GOID], 0, 0)
+  if (tron[0] !== 0) tw.ev2(Ev.UnblockLocal | (m[gb + G_WAITREASON] << 8), m[gb + G_GOID])
   m[gb + G_WAITREASON] = 0
   Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
   localq.push(gp)
@@ -1190,7 +1200,7 @@ function exitsyscall(gp: number, gb: number): boolean {
 
 /** Go's goexit: the goroutine ended with a value or an exception. */
 function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
-  if (tron[0] !== 0) tw.ev(Ev.Stop | (StopWhy.Exit << 8), m[gb + G_GOID], 0, 0)
+  if (tron[0] !== 0) tw.ev2(Ev.Stop | (StopWhy.Exit << 8), m[gb + G_GOID])
   const s = m[gb + G_LSLOT]
   if (s >= 0) {
     gens[s] = undefined

@@ -619,14 +619,16 @@ export function goready(h: SharedHeap, gp: number): void {
   const mp = m[gb + G_M] - 1
   const tw = h.tw
   if (tw.on[0] !== 0) {
-    const by = threadG()
-    const byid = by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID]
-    // Readied on its own M: an unstamped event, ordered before gp's next
-    // start by its place in this M's buffer. Across threads: stamped, so
+    // Readied on its own M: an unstamped short event, ordered before gp's
+    // next start by its place in this M's buffer (the reader takes the
+    // goroutine running there as the waker). Across threads: stamped, so
     // that it is placed before the start, which the M stamps when it
     // takes gp from M.readyq (trace/buffer.ts).
-    if (mp === threadM && threadHeap === h) tw.ev(Ev.Unblock | (m[gb + G_WAITREASON] << 8), m[gb + G_GOID], byid, 0)
-    else tw.emit(Ev.Unblock, m[gb + G_GOID], byid, 0, m[gb + G_WAITREASON])
+    if (mp === threadM && threadHeap === h) tw.ev2(Ev.UnblockLocal | (m[gb + G_WAITREASON] << 8), m[gb + G_GOID])
+    else {
+      const by = threadG()
+      tw.emit(Ev.Unblock, m[gb + G_GOID], by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID], 0, m[gb + G_WAITREASON])
+    }
   }
   m[gb + G_WAITREASON] = 0
   m[gb + G_STATUS] = Gstatus.Grunnable

@@ -44,7 +44,7 @@ export const CH_DIRTY = 3 // 1 while the owner (an M) may have written events af
 export const CH_SEQ = 4 // the owner's chunk count in this recording (0, 1, ...)
 /** Events start at this int32 word of a chunk. */
 export const CH_EVENTS = 8
-/** int32 words per event: a header (kind in the low 8 bits, a small argument x above), then a, b, c. */
+/** int32 words per event: a header (kind in the low 8 bits, a small argument x above), then a, b, c; the short kinds (evWords) have only the header and a. */
 export const EV_WORDS = 4
 const CHUNK_WORDS = CHUNK_BYTES / 4
 
@@ -61,11 +61,11 @@ export const Ev = {
   Create: 3,
   /** A goroutine starts running: x = P, a = goid, b = its function's table id (-1: a closure). */
   Start: 4,
-  /** It stops running: x = StopWhy | wait reason << 4, a = goid. */
+  /** It stops running: x = StopWhy | wait reason << 4, a = goid. Short. */
   Stop: 5,
   /** goready: x = the wait reason it ended, a = goid readied, b = the goroutine that readied it (0: the app, a timer, a promise). Stamped when it crosses threads. */
   Unblock: 6,
-  /** A goroutine gave up its M at a safe point because sysmon asked: x = P, a = goid. */
+  /** A goroutine gave up its M at a safe point because sysmon asked: x = P, a = goid. Short. */
   Preempted: 7,
   /** sysmon asked the goroutine on P a to yield (preemptone): b = goid. */
   PreemptReq: 8,
@@ -83,9 +83,18 @@ export const Ev = {
   GoName: 14,
   /** A time stamp: x = 1 if the event after it happened at this time (0: a bare stamp); b, c = the time, a float64 of µs since the base. */
   Stamp: 15,
-  /** The writer's M left its scheduler (the end of a burst): the time until its next stamp went by outside goroutines. */
+  /** The writer's M left its scheduler (the end of a burst): the time until its next stamp went by outside goroutines. Short. */
   Idle: 16,
+  /** Start, short: x = P, a = goid, whose function this recording already has (from its Create, GoName, or an earlier full Start on this M). */
+  StartLocal: 17,
+  /** Unblock on the woken goroutine's own M, short: x = the wait reason, a = goid; the waker is the goroutine running on this M then (0: none, a timer or a promise). */
+  UnblockLocal: 18,
 } as const
+
+/** Words an event of this kind takes (String: its header's; its units follow). */
+export function evWords(kind: number): number {
+  return kind === Ev.Stop || kind === Ev.Preempted || kind === Ev.Idle || kind === Ev.StartLocal || kind === Ev.UnblockLocal ? 2 : EV_WORDS
+}
 
 /** Why a goroutine stopped running (Ev.Stop's b). */
 export const StopWhy = {
@@ -108,7 +117,7 @@ export const DEFAULT_TRACE_BYTES = 32 * 1024 * 1024
  * every MAX_STAMP_EVENTS events.
  */
 const STAMP_EVERY_US = 8
-const MAX_STAMP_EVENTS = 64
+const MAX_STAMP_WORDS = 64 * EV_WORDS
 
 /** Creates a runtime's trace buffer (the host, at Runtime creation). */
 export function newTraceBuffer(bytes = DEFAULT_TRACE_BYTES): SharedArrayBuffer {
@@ -145,7 +154,7 @@ export class TraceWriter {
   private seq = 0
   private offs = 0 // performance.timeOrigin - base
   private tick = 0 // TR_TICK when last stamped
-  private every = 1 // events between stamps
+  private every = EV_WORDS // words between stamps
   private stampPos = 0 // pos just after the last stamp
   private stampT = 0 // its time, µs
   private idled = false // an Idle marker since the last stamp
@@ -183,6 +192,17 @@ export class TraceWriter {
     } else this.stamped(h, a, b, c, true, -1)
   }
 
+  /** ev() for a short kind (evWords 2): the header and a. */
+  ev2(h: number, a: number): void {
+    const p = this.pos
+    const i = this.i
+    if (p < this.lim && i[TR_TICK] === this.tick) {
+      i[p] = h
+      i[p + 1] = a
+      this.pos = p + 2
+    } else this.stamped(h, a, 0, 0, true, -1)
+  }
+
   /** A stamped event (call only after seeing on[TR_ON] !== 0): the clock is read for it. */
   emit(kind: number, a: number, b = 0, c = 0, x = 0): void {
     this.stamped(kind | (x << 8), a, b, c, true, -1)
@@ -213,9 +233,10 @@ export class TraceWriter {
       return
     }
     const i = this.i
-    if (this.on[TR_ON] !== 0 && this.pos + EV_WORDS <= this.end && this.pos !== this.stampPos) {
+    if (this.on[TR_ON] !== 0 && this.pos + 2 <= this.end && this.pos !== this.stampPos) {
       i[this.pos] = Ev.Idle
-      this.pos += EV_WORDS
+      i[this.pos + 1] = 0
+      this.pos += 2
       this.idled = true
       this.lim = this.pos // the next event is stamped
     }
@@ -269,15 +290,15 @@ export class TraceWriter {
     if (i[TR_EPOCH] !== this.epoch && !this.sync()) return
     this.tick = i[TR_TICK]
     const t = ((nowMs >= 0 ? nowMs : performance.now()) + this.offs) * 1000
-    const words = EV_WORDS * (1 + (this.fresh ? 1 : 0) + (withEvent ? 1 : 0))
+    const words = EV_WORDS * (1 + (this.fresh ? 1 : 0)) + (withEvent ? evWords(h & 0xff) : 0)
     const sameChunk = this.pos + words <= this.end
     if (!sameChunk && !this.claim(words)) return
-    // Events since the last stamp, in this chunk and with no idle spell
-    // among them: how fast they came sets the next interval.
-    const n = (this.pos - this.stampPos) / EV_WORDS
+    // Words written since the last stamp, in this chunk and with no idle
+    // spell among them: how fast they came sets the next interval.
+    const n = this.pos - this.stampPos
     if (sameChunk && !this.idled && n > 0) {
       const gap = (t - this.stampT) / n
-      this.every = gap <= 0 ? MAX_STAMP_EVENTS : Math.max(1, Math.min(MAX_STAMP_EVENTS, Math.floor(STAMP_EVERY_US / gap)))
+      this.every = gap <= 0 ? MAX_STAMP_WORDS : Math.max(EV_WORDS, Math.min(MAX_STAMP_WORDS, Math.floor(STAMP_EVERY_US / gap)))
     }
     let p = this.pos
     i[p] = Ev.Stamp | ((withEvent || this.fresh ? 1 : 0) << 8)
@@ -293,17 +314,20 @@ export class TraceWriter {
       p += EV_WORDS
     }
     if (withEvent) {
+      const ew = evWords(h & 0xff)
       i[p] = h
       i[p + 1] = a
-      i[p + 2] = b
-      i[p + 3] = c
-      p += EV_WORDS
+      if (ew === EV_WORDS) {
+        i[p + 2] = b
+        i[p + 3] = c
+      }
+      p += ew
     }
     this.pos = p
     this.stampPos = p
     this.stampT = t
     this.idled = false
-    this.lim = Math.min(this.end - EV_WORDS + 1, p + this.every * EV_WORDS)
+    this.lim = Math.min(this.end - EV_WORDS + 1, p + this.every)
     this.publish()
     // An M goes on writing unpublished events until its burst ends (idle()).
     if (this.owner >= 0) i[this.chunk + CH_DIRTY] = 1
@@ -319,7 +343,7 @@ export class TraceWriter {
     this.chunk = -1
     this.pos = this.end = this.lim = this.stampPos = this.published = 0
     this.seq = 0
-    this.every = 1
+    this.every = EV_WORDS
     this.idled = false
     this.fresh = true
     this.names.clear()
@@ -439,7 +463,7 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
   let w: W | undefined
   for (const ch of chunksOf(i)) {
     if (w === undefined || w.owner !== ch.owner) writers.push((w = { owner: ch.owner, ev: [], stampT: new Map(), names: new Map() }))
-    for (let p = ch.cw + CH_EVENTS; p + EV_WORDS <= ch.used;) {
+    for (let p = ch.cw + CH_EVENTS; p + 2 <= ch.used;) {
       const kind = i[p] & 0xff
       if (kind === Ev.String) {
         const len = i[p] >>> 8
@@ -452,7 +476,7 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
       }
       if (kind === Ev.Stamp) w.stampT.set(w.ev.length, f[(p + 2) >> 1])
       w.ev.push(p)
-      p += EV_WORDS
+      p += evWords(kind)
     }
   }
   // The gap after each event: 0 after a stamp with its event, 'idle' after an Idle marker, 'run' inside a goroutine, else 'sched'.
@@ -466,7 +490,7 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
     for (let k = 0; k < ev.length; k++) {
       const h = i[ev[k]]
       const kind = h & 0xff
-      if (kind === Ev.Start) running = true
+      if (kind === Ev.Start || kind === Ev.StartLocal) running = true
       else if (kind === Ev.Stop || kind === Ev.Idle) running = false
       g[k] = kind === Ev.Stamp && (h >>> 8) === 1 ? ZERO : kind === Ev.Idle ? IDLE : running ? RUN : SCHED
     }
@@ -539,16 +563,35 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
       last = e
     }
     if (last >= 0) place(last, -1, ts[last], Infinity)
+    /** The goroutine running on this writer's M: the waker of an UnblockLocal. */
+    let running = 0
     for (let e = 0; e < wr.ev.length; e++) {
       const p = wr.ev[e]
       const h = i[p]
-      const kind = h & 0xff
+      let kind = h & 0xff
+      if (kind === Ev.Stop || kind === Ev.Idle) running = 0
       if (kind === Ev.Stamp || kind === Ev.Idle) continue
       const x = h >> 8
       const a = i[p + 1]
-      const b = i[p + 2]
-      const c = i[p + 3]
+      const short = evWords(kind) !== EV_WORDS
+      const b = short ? 0 : i[p + 2]
+      const c = short ? 0 : i[p + 3]
+      if (kind === Ev.StartLocal || kind === Ev.Start) running = a
       const ev: RawEvent = { owner: wr.owner, ts: ts[e], kind, a, b, c }
+      // The short kinds read back as their long ones.
+      if (kind === Ev.StartLocal) {
+        ev.kind = kind = Ev.Start
+        ev.b = x
+        events.push(ev)
+        continue
+      }
+      if (kind === Ev.UnblockLocal) {
+        ev.kind = kind = Ev.Unblock
+        ev.b = running
+        ev.c = x
+        events.push(ev)
+        continue
+      }
       // Back to the arguments chrome.ts reads: x moves into b or c.
       switch (kind) {
         case Ev.Create:
