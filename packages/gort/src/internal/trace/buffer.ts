@@ -4,15 +4,15 @@
 // docs/design/trace-buffer.md describes every word. In short: the host makes
 // the buffer when the runtime is created (its pages are committed only when a
 // trace touches them) and hands it to every M and to sysmon in workerData.
-// While recording, each thread writes fixed-size events (four int32 words)
-// into a chunk of the buffer that it alone owns, claimed from a shared bump
+// While recording, each thread writes events of four int32 words (two for
+// the kinds an M writes on every switch) into a chunk of the buffer that it alone owns, claimed from a shared bump
 // pointer with one Atomics.add per chunk. The host reads the chunks when the
 // trace stops. No event is ever posted as a message.
 //
 // A clock read (performance.now()) costs as much as a goroutine switch on
 // the machines gort runs on, so an M's hot events carry no time: they are
-// plain stores, and the M writes a time stamp once in a while (every few
-// dozen events, when it starts a burst, takes or gives up a P, or when
+// plain stores, and the M writes a time stamp once in a while (every
+// hundred events or so, when it starts a burst, takes or gives up a P, or when
 // sysmon's tick says time went by). The reader places the events between
 // two stamps by their order (readEvents). Events whose time must be exact
 // because another thread's event is ordered against them (a goroutine's
@@ -110,11 +110,11 @@ export const StopWhy = {
 export const DEFAULT_TRACE_BYTES = 32 * 1024 * 1024
 
 /**
- * A writer stamps at least every this many microseconds' worth of events:
- * the interval between stamps (in events) adapts to how fast events come,
+ * A writer stamps about every this many microseconds' worth of events:
+ * the interval between stamps (in words) adapts to how fast events come,
  * so that a clock read costs about 1-2 % of the time it covers. Events that
  * come slowly (long goroutine steps) are each stamped; a burst of switches
- * every MAX_STAMP_EVENTS events.
+ * every MAX_STAMP_WORDS words (64 to 128 events).
  */
 const STAMP_EVERY_US = 8
 const MAX_STAMP_WORDS = 64 * EV_WORDS
@@ -134,7 +134,7 @@ const noBuffer = new Int32Array(16)
  * int32 view (on[TR_ON] is the flag every hook loads); everything else runs
  * only while recording.
  *
- * Two ways to write: ev() (an M's hot events: four plain stores, no clock,
+ * Two ways to write: ev() and ev2() (an M's hot events: plain stores, no clock,
  * placed by the reader between the stamps around it) and emit() (a stamp,
  * then the event: for what other threads' events are ordered against, and
  * for every event of the host and sysmon).
@@ -176,8 +176,7 @@ export class TraceWriter {
 
   /**
    * An M's hot event, unstamped (call only after seeing on[TR_ON] !== 0):
-   * h = kind | x << 8. Four plain stores and the chunk's written-to mark;
-   * every so often (and when sysmon's tick moved, or a new recording
+   * h = kind | x << 8. Four plain stores; every so often (and when sysmon's tick moved, or a new recording
    * began) it takes the slow path, which stamps it.
    */
   ev(h: number, a: number, b: number, c: number): void {
