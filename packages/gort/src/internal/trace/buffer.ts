@@ -83,7 +83,7 @@ export const Ev = {
   GoName: 14,
   /** A time stamp: x = 1 if the event after it happened at this time (0: a bare stamp); b, c = the time, a float64 of µs since the base. */
   Stamp: 15,
-  /** The writer's M left its scheduler (the end of a burst): the time until its next stamp went by outside goroutines. Short. */
+  /** The writer's M left its scheduler (the end of a burst; stamped): the time until its next stamp went by outside goroutines. Short. */
   Idle: 16,
   /** Start, short: x = P, a = goid, whose function this recording already has (from its Create, GoName, or an earlier full Start on this M). */
   StartLocal: 17,
@@ -220,7 +220,7 @@ export class TraceWriter {
 
   /**
    * The end of a burst (the M leaves its scheduler: it parks, or lets its
-   * event loop run): an Idle marker, and everything written is published.
+   * event loop run): a stamped Idle marker, and everything written is published.
    * Cheap when nothing was written: mloop calls it after every burst,
    * recording or not (a recording that stopped mid-burst is read once
    * this publishes its tail).
@@ -232,13 +232,14 @@ export class TraceWriter {
       return
     }
     const i = this.i
-    if (this.on[TR_ON] !== 0 && this.pos + 2 <= this.end && this.pos !== this.stampPos) {
-      i[this.pos] = Ev.Idle
-      i[this.pos + 1] = 0
-      this.pos += 2
+    if (this.on[TR_ON] !== 0 && this.pos !== this.stampPos) {
+      // Stamped: what ran before it (a goroutine's last step) is told from
+      // the idle spell after it (one clock read per burst).
+      this.stamped(Ev.Idle, 0, 0, 0, true, -1)
       this.idled = true
       this.lim = this.pos // the next event is stamped
     }
+    if (this.chunk < 0) return
     this.publish()
     i[this.chunk + CH_DIRTY] = 0
   }
