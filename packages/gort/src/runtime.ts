@@ -34,7 +34,7 @@ export interface RuntimeOptions {
    * Bytes of the execution tracer's buffer (rt.trace, docs/trace.md): every
    * thread's events of one recording, in 64 KiB chunks; events beyond it are
    * dropped and counted. Pages are committed only when a trace touches them.
-   * Default 32 MiB (about 700,000 events).
+   * Default 32 MiB (2 to 4 million events).
    */
   traceBufferSize?: number
   /** Goroutine modules every M imports at start (URLs). Others load on first use. */

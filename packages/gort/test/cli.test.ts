@@ -11,7 +11,9 @@
 
 import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -191,6 +193,33 @@ test.serial('SIGQUIT: every goroutine\'s stack, status 2 (and GOMAXPROCS, GODEBU
     'goroutine N [S]:', 'F', '\tPLACE',
   ], r.stderr)
   t.regex(dump, /^SIGQUIT: quit\n\ngoroutine 1 \[(chan receive|running|runnable)\]:\nmain\(\.\.\.\)\n\tfile:\/\/\/.*cli-quit\.js on M\d+\n\ngoroutine \d+ \[(sleep|running|runnable)\]:\n/)
+})
+
+test.serial('gort run --trace writes the trace on every ending: exit(3), a panic, a deadlock, SIGQUIT', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gort-cli-trace-'))
+  try {
+    // (cli-quit's sleeper may not have started when the signal comes: main alone is checked.)
+    const cases: Array<[string, number, string]> = [['cli-exit', 3, 'exitWith'], ['cli-panic', 2, 'func'], ['cli-deadlock', 2, 'func'], ['cli-quit', 2, 'main']]
+    for (const [name, status, other] of cases) {
+      const file = join(dir, `${name}.json`)
+      let sent = false
+      const r = await gort(t, ['run', '--trace', file, fixture(name)], {
+        onOutput: (stdout, _stderr, child) => {
+          if (name === 'cli-quit' && !sent && stdout.includes('ready\n')) {
+            sent = true
+            child.kill('SIGQUIT')
+          }
+        },
+      })
+      t.is(r.status, status, `${name}: ${show(r)}`)
+      // Well-formed, with a slice for main and for the other goroutine.
+      const trace = JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: Array<{ ph: string; cat?: string; name: string; tid: number }> }
+      const slices = trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'goroutine' && e.tid < 900).map((e) => e.name.replace(/^G\d+ /, ''))
+      t.true(slices.includes('main') && slices.includes(other), `${name}: ${slices.join(', ')}`)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test.serial('a TypeScript main loads through tsx, and so does a goroutine of its module on the Ms', async (t) => {

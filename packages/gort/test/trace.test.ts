@@ -156,8 +156,8 @@ test.serial('a traced program across Ms: well-formed Chrome JSON, lanes, slices,
   }
 })
 
-test.serial('trace.stop checks its options; a second recording starts afresh', async (t) => {
-  const rt = await Runtime.start({ procs: 1 })
+test.serial('trace.stop checks its options; a second recording starts afresh; a closure started before it is named', async (t) => {
+  const rt = await Runtime.start({ procs: 1, modules: [new URL('./fixtures/traced.js', import.meta.url)] })
   try {
     rt.trace.start()
     await t.throwsAsync(() => rt.trace.stop({ file: 3 as unknown as string }), { instanceOf: TypeError, message: /file must be a non-empty path/ })
@@ -166,6 +166,16 @@ test.serial('trace.stop checks its options; a second recording starts afresh', a
     rt.trace.start()
     const second = await rt.trace.stop()
     t.is(second.gort.goroutines.length, 0)
+    // A closure asleep when the recording starts runs under its own name (GoName), not 'func'.
+    await rt.run(traced.napLater, 100)
+    await watchdog(rt, 60_000, 'the napper did not park', async () => {
+      while (rt.stats().byStatus.waiting === 0) await new Promise((r) => setTimeout(r, 2))
+    })
+    rt.trace.start()
+    await quiet(rt)
+    const third = await rt.trace.stop()
+    t.deepEqual(third.gort.goroutines.map((g) => g.fn), ['napper'])
+    t.true(third.traceEvents.some((e) => e.ph === 'X' && / napper$/.test(e.name)))
   } finally {
     await rt.close()
   }

@@ -23,10 +23,13 @@ import { MMSG_TAG, type MExit } from './mmsg.js'
 
 /** Set by an M's worker at start (mworker.ts): this thread is an M, and exit() goes through its host. */
 let onM = false
+/** What the M does before it asks the host to end the process: publish its trace events (the host writes a trace being recorded as it exits). */
+let beforeExit: () => void = () => {}
 
-/** Marks this thread as an M (mworker.ts). */
-export function setExitOnM(): void {
+/** Marks this thread as an M (mworker.ts); before runs when a goroutine here calls exit(). */
+export function setExitOnM(before: () => void = () => {}): void {
   onM = true
+  beforeExit = before
 }
 
 /** Checks an exit status as the call site passed it. */
@@ -52,6 +55,7 @@ function checkCode(code: unknown): number {
 export function exit(code = 0): never {
   const c = checkCode(code)
   if (onM && parentPort !== null) {
+    beforeExit()
     parentPort.postMessage({ [MMSG_TAG]: 'exit', code: c } satisfies MExit)
     // This goroutine and its M never go on: the host ends the process.
     const forever = new Int32Array(new SharedArrayBuffer(4))

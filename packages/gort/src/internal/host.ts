@@ -60,13 +60,13 @@ import type { Worker } from 'node:worker_threads'
 import { watchCollections } from './gc.js'
 import { takeResult } from './gvalue.js'
 import { SharedHeap } from './heap.js'
-import { gbase, mbase, schedw, G_FLAGS, G_GOID, G_M, G_WAITSINCE, G_SCHEDLINK, G_STATUS, M_NGS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
+import { gbase, mbase, schedw, G_FLAGS, G_FN, G_GOID, G_M, G_WAITSINCE, G_SCHEDLINK, G_STATUS, M_NGS, SCHED_CLOSING, SCHED_DONEHEAD, SCHED_GCOUNT, SCHED_HOSTWAITING } from './layout.js'
 import { Checkdead, DeadlockError, nothingCanRun } from './checkdead.js'
 import { Ms, ThreadLostError, type ResourceLimits, type ThreadExit } from './newm.js'
 import { sabclose, sabjoin, setSabAnswererHook } from './codec/sabs.js'
 import { gcount, gfflush, gfput, injectglist, newproc, pidleput, setNewmHandoff } from './proc.js'
 import { ArenaWait } from './arenawait.js'
-import { describeFn, goroutineMeta } from './registry.js'
+import { describeFn, funcKey, goroutineMeta } from './registry.js'
 import { Gflags, Gstatus } from './runtime2.js'
 import { readStats, type RuntimeStats } from './stats.js'
 import { schedtrace, type SysmonView } from './sysmon.js'
@@ -74,7 +74,7 @@ import { parseGodebug, SysmonThread } from './sysmonctl.js'
 import { tracebackothers } from './traceback.js'
 import { fatalpanic, printpanics } from './panic.js'
 import { writeAllSync } from './stdio.js'
-import { Ev, newTraceBuffer, OWNER_HOST, readEvents, traceBegin, traceEnd, TraceWriter, type RawEvent } from './trace/buffer.js'
+import { Ev, newTraceBuffer, OWNER_HOST, readEvents, traceBegin, traceEnd, traceUnpublished, TraceWriter, type RawEvent } from './trace/buffer.js'
 import { traceCounters } from './trace/counters.js'
 import { cancelPending, clearCancel, requestCancel, sinceStart, type CancelOptions } from './cancel.js'
 import { hostsByHeap } from './hostref.js'
@@ -576,7 +576,7 @@ export class Host {
     // Counted into sched.gcount by publish, before anyone can see it.
     const goid = h.i32[gbase(h.layout, gp) + G_GOID]
     const tw = h.tw
-    if (tw.on[0] !== 0) tw.emit(Ev.Create, goid, tw.str(meta.name), 0)
+    if (tw.on[0] !== 0) tw.emit(Ev.Create, goid, h.i32[gbase(h.layout, gp) + G_FN], 0)
     waiter ??= cb !== undefined ? new CallbackGoroutine(goid, this.events, gp, this, owner as O, cb) : new HostGoroutine(goid, this.events, gp, this)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0 || !this.refd) this.active()
@@ -1019,12 +1019,22 @@ export class Host {
     return this.heap.tw.on[0] !== 0
   }
 
-  /** Stops the recording and reads every thread's events back (rt.trace.stop). */
-  traceStop(): { events: RawEvent[]; dropped: number; procs: number } {
+  /** Stops the recording (rt.trace.stop); traceRead reads it back. */
+  traceStop(): void {
     if (!this.tracing) throw new Error('trace.stop: no trace is being recorded (call rt.trace.start() first)')
     traceCounters(this.heap)
     traceEnd(this.heap.tw.sab!)
-    return { ...readEvents(this.heap.tw.sab!), procs: this.procs }
+  }
+
+  /** Whether a thread has events of the stopped recording it has not published yet (an M in mid-burst). */
+  get traceUnpublished(): boolean {
+    return traceUnpublished(this.heap.tw.sab!)
+  }
+
+  /** Every thread's events of the last recording, as published now. */
+  traceRead(): { events: RawEvent[]; dropped: number; procs: number } {
+    const h = this.heap
+    return { ...readEvents(h.tw.sab!, (id) => funcKey(h, id).name), procs: this.procs }
   }
 
   schedtrace(detail: boolean): string {

@@ -71,7 +71,7 @@ import { collectIfAsked } from './gc.js'
 import { cancelPending, startStamp, takeCancel } from './cancel.js'
 import { sabcheck } from './codec/sabs.js'
 import { osThreadId } from './threadrun.js'
-import { Ev, StopWhy, TraceWriter } from './trace/buffer.js'
+import { Ev, StopWhy, TR_EPOCH, TraceWriter } from './trace/buffer.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -206,6 +206,8 @@ async function mloop(): Promise<void> {
       continue
     }
     const why = schedule()
+    // The burst's trace events are published (and an idle spell marked) here.
+    tw.idle()
     flushGcount()
     // Its event loop may not turn between bursts (it parks without it): the ids it freed, its SharedArrayBuffer channel (codec/sabs.ts).
     sabcheck(h)
@@ -282,6 +284,8 @@ function acquirep(p: number): void {
   Atomics.store(m, pb + P_STATUS, Pstatus.Prunning)
   Atomics.store(m, mb + M_STATE, spinning ? Mstate.Mspinning : Mstate.Mrunning)
   pslice = performance.now()
+  // The trace: this M's events on p are placed after this stamp, the last owner's before its release stamp.
+  if (tron[0] !== 0) tw.anchor(pslice)
   // Go's sysmonwait: sysmon sleeps while every P is idle; a P in use wakes it.
   wakesysmon(h)
 }
@@ -311,6 +315,7 @@ function dropp(): void {
 
 /** Go's releasep, without putting the P anywhere: the caller does. */
 function releasep(): number {
+  if (tron[0] !== 0) tw.anchor()
   const p = pp
   m[pb + P_M] = 0
   m[mb + M_P] = 0
@@ -573,7 +578,7 @@ function resetspinning(): void {
  */
 function schedule(): number {
   burstStart = performance.now()
-  traceTs = -1
+  if (tron[0] !== 0) tw.anchor(burstStart)
   let n = 0
   for (;;) {
     if (pp < 0) return NOP
@@ -706,7 +711,7 @@ function findRunnable(): number {
     if (!spinning) becomeSpinning()
     gp = stealWork(h, pp, procs, rnd)
     if (gp !== 0) {
-      if (tron[0] !== 0) tw.emit(Ev.Steal, pp, m[gbase(l, gp) + G_GOID])
+      if (tron[0] !== 0) tw.ev(Ev.Steal, pp, m[gbase(l, gp) + G_GOID], 0)
       return gp
     }
   }
@@ -716,9 +721,10 @@ function findRunnable(): number {
 /** Moves Gs readied by other threads from M.readyq to localq, oldest first. */
 function drainReadyq(): void {
   if (Atomics.load(m, mb + M_READYQ) === 0) return
-  // Readied by other threads, maybe after the last stop's clock read (traceStart).
-  traceTs = -1
   let gp = Atomics.exchange(m, mb + M_READYQ, 0)
+  // Readied by other threads, whose Unblock events are stamped: the starts
+  // of what we drained are placed after this stamp (trace/buffer.ts).
+  if (tron[0] !== 0) tw.anchor()
   const batch: number[] = []
   while (gp !== 0) {
     const gb = gbase(l, gp)
@@ -748,14 +754,13 @@ function execute(gp: number, inherit: boolean): void {
   // Plain: the M owns a runnable or running G of its own; no other thread
   // writes its status in these states (only a parked G is readied by others).
   m[gb + G_STATUS] = Gstatus.Grunning
-  if (tron[0] !== 0) traceStart(gb)
+  if (tron[0] !== 0) traceStart(gp, gb, s)
   let v = resumeVal[s]
   let isErr = resumeErr[s]
   if (v !== undefined) resumeVal[s] = undefined
   if (isErr) resumeErr[s] = false
-  // What the last step yielded and whether the P was kept: for the tracer's stop event.
-  let y: unknown
-  let kept = true
+  // Why gp stops running, for the tracer's stop event (set where the loop breaks).
+  let why: number = StopWhy.Block
   for (;;) {
     let r: IteratorResult<unknown, unknown>
     // A step: lend the P while goroutine code runs (Pexec), so that sysmon
@@ -769,12 +774,12 @@ function execute(gp: number, inherit: boolean): void {
       goexit(gp, gb, e, true)
       return
     }
-    kept = endStep()
+    const kept = endStep()
     if (r.done === true) {
       goexit(gp, gb, r.value, false)
       return
     }
-    y = r.value
+    const y = r.value
     // The common switch first: a channel or sync operation parked gp
     // (the Park branch below, without the dispatch).
     if (y === PARK && Atomics.load(m, gb + G_PREEMPT) === 0) break
@@ -812,6 +817,7 @@ function execute(gp: number, inherit: boolean): void {
       }
       m[gb + G_STATUS] = Gstatus.Grunnable
       localq.push(gp)
+      why = StopWhy.LostP
       break
     }
     if (y instanceof SchedOp) {
@@ -819,6 +825,7 @@ function execute(gp: number, inherit: boolean): void {
         m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
         resumeVal[s] = RESUMED // ends gosched()'s shared iterator
         localq.push(gp)
+        why = StopWhy.Yield
         break
       }
       if (y.kind === OpKind.Park) {
@@ -865,6 +872,7 @@ function execute(gp: number, inherit: boolean): void {
           resumeErr[s] = threw
           Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
           localq.push(gp)
+          why = StopWhy.LostP
           break
         }
         v = res
@@ -879,8 +887,10 @@ function execute(gp: number, inherit: boolean): void {
       ((++safepoints & 15) === 0 && performance.now() - burstStart >= HOUSEKEEPING_MS && (loopDue = true))) {
       clearPreempt(gb)
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
+      why = StopWhy.Yield
       if (preempt) {
         if (tron[0] !== 0) tracePreempted = true
+        why = StopWhy.Preempted
         // Go puts a preempted G on the global queue, behind the work there;
         // ours must stay on this M, so it goes behind our own queue and the
         // next findRunnable looks at the global queue first.
@@ -900,7 +910,7 @@ function execute(gp: number, inherit: boolean): void {
       break
     }
   }
-  if (tron[0] !== 0) traceStop(gb, y, kept)
+  if (tron[0] !== 0) traceStop(gb, why)
   curg = 0
   m[mb + M_CURG] = 0
 }
@@ -910,50 +920,54 @@ function execute(gp: number, inherit: boolean): void {
 
 /** Set by a preemption at a safe point while tracing: the stop that follows is a preemption. */
 let tracePreempted = false
-/** Function names by function id, for the trace's slices. */
-const traceNames: string[] = []
+/** Per local slot: a closure goroutine's name, and the recording (TR_EPOCH) its GoName event went into. */
+const closureNames: string[] = []
+const closureEpoch: number[] = []
 
-function traceFnName(gb: number): string {
-  const id = m[gb + G_FN]
-  if (id < 0) return 'func'
-  return (traceNames[id] ??= funcKey(h, id).name)
+/** A closure goroutine's GoName event, once per recording: its function's name, which the runtime's function table does not have. */
+function traceName(goid: number, s: number): void {
+  tw.ev(Ev.GoName, goid, tw.str(closureNames[s] ?? 'func'), 0)
+  closureEpoch[s] = tron[TR_EPOCH]
 }
+
+/** Per G record: the recording (TR_EPOCH) in which this M last wrote a full Start for it (with its function). */
+const startEpoch: number[] = []
 
 /**
- * traceGoStart: gp (record gb) starts running on our P. Stamped with the
- * clock read of the stop just before it in this burst when gp is one of
- * this M's own runnable goroutines that it queued before that read (one
- * clock read per switch instead of two): whoever readied it did so before
- * the read, so its flow still points forward in time. A goroutine taken
- * from a run queue, a steal, or a readyq drained after the read gets a
- * fresh read.
+ * traceGoStart: gp (record gb, local slot s) starts running on our P. An
+ * unstamped event when gp is one of this M's own runnable goroutines
+ * (localnext, localq): whatever readied it is ordered before it, in this
+ * M's buffer or by the stamp taken when M.readyq was drained; the short
+ * form once this recording has its function. A goroutine from a run
+ * queue, a steal or the global queue is stamped: it may have been created
+ * on another thread (whose Create is stamped) just before.
  */
-function traceStart(gb: number): void {
-  // Keyed by function id + 1: local closures (id -1) share key 0, 'func'.
-  const key = m[gb + G_FN] + 1
-  let sid = tw.cachedStr(key)
-  if (sid === 0) sid = tw.cacheStr(key, tw.str(traceFnName(gb)))
-  const ts = pickedLocal && traceTs >= 0 ? traceTs : tw.now()
-  traceTs = -1
-  tw.emitAt(ts, Ev.Start, m[gb + G_GOID], pp, sid)
+function traceStart(gp: number, gb: number, s: number): void {
+  const goid = m[gb + G_GOID]
+  const epoch = tron[TR_EPOCH]
+  if (pickedLocal && startEpoch[gp] === epoch) {
+    tw.ev2(Ev.StartLocal | (pp << 8), goid)
+    return
+  }
+  const fn = m[gb + G_FN]
+  if (fn < 0 && closureEpoch[s] !== epoch) traceName(goid, s)
+  startEpoch[gp] = epoch
+  if (pickedLocal) tw.ev(Ev.Start | (pp << 8), goid, fn, 0)
+  else tw.emit(Ev.Start, goid, fn, 0, pp)
 }
 
-/** The clock read of the last stop in this burst (-1: none, or stale); traceStart may reuse it. */
-let traceTs = -1
 /** Set by findRunnable: the G it returned was this M's own (localnext, localq). */
 let pickedLocal = false
 
-/** traceGoStop/traceGoPark: the goroutine at gb stopped running; y is what it yielded last. */
-function traceStop(gb: number, y: unknown, kept: boolean): void {
-  let why: number = StopWhy.Yield
-  if (tracePreempted) tw.emit(Ev.Preempted, m[gb + G_GOID], pp)
-  // A park (PARK first: the common switch, a channel or sync operation) is a block even when a preemption came with it.
-  if (y === PARK || (y instanceof SchedOp && (y.kind === OpKind.Park || y.kind === OpKind.Sleep || y.kind === OpKind.Until))) why = StopWhy.Block
-  else if (tracePreempted) why = StopWhy.Preempted
-  else if (!kept || (y instanceof SchedOp && y.kind === OpKind.Syscall)) why = StopWhy.LostP
-  tracePreempted = false
-  traceTs = tw.now()
-  tw.emitAt(traceTs, Ev.Stop, m[gb + G_GOID], why, m[gb + G_WAITREASON])
+/** traceGoStop/traceGoPark: the goroutine at gb stopped running, why (StopWhy). */
+function traceStop(gb: number, why: number): void {
+  const goid = m[gb + G_GOID]
+  if (tracePreempted) {
+    // A park that a preemption came with is still a block (execute).
+    tw.ev2(Ev.Preempted | (pp << 8), goid)
+    tracePreempted = false
+  }
+  tw.ev2(Ev.Stop | ((why | (m[gb + G_WAITREASON] << 4)) << 8), goid)
 }
 
 /**
@@ -1136,7 +1150,7 @@ function readyLocal(gp: number, v: unknown, isErr: boolean): void {
   const s = m[gb + G_LSLOT]
   resumeVal[s] = v
   resumeErr[s] = isErr
-  if (tron[0] !== 0) tw.emit(Ev.Unblock, m[gb + G_GOID], 0, m[gb + G_WAITREASON])
+  if (tron[0] !== 0) tw.ev2(Ev.UnblockLocal | (m[gb + G_WAITREASON] << 8), m[gb + G_GOID])
   m[gb + G_WAITREASON] = 0
   Atomics.store(m, gb + G_STATUS, Gstatus.Grunnable)
   localq.push(gp)
@@ -1200,7 +1214,7 @@ function exitsyscall(gp: number, gb: number): boolean {
 
 /** Go's goexit: the goroutine ended with a value or an exception. */
 function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
-  if (tron[0] !== 0) tw.emitAt((traceTs = tw.now()), Ev.Stop, m[gb + G_GOID], StopWhy.Exit)
+  if (tron[0] !== 0) tw.ev2(Ev.Stop | (StopWhy.Exit << 8), m[gb + G_GOID])
   const s = m[gb + G_LSLOT]
   if (s >= 0) {
     gens[s] = undefined
@@ -1298,7 +1312,7 @@ const spawnHook: SpawnHook = (fn, args) => {
   const gp = newproc(h, meta, args, 0, true)
   gcountTake()
   const goid = m[gbase(l, gp) + G_GOID]
-  if (tron[0] !== 0) tw.emit(Ev.Create, goid, tw.str(meta.name), m[gbase(l, curg) + G_GOID])
+  if (tron[0] !== 0) tw.emit(Ev.Create, goid, m[gbase(l, gp) + G_FN], m[gbase(l, curg) + G_GOID])
   // Go's newproc: the new G goes to runnext and wakes a P if one is idle.
   // We are inside a step, our P lent (Pexec): take it back to touch its
   // run queue, and lend it again. If sysmon took it, the global queue.
@@ -1337,18 +1351,23 @@ function spawnLocal(fn: (...a: unknown[]) => Generator<unknown, unknown, unknown
   m[gb + G_ARG] = 0
   gcountTake()
   const goid = newproc1(h, gb, -1, Gflags.Glocal, true)
-  if (tron[0] !== 0) tw.emit(Ev.Create, goid, tw.str(fn.name || 'func'), m[gbase(l, curg) + G_GOID])
+  if (tron[0] !== 0) tw.emit(Ev.Create, goid, -1, m[gbase(l, curg) + G_GOID])
   m[gb + G_M] = mid + 1
   // Plain: this M is the only writer; others read them for stats.
   m[mb + M_NGS]++
   m[mb + M_NSTARTED]++
+  let s: number
   try {
-    slotput(gb, fn(...args))
+    s = slotput(gb, fn(...args))
   } catch (e) {
     m[gb + G_LSLOT] = -1
     goexit(gp, gb, e, true)
     return goid
   }
+  // Its name, for a trace (recorded now or started later).
+  closureNames[s] = fn.name || 'func'
+  closureEpoch[s] = 0
+  if (tron[0] !== 0) traceName(goid, s)
   localq.push(gp)
   return goid
 }

@@ -27,11 +27,12 @@ const { sab, trace, mid, modules, idleTimeoutMs, keepMs, ctl, argv } = workerDat
 }
 // The program's arguments, as the host's thread has them (newm.ts).
 process.argv = argv
-// exit() in a goroutine asks the host to end the process (exit.ts).
-setExitOnM()
 const h = SharedHeap.attach(sab)
 // The runtime's trace buffer: this M writes its events there while a trace records.
 h.tw = new TraceWriter(trace, mid, threadId, osThreadId())
+// exit() in a goroutine asks the host to end the process (exit.ts), its
+// trace events published first: the host writes a recording as it exits.
+setExitOnM(() => h.tw.flush())
 // Before this M can decode anything: it hears every SharedArrayBuffer posted from now on (codec/sabs.ts).
 sabjoin(h)
 // A buffer this M posts before sysmon is up waits for it: ask the host to start it now (it starts with the first work otherwise).

@@ -36,7 +36,7 @@ import { funcid, type Meta } from './registry.js'
 import { globrunqinject, globrunqputbatch, globrunqsize, runqempty } from './runq.js'
 import { Gflags, Gstatus, Msleep, Pstatus } from './runtime2.js'
 import { throwFatal } from './throw.js'
-import { DEFERRED_TS, Ev } from './trace/buffer.js'
+import { Ev } from './trace/buffer.js'
 
 // ---------------------------------------------------------------------------
 // Idle P list. sched.lock must be held.
@@ -619,11 +619,16 @@ export function goready(h: SharedHeap, gp: number): void {
   const mp = m[gb + G_M] - 1
   const tw = h.tw
   if (tw.on[0] !== 0) {
-    const by = threadG()
-    // Readied on its own M: stamped with this thread's next event (its
-    // stop), not a clock read of its own (trace/buffer.ts, DEFERRED_TS).
-    const ts = mp === threadM && threadHeap === h ? DEFERRED_TS : tw.now()
-    tw.emitAt(ts, Ev.Unblock, m[gb + G_GOID], by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID], m[gb + G_WAITREASON])
+    // Readied on its own M: an unstamped short event, ordered before gp's
+    // next start by its place in this M's buffer (the reader takes the
+    // goroutine running there as the waker). Across threads: stamped, so
+    // that it is placed before the start, which the M stamps when it
+    // takes gp from M.readyq (trace/buffer.ts).
+    if (mp === threadM && threadHeap === h) tw.ev2(Ev.UnblockLocal | (m[gb + G_WAITREASON] << 8), m[gb + G_GOID])
+    else {
+      const by = threadG()
+      tw.emit(Ev.Unblock, m[gb + G_GOID], by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID], 0, m[gb + G_WAITREASON])
+    }
   }
   m[gb + G_WAITREASON] = 0
   m[gb + G_STATUS] = Gstatus.Grunnable

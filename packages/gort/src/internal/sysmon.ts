@@ -166,6 +166,10 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     // A sample scans the G records in use (runnable ones): with many, it is
     // taken less often, so that it stays under 5 % of sysmon's time.
     if (h.tw.on[0] !== 0) {
+      // Time went by: each M stamps its next event (trace/buffer.ts), so a
+      // long goroutine step ends at its own time, not where the M's event
+      // count would place it.
+      h.tw.bumpTick()
       const t0 = performance.now()
       if (t0 >= nextSample) {
         traceCounters(h)

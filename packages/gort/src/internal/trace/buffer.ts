@@ -4,14 +4,24 @@
 // docs/design/trace-buffer.md describes every word. In short: the host makes
 // the buffer when the runtime is created (its pages are committed only when a
 // trace touches them) and hands it to every M and to sysmon in workerData.
-// While recording, each thread writes fixed-size events into a chunk of the
-// buffer that it alone owns, claimed from a shared bump pointer with one
-// Atomics.add per chunk, and publishes each event by storing the chunk's
-// cursor after the event's words (Atomics.store). The host reads the chunks
-// when the trace stops. No event is ever posted as a message.
+// While recording, each thread writes events of four int32 words (two for
+// the kinds an M writes on every switch) into a chunk of the buffer that it alone owns, claimed from a shared bump
+// pointer with one Atomics.add per chunk. The host reads the chunks when the
+// trace stops. No event is ever posted as a message.
+//
+// A clock read (performance.now()) costs as much as a goroutine switch on
+// the machines gort runs on, so an M's hot events carry no time: they are
+// plain stores, and the M writes a time stamp once in a while (every
+// hundred events or so, when it starts a burst, takes or gives up a P, or when
+// sysmon's tick says time went by). The reader places the events between
+// two stamps by their order (readEvents). Events whose time must be exact
+// because another thread's event is ordered against them (a goroutine's
+// creation, a wake-up across Ms, a P changing hands, syscalls) are stamped.
+// Go's tracer does the same with its cheap cputicks: sequence numbers order
+// a P's events, ticks place them.
 //
 // The hooks in the scheduler cost one load of the header's `on` word when
-// tracing is off (Go's trace.enabled): `if (tw.on[0] !== 0) tw.emit(...)`.
+// tracing is off (Go's trace.enabled): `if (tw.on[0] !== 0) tw.ev(...)`.
 
 /** Header words (int32 indexes). */
 export const TR_ON = 0 // 1 while recording; stored by the host, loaded by every hook
@@ -19,6 +29,8 @@ export const TR_EPOCH = 1 // the recording's number; the host Atomics.stores it 
 export const TR_NEXT = 2 // next free chunk index (Atomics.add by a writer claiming a chunk)
 export const TR_NCHUNKS = 3 // chunks the buffer holds (written by the creator)
 export const TR_DROPPED = 4 // events dropped because every chunk was taken (Atomics.add)
+/** Bumped by the host at each start and by sysmon at each look while recording: a writer that sees it change stamps its next event. */
+export const TR_TICK = 5
 /** Float64 index of the recording's base time (performance.timeOrigin + now(), ms), written by the host before `on`. */
 export const TR_BASE_F = 4
 export const TR_HEADER_BYTES = 64
@@ -27,32 +39,33 @@ export const CHUNK_BYTES = 64 * 1024
 /** Chunk header words, relative to the chunk's first int32 word. */
 export const CH_OWNER = 0 // who writes it: an M id >= 0, OWNER_HOST, OWNER_SYSMON
 export const CH_EPOCH = 1 // the recording it belongs to
-export const CH_USED = 2 // float64 slots of events written; Atomics.store after each event
-export const CH_SEQ = 3 // the owner's chunk count in this recording (0, 1, ...)
-/** Events start at this float64 slot of a chunk. */
-export const CH_EVENTS_F = 2
-/** Float64 slots per event: ts, kind, a, b, c, d. */
-export const EV_SLOTS = 6
-const CHUNK_F = CHUNK_BYTES / 8
+export const CH_USED = 2 // end of the published events (an int32 index into the buffer); Atomics.store at each stamp and burst end
+export const CH_DIRTY = 3 // 1 while the owner (an M) may have written events after CH_USED (it is in a burst); 0 once it published them all (burst end, chunk full)
+export const CH_SEQ = 4 // the owner's chunk count in this recording (0, 1, ...)
+/** Events start at this int32 word of a chunk. */
+export const CH_EVENTS = 8
+/** int32 words per event: a header (kind in the low 8 bits, a small argument x above), then a, b, c; the short kinds (evWords) have only the header and a. */
+export const EV_WORDS = 4
+const CHUNK_WORDS = CHUNK_BYTES / 4
 
 export const OWNER_HOST = -1
 export const OWNER_SYSMON = -2
 
-/** Event kinds (slot 1). */
+/** Event kinds (the header word's low 8 bits). x is the header's upper 24 bits. */
 export const Ev = {
-  /** The writing thread: a = Node threadId, b = OS thread id. First event of a thread in a recording. */
+  /** The writing thread: a = Node threadId, b = OS thread id. Written with a writer's first stamp in a recording. */
   Thread: 1,
-  /** A string: a = its id (per writer and recording), b = length; its UTF-16 units follow, 3 per slot, from slot c. */
+  /** A string: x = its length, a = its id (per writer and recording); its UTF-16 units follow, two per word, from word b on, continuing into the next events' words. Carries no time. */
   String: 2,
-  /** go statement: a = the new goroutine's id, b = its function's string id, c = the creating goroutine's id (0: the app). */
+  /** go statement: a = the new goroutine's id, b = its function's table id (-1: a closure, named by GoName), c = the creating goroutine's id (0: the app). Stamped. */
   Create: 3,
-  /** A goroutine starts running: a = goid, b = P, c = its function's string id. */
+  /** A goroutine starts running: x = P, a = goid, b = its function's table id (-1: a closure). */
   Start: 4,
-  /** It stops running: a = goid, b = StopWhy, c = wait reason (for Block). */
+  /** It stops running: x = StopWhy | wait reason << 4, a = goid. Short. */
   Stop: 5,
-  /** goready: a = goid readied, b = the goroutine that readied it (0: the app, a timer, a promise), c = its wait reason. */
+  /** goready: x = the wait reason it ended, a = goid readied, b = the goroutine that readied it (0: the app, a timer, a promise). Stamped when it crosses threads. */
   Unblock: 6,
-  /** A goroutine gave up its M at a safe point because sysmon asked: a = goid, b = P. */
+  /** A goroutine gave up its M at a safe point because sysmon asked: x = P, a = goid. Short. */
   Preempted: 7,
   /** sysmon asked the goroutine on P a to yield (preemptone): b = goid. */
   PreemptReq: 8,
@@ -60,13 +73,28 @@ export const Ev = {
   Retake: 9,
   /** findRunnable stole work into P a (stealWork): b = the goroutine it got. */
   Steal: 10,
-  /** A syscall begins: a = goid, b = P. */
+  /** A syscall begins: a = goid, b = P. Stamped. */
   SyscallEnter: 11,
-  /** It ends: a = goid, b = 1 if the M kept its P, 0 if not. */
+  /** It ends: a = goid, b = 1 if the M kept its P, 0 if not. Stamped. */
   SyscallExit: 12,
   /** Counters: a = goroutines (sched.gcount), b = runnable goroutines, c = arena bytes in use. */
   Counters: 13,
+  /** A closure goroutine's name: a = goid, b = string id. */
+  GoName: 14,
+  /** A time stamp: x = 1 if the event after it happened at this time (0: a bare stamp); b, c = the time, a float64 of µs since the base. */
+  Stamp: 15,
+  /** The writer's M left its scheduler (the end of a burst; stamped): the time until its next stamp went by outside goroutines. Short. */
+  Idle: 16,
+  /** Start, short: x = P, a = goid, whose function this recording already has (from its Create, GoName, or an earlier full Start on this M). */
+  StartLocal: 17,
+  /** Unblock on the woken goroutine's own M, short: x = the wait reason, a = goid; the waker is the goroutine running on this M then (0: none, a timer or a promise). */
+  UnblockLocal: 18,
 } as const
+
+/** Words an event of this kind takes (String: its header's; its units follow). */
+export function evWords(kind: number): number {
+  return kind === Ev.Stop || kind === Ev.Preempted || kind === Ev.Idle || kind === Ev.StartLocal || kind === Ev.UnblockLocal ? 2 : EV_WORDS
+}
 
 /** Why a goroutine stopped running (Ev.Stop's b). */
 export const StopWhy = {
@@ -78,18 +106,18 @@ export const StopWhy = {
   LostP: 4,
 } as const
 
-/**
- * An event's time stamp that says "when this thread's next event
- * happened": for a goroutine readied on its own M by the goroutine running
- * there, whose next event is that goroutine's stop, after the wake-up and
- * before the readied one can run. It saves a clock read per channel
- * hand-off on one M; the wake-up shows at the waker's stop (readEvents
- * resolves it).
- */
-export const DEFERRED_TS = -1
-
 /** Buffer size when a runtime does not say. */
 export const DEFAULT_TRACE_BYTES = 32 * 1024 * 1024
+
+/**
+ * A writer stamps about every this many microseconds' worth of events:
+ * the interval between stamps (in words) adapts to how fast events come,
+ * so that a clock read costs about 1-2 % of the time it covers. Events that
+ * come slowly (long goroutine steps) are each stamped; a burst of switches
+ * every MAX_STAMP_WORDS words (64 to 128 events).
+ */
+const STAMP_EVERY_US = 8
+const MAX_STAMP_WORDS = 64 * EV_WORDS
 
 /** Creates a runtime's trace buffer (the host, at Runtime creation). */
 export function newTraceBuffer(bytes = DEFAULT_TRACE_BYTES): SharedArrayBuffer {
@@ -105,32 +133,33 @@ const noBuffer = new Int32Array(16)
  * One thread's writer into a runtime's trace buffer. `on` is the header's
  * int32 view (on[TR_ON] is the flag every hook loads); everything else runs
  * only while recording.
+ *
+ * Two ways to write: ev() and ev2() (an M's hot events: plain stores, no clock,
+ * placed by the reader between the stamps around it) and emit() (a stamp,
+ * then the event: for what other threads' events are ordered against, and
+ * for every event of the host and sysmon).
  */
 export class TraceWriter {
   readonly on: Int32Array
   private readonly i: Int32Array
   private readonly f: Float64Array
-  private epoch = 0
+  /** The recording this writer's chunk belongs to (0: none yet). */
+  epoch = 0
   private chunk = -1 // int32 index of the chunk held, -1 none
-  private pos = 0 // float64 slot of the next event
-  private end = 0
+  private pos = 0 // int32 index of the next event
+  private end = 0 // the chunk's end
+  /** ev() writes without a stamp while pos < lim: lim is min(room for one event, the stamp interval's end). */
+  private lim = 0
+  private published = 0 // CH_USED as last stored
   private seq = 0
   private offs = 0 // performance.timeOrigin - base
+  private tick = 0 // TR_TICK when last stamped
+  private every = EV_WORDS // words between stamps
+  private stampPos = 0 // pos just after the last stamp
+  private stampT = 0 // its time, µs
+  private idled = false // an Idle marker since the last stamp
+  private fresh = false // the Thread event is still to be written in this recording
   private readonly names = new Map<string, number>()
-  /** String ids by a caller's key (a function id), this recording. */
-  private readonly keyed: number[] = []
-
-  /** The string id cached under key in this recording, or 0. */
-  cachedStr(key: number): number {
-    if (this.sync() < 0) return 0
-    return this.keyed[key] ?? 0
-  }
-
-  /** Caches string id sid under key for this recording; returns sid. */
-  cacheStr(key: number, sid: number): number {
-    if (key >= 0) this.keyed[key] = sid
-    return sid
-  }
 
   /** owner: an M id, OWNER_HOST or OWNER_SYSMON; threadId: the writing thread's Node threadId; tid: its OS thread id (0 unknown). */
   constructor(readonly sab: SharedArrayBuffer | undefined, readonly owner: number, readonly threadId = 0, readonly tid = 0) {
@@ -146,115 +175,215 @@ export class TraceWriter {
   }
 
   /**
-   * Microseconds since the recording began, on the common clock (every
-   * thread of a process shares performance.timeOrigin). Catches up with a
-   * new recording first, so that the offset is this recording's.
+   * An M's hot event, unstamped (call only after seeing on[TR_ON] !== 0):
+   * h = kind | x << 8. Four plain stores; every so often (and when sysmon's tick moved, or a new recording
+   * began) it takes the slow path, which stamps it.
    */
-  now(): number {
-    this.sync()
-    return (this.offs + performance.now()) * 1000
+  ev(h: number, a: number, b: number, c: number): void {
+    const p = this.pos
+    const i = this.i
+    if (p < this.lim && i[TR_TICK] === this.tick) {
+      i[p] = h
+      i[p + 1] = a
+      i[p + 2] = b
+      i[p + 3] = c
+      this.pos = p + EV_WORDS
+    } else this.stamped(h, a, b, c, true, -1)
   }
 
-  /** Records one event (call only after seeing on[TR_ON] !== 0). */
-  emit(kind: number, a: number, b = 0, c = 0, d = 0): void {
-    this.emitAt(this.now(), kind, a, b, c, d)
+  /** ev() for a short kind (evWords 2): the header and a. */
+  ev2(h: number, a: number): void {
+    const p = this.pos
+    const i = this.i
+    if (p < this.lim && i[TR_TICK] === this.tick) {
+      i[p] = h
+      i[p + 1] = a
+      this.pos = p + 2
+    } else this.stamped(h, a, 0, 0, true, -1)
+  }
+
+  /** A stamped event (call only after seeing on[TR_ON] !== 0): the clock is read for it. */
+  emit(kind: number, a: number, b = 0, c = 0, x = 0): void {
+    this.stamped(kind | (x << 8), a, b, c, true, -1)
   }
 
   /**
-   * Records one event stamped ts, a time this thread read before (a clock
-   * read costs 100+ ns on these machines, more than the rest of an event):
-   * the caller vouches that nothing another thread did since then is
-   * causally before this event (mloop.ts traceStart).
+   * A bare stamp: this writer's time now (nowMs: a performance.now() the
+   * caller read just before, to save a read; omitted, the clock is read).
+   * The M stamps where another thread's events are ordered against its
+   * own: when it takes a P (and before it gives one up), when it drains
+   * goroutines other threads readied, at the start of a burst.
    */
-  emitAt(ts: number, kind: number, a: number, b = 0, c = 0, d = 0): void {
-    const at = this.slot()
-    if (at < 0) return
-    const f = this.f
-    f[at] = ts
-    f[at + 1] = kind
-    f[at + 2] = a
-    f[at + 3] = b
-    f[at + 4] = c
-    f[at + 5] = d
-    this.publish(at + EV_SLOTS)
+  anchor(nowMs = -1): void {
+    this.stamped(0, 0, 0, 0, false, nowMs)
   }
 
-  /** The id of a string (a function's name) in this recording, writing it out the first time. */
+  /**
+   * The end of a burst (the M leaves its scheduler: it parks, or lets its
+   * event loop run): a stamped Idle marker, and everything written is published.
+   * Cheap when nothing was written: mloop calls it after every burst,
+   * recording or not (a recording that stopped mid-burst is read once
+   * this publishes its tail).
+   */
+  idle(): void {
+    if (this.chunk < 0 || this.i[TR_EPOCH] !== this.epoch) {
+      this.chunk = -1
+      this.pos = this.lim = this.end = 0
+      return
+    }
+    const i = this.i
+    if (this.on[TR_ON] !== 0 && this.pos !== this.stampPos) {
+      // Stamped: what ran before it (a goroutine's last step) is told from
+      // the idle spell after it (one clock read per burst).
+      this.stamped(Ev.Idle, 0, 0, 0, true, -1)
+      this.idled = true
+      this.lim = this.pos // the next event is stamped
+    }
+    if (this.chunk < 0) return
+    this.publish()
+    i[this.chunk + CH_DIRTY] = 0
+  }
+
+  /** Publishes what was written (before the thread stops: exit, a fatal error). */
+  flush(): void {
+    if (this.chunk >= 0 && this.i[TR_EPOCH] === this.epoch) {
+      this.publish()
+      this.i[this.chunk + CH_DIRTY] = 0
+    }
+  }
+
+  /** sysmon, at each look while recording: writers stamp their next event. */
+  bumpTick(): void {
+    Atomics.add(this.i, TR_TICK, 1)
+  }
+
+  /** The id of a string (a closure's name) in this recording, writing it out the first time. Carries no time. */
   str(s: string): number {
-    if (this.sync() < 0) return 0
+    if (this.i[TR_EPOCH] !== this.epoch && !this.sync()) return 0
     let id = this.names.get(s)
     if (id !== undefined) return id
     id = this.names.size + 1
     this.names.set(s, id)
     if (s.length > 600) s = s.slice(0, 600)
-    // The header's c and d slots hold 6 units; the rest go 18 to a continuation event.
-    const extra = Math.max(0, Math.ceil((s.length - 6) / 18))
-    const at = this.slot(1 + extra)
-    if (at < 0) return id
-    const f = this.f
-    f[at] = this.now()
-    f[at + 1] = Ev.String
-    f[at + 2] = id
-    f[at + 3] = s.length
-    let k = 0
-    for (let slot = at + 4; slot < at + EV_SLOTS * (1 + extra); slot++, k += 3) {
-      f[slot] = (s.charCodeAt(k) || 0) + (s.charCodeAt(k + 1) || 0) * 0x10000 + (s.charCodeAt(k + 2) || 0) * 0x100000000
+    // Words b and c of the first event hold 4 units; each further event 8.
+    const words = EV_WORDS * (1 + Math.max(0, Math.ceil((s.length - 4) / 8)))
+    if (this.pos + words > this.end && !this.claim(words)) return id
+    const i = this.i
+    const at = this.pos
+    i[at] = Ev.String | (s.length << 8)
+    i[at + 1] = id
+    for (let w = at + 2, k = 0; w < at + words; w++, k += 2) {
+      i[w] = (s.charCodeAt(k) || 0) | ((s.charCodeAt(k + 1) || 0) << 16)
     }
-    this.publish(at + EV_SLOTS * (1 + extra))
+    this.pos = at + words
     return id
   }
 
-  /** Catches up with the recording: a new one drops the chunk and names of the last. -1 when not recording. */
-  private sync(): number {
-    // A plain load on the fast path: the epoch changes once per recording,
-    // and the change is confirmed with Atomics.load (which orders the base
-    // time's read after it) before it is acted on.
-    if (this.i[TR_EPOCH] === this.epoch) return 0
+  /**
+   * The slow path: catches up with a new recording, reads the clock (or
+   * takes nowMs), claims a chunk if this one is full, writes a stamp and
+   * (withEvent) the event after it, publishes, and sets the next stamp's
+   * distance from how fast events came since the last one.
+   */
+  private stamped(h: number, a: number, b: number, c: number, withEvent: boolean, nowMs: number): void {
+    const i = this.i
+    if (i[TR_EPOCH] !== this.epoch && !this.sync()) return
+    this.tick = i[TR_TICK]
+    const t = ((nowMs >= 0 ? nowMs : performance.now()) + this.offs) * 1000
+    const words = EV_WORDS * (1 + (this.fresh ? 1 : 0)) + (withEvent ? evWords(h & 0xff) : 0)
+    const sameChunk = this.pos + words <= this.end
+    if (!sameChunk && !this.claim(words)) return
+    // Words written since the last stamp, in this chunk and with no idle
+    // spell among them: how fast they came sets the next interval.
+    const n = this.pos - this.stampPos
+    if (sameChunk && !this.idled && n > 0) {
+      const gap = (t - this.stampT) / n
+      this.every = gap <= 0 ? MAX_STAMP_WORDS : Math.max(EV_WORDS, Math.min(MAX_STAMP_WORDS, Math.floor(STAMP_EVERY_US / gap)))
+    }
+    let p = this.pos
+    i[p] = Ev.Stamp | ((withEvent || this.fresh ? 1 : 0) << 8)
+    i[p + 1] = 0
+    this.f[(p + 2) >> 1] = t
+    p += EV_WORDS
+    if (this.fresh) {
+      this.fresh = false
+      i[p] = Ev.Thread
+      i[p + 1] = this.threadId
+      i[p + 2] = this.tid
+      i[p + 3] = 0
+      p += EV_WORDS
+    }
+    if (withEvent) {
+      const ew = evWords(h & 0xff)
+      i[p] = h
+      i[p + 1] = a
+      if (ew === EV_WORDS) {
+        i[p + 2] = b
+        i[p + 3] = c
+      }
+      p += ew
+    }
+    this.pos = p
+    this.stampPos = p
+    this.stampT = t
+    this.idled = false
+    this.lim = Math.min(this.end - EV_WORDS + 1, p + this.every)
+    this.publish()
+    // An M goes on writing unpublished events until its burst ends (idle()).
+    if (this.owner >= 0) i[this.chunk + CH_DIRTY] = 1
+  }
+
+  /** Catches up with a new recording: drops the last one's chunk and names. False when not recording. */
+  private sync(): boolean {
+    // The epoch was seen to change with a plain load; confirmed with
+    // Atomics.load, which orders the base time's read after it.
     const e = Atomics.load(this.i, TR_EPOCH)
-    if (e === this.epoch) return 0
-    if (Atomics.load(this.i, TR_ON) === 0) return -1
+    if (Atomics.load(this.i, TR_ON) === 0) return false
     this.epoch = e
     this.chunk = -1
-    this.pos = this.end = 0
+    this.pos = this.end = this.lim = this.stampPos = this.published = 0
     this.seq = 0
+    this.every = EV_WORDS
+    this.idled = false
+    this.fresh = true
     this.names.clear()
-    this.keyed.length = 0
     this.offs = performance.timeOrigin - this.f[TR_BASE_F]
-    this.emit(Ev.Thread, this.threadId, this.tid)
-    return 0
+    return true
   }
 
-  /** Room for n events: the float64 slot to write at, or -1 (dropped). */
-  private slot(n = 1): number {
-    if (this.sync() < 0) return -1
-    const need = n * EV_SLOTS
-    if (this.pos + need > this.end) {
-      const i = this.i
-      const k = Atomics.add(i, TR_NEXT, 1)
-      if (k >= i[TR_NCHUNKS] || need > CHUNK_F - CH_EVENTS_F) {
-        Atomics.add(i, TR_DROPPED, n)
-        return -1
-      }
-      const cw = (TR_HEADER_BYTES + k * CHUNK_BYTES) / 4
-      i[cw + CH_OWNER] = this.owner
-      i[cw + CH_EPOCH] = this.epoch
-      i[cw + CH_SEQ] = this.seq++
-      Atomics.store(i, cw + CH_USED, 0)
-      this.chunk = cw
-      this.pos = cw / 2 + CH_EVENTS_F
-      this.end = cw / 2 + CHUNK_F
+  /** A new chunk with room for `words` (its first events), or false (dropped: the buffer is full). */
+  private claim(words: number): boolean {
+    const i = this.i
+    if (this.chunk >= 0) {
+      this.publish()
+      i[this.chunk + CH_DIRTY] = 0
     }
-    return this.pos
+    const k = Atomics.add(i, TR_NEXT, 1)
+    if (k >= i[TR_NCHUNKS] || words > CHUNK_WORDS - CH_EVENTS) {
+      Atomics.add(i, TR_DROPPED, 1)
+      this.lim = this.pos // stays on the slow path; it retries at the next event
+      return false
+    }
+    const cw = (TR_HEADER_BYTES + k * CHUNK_BYTES) / 4
+    i[cw + CH_OWNER] = this.owner
+    i[cw + CH_EPOCH] = this.epoch
+    i[cw + CH_SEQ] = this.seq++
+    i[cw + CH_DIRTY] = 0
+    Atomics.store(i, cw + CH_USED, cw + CH_EVENTS)
+    this.chunk = cw
+    this.pos = this.stampPos = this.published = cw + CH_EVENTS
+    this.end = cw + CHUNK_WORDS
+    this.lim = this.pos // the chunk's first event is stamped
+    return true
   }
 
-  /** Publishes the events up to float64 slot `to`: the reader loads CH_USED, then the words before it. */
-  private publish(to: number): void {
-    this.pos = to
-    Atomics.store(this.i, this.chunk + CH_USED, to - (this.chunk / 2 + CH_EVENTS_F))
+  /** Stores CH_USED: the reader loads it, then the words before it. */
+  private publish(): void {
+    if (this.published !== this.pos) Atomics.store(this.i, this.chunk + CH_USED, (this.published = this.pos))
   }
 }
 
-/** A raw event as read back. */
+/** A raw event as read back, its time placed (µs since the base). */
 export interface RawEvent {
   owner: number
   ts: number
@@ -262,9 +391,8 @@ export interface RawEvent {
   a: number
   b: number
   c: number
-  d: number
-  /** For Ev.String: the string. */
-  s?: string
+  /** Create, Start, GoName: the goroutine's function name ('func': a closure not named yet). */
+  fn?: string
 }
 
 /** The host's side: starts a recording. Ms, sysmon and the host see `on` at their next hook. */
@@ -272,14 +400,13 @@ export function traceBegin(sab: SharedArrayBuffer): void {
   const i = new Int32Array(sab)
   const f = new Float64Array(sab)
   if (Atomics.load(i, TR_ON) !== 0) throw new Error('trace.start: a trace is already being recorded; stop it first')
-  // Chunks of the last recording are not reused until every writer has seen
-  // the new epoch: a writer checks the epoch before claiming a slot, and a
-  // stale one (it read `on` just before the last stop) writes at most one
-  // event into a chunk whose epoch the reader no longer accepts.
   i[TR_NEXT] = 0
   Atomics.store(i, TR_DROPPED, 0)
   f[TR_BASE_F] = performance.timeOrigin + performance.now()
   Atomics.store(i, TR_EPOCH, i[TR_EPOCH] + 1)
+  // A writer's fast path looks at the tick, not the epoch: the bump sends
+  // it to the slow path, which sees the new epoch.
+  Atomics.add(i, TR_TICK, 1)
   Atomics.store(i, TR_ON, 1)
 }
 
@@ -288,62 +415,209 @@ export function traceEnd(sab: SharedArrayBuffer): void {
   Atomics.store(new Int32Array(sab), TR_ON, 0)
 }
 
-/** Every published event of the current recording, chunk by chunk, with what was dropped. */
-export function readEvents(sab: SharedArrayBuffer): { events: RawEvent[]; dropped: number; base: number } {
-  const i = new Int32Array(sab)
-  const f = new Float64Array(sab)
+/** The chunks of the current recording, each writer's in order. */
+function chunksOf(i: Int32Array): Array<{ owner: number; seq: number; cw: number; used: number; dirty: boolean }> {
   const epoch = Atomics.load(i, TR_EPOCH)
   const n = Math.min(Atomics.load(i, TR_NEXT), i[TR_NCHUNKS])
-  const chunks: Array<{ owner: number; seq: number; cw: number; used: number }> = []
+  const chunks: Array<{ owner: number; seq: number; cw: number; used: number; dirty: boolean }> = []
   for (let k = 0; k < n; k++) {
     const cw = (TR_HEADER_BYTES + k * CHUNK_BYTES) / 4
     const used = Atomics.load(i, cw + CH_USED)
     if (i[cw + CH_EPOCH] !== epoch) continue
-    chunks.push({ owner: i[cw + CH_OWNER], seq: i[cw + CH_SEQ], cw, used })
+    chunks.push({ owner: i[cw + CH_OWNER], seq: i[cw + CH_SEQ], cw, used, dirty: i[cw + CH_DIRTY] !== 0 })
   }
-  chunks.sort((x, y) => x.owner - y.owner || x.seq - y.seq)
-  const events: RawEvent[] = []
-  // Deferred stamps wait for their thread's next stamped event.
-  let deferred: RawEvent[] = []
-  let owner = NaN
-  let lastTs = 0
-  const resolve = (ts: number): void => {
-    for (const e of deferred) e.ts = ts
-    deferred = []
-  }
-  for (const ch of chunks) {
-    if (ch.owner !== owner) {
-      resolve(lastTs)
-      owner = ch.owner
-      lastTs = 0
-    }
-    const start = ch.cw / 2 + CH_EVENTS_F
-    let at = start
-    while (at + EV_SLOTS <= start + ch.used) {
-      const ev: RawEvent = { owner: ch.owner, ts: f[at], kind: f[at + 1], a: f[at + 2], b: f[at + 3], c: f[at + 4], d: f[at + 5] }
-      let len = EV_SLOTS
-      if (ev.kind === Ev.String) {
-        const extra = Math.max(0, Math.ceil((ev.b - 6) / 18))
-        len += extra * EV_SLOTS
+  return chunks.sort((x, y) => x.owner - y.owner || x.seq - y.seq)
+}
+
+/**
+ * Whether some writer has written events it has not published yet (an M in
+ * the middle of a burst when the recording stopped): the reader waits for
+ * them a little (RuntimeTrace.stop).
+ */
+export function traceUnpublished(sab: SharedArrayBuffer): boolean {
+  return chunksOf(new Int32Array(sab)).some((ch) => ch.dirty)
+}
+
+/** The time between an M's events when they come back to back (µs), when a trace has no bracket to measure it from. */
+const DEFAULT_EVENT_US = 0.05
+
+/**
+ * Every published event of the current recording, placed in time, with
+ * what was dropped. fnName names a function table id (the host's registry).
+ *
+ * Placement: a writer's events between two stamps keep their order and
+ * fill the time between them. Each gap between two events gets the time
+ * an event takes when events come back to back (measured in this trace:
+ * a low percentile over the brackets of busy writers), and what is left
+ * goes to the gaps where something else was going on: an idle spell (after
+ * an Idle marker) if the bracket has one, else the gaps inside goroutines
+ * (between a Start and its Stop), else all gaps alike. A bracket too short
+ * for its events at that pace is shrunk evenly.
+ */
+export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => string = () => 'func'): { events: RawEvent[]; dropped: number; base: number } {
+  const i = new Int32Array(sab)
+  const f = new Float64Array(sab)
+  // Each writer's events in order, stamps among them.
+  interface W { owner: number; ev: number[]; stampT: Map<number, number>; names: Map<number, string> }
+  const writers: W[] = []
+  let w: W | undefined
+  for (const ch of chunksOf(i)) {
+    if (w === undefined || w.owner !== ch.owner) writers.push((w = { owner: ch.owner, ev: [], stampT: new Map(), names: new Map() }))
+    for (let p = ch.cw + CH_EVENTS; p + 2 <= ch.used;) {
+      const kind = i[p] & 0xff
+      if (kind === Ev.String) {
+        const len = i[p] >>> 8
+        const words = EV_WORDS * (1 + Math.max(0, Math.ceil((len - 4) / 8)))
         const units: number[] = []
-        for (let slot = at + 4; units.length < ev.b; slot++) {
-          let v = f[slot]
-          for (let u = 0; u < 3 && units.length < ev.b; u++) {
-            units.push(v % 0x10000)
-            v = Math.floor(v / 0x10000)
-          }
-        }
-        ev.s = String.fromCharCode(...units)
+        for (let q = p + 2; units.length < len; q++) units.push(i[q] & 0xffff, i[q] >>> 16)
+        w.names.set(i[p + 1], String.fromCharCode(...units.slice(0, len)))
+        p += words
+        continue
       }
-      if (ev.ts === DEFERRED_TS) deferred.push(ev)
-      else {
-        resolve(ev.ts)
-        lastTs = ev.ts
+      if (kind === Ev.Stamp) w.stampT.set(w.ev.length, f[(p + 2) >> 1])
+      w.ev.push(p)
+      p += evWords(kind)
+    }
+  }
+  // The gap after each event: 0 after a stamp with its event, 'idle' after an Idle marker, 'run' inside a goroutine, else 'sched'.
+  const ZERO = 0
+  const SCHED = 1
+  const RUN = 2
+  const IDLE = 3
+  const gapsOf = (ev: number[]): Uint8Array => {
+    const g = new Uint8Array(ev.length)
+    let running = false
+    for (let k = 0; k < ev.length; k++) {
+      const h = i[ev[k]]
+      const kind = h & 0xff
+      if (kind === Ev.Start || kind === Ev.StartLocal) running = true
+      else if (kind === Ev.Stop || kind === Ev.Idle) running = false
+      g[k] = kind === Ev.Stamp && (h >>> 8) === 1 ? ZERO : kind === Ev.Idle ? IDLE : running ? RUN : SCHED
+    }
+    return g
+  }
+  // The pace of back-to-back events: brackets of 8+ events with no idle spell.
+  const paces: number[] = []
+  const gaps = writers.map((wr) => gapsOf(wr.ev))
+  writers.forEach((wr, k) => {
+    const g = gaps[k]
+    let last = -1
+    for (let e = 0; e < wr.ev.length; e++) {
+      const t = wr.stampT.get(e)
+      if (t === undefined) continue
+      if (last >= 0 && e - last >= 9) {
+        let counted = 0
+        let idle = false
+        for (let q = last; q < e; q++) {
+          if (g[q] === IDLE) idle = true
+          else if (g[q] !== ZERO) counted++
+        }
+        if (!idle && counted > 0 && t > wr.stampT.get(last)!) paces.push((t - wr.stampT.get(last)!) / counted)
+      }
+      last = e
+    }
+  })
+  paces.sort((x, y) => x - y)
+  const pace = paces.length > 0 ? Math.max(paces[Math.floor(paces.length / 5)], 1e-3) : DEFAULT_EVENT_US
+  const events: RawEvent[] = []
+  for (let k = 0; k < writers.length; k++) {
+    const wr = writers[k]
+    const g = gaps[k]
+    const ts = new Float64Array(wr.ev.length)
+    /** Places the events after the stamp at `from` (t0): up to the next stamp at `to` (t1), or to the end (to < 0: the open tail). */
+    const place = (from: number, to: number, t0: number, t1: number): void => {
+      const last = to < 0 ? wr.ev.length - 1 : to
+      let base = 0
+      const kinds = [0, 0, 0, 0]
+      for (let q = from; q < last; q++) {
+        kinds[g[q]]++
+        if (g[q] === SCHED || g[q] === RUN) base += pace
+      }
+      let scale = 1
+      let extraTo = -1
+      let extra = 0
+      if (to >= 0) {
+        const span = t1 - t0
+        if (span <= base) scale = base > 0 ? span / base : 0
+        else {
+          extraTo = kinds[IDLE] > 0 ? IDLE : kinds[RUN] > 0 ? RUN : SCHED
+          extra = (span - base) / Math.max(1, kinds[extraTo])
+        }
+      }
+      let t = t0
+      for (let q = from; q < last; q++) {
+        if (g[q] === SCHED || g[q] === RUN) t += pace * scale
+        if (g[q] === extraTo) t += extra
+        if (to < 0) ts[q + 1] = t
+        else if (q + 1 < to) ts[q + 1] = Math.min(t, t1)
+      }
+    }
+    let last = -1
+    for (let e = 0; e < wr.ev.length; e++) {
+      const t = wr.stampT.get(e)
+      if (t === undefined) continue
+      ts[e] = t
+      // Before a writer's first stamp there is nothing (a chunk starts with one): its time.
+      if (last < 0) for (let q = 0; q < e; q++) ts[q] = t
+      else place(last, e, ts[last], t)
+      last = e
+    }
+    if (last >= 0) place(last, -1, ts[last], Infinity)
+    /** The goroutine running on this writer's M: the waker of an UnblockLocal. */
+    let running = 0
+    for (let e = 0; e < wr.ev.length; e++) {
+      const p = wr.ev[e]
+      const h = i[p]
+      let kind = h & 0xff
+      if (kind === Ev.Stop || kind === Ev.Idle) running = 0
+      if (kind === Ev.Stamp || kind === Ev.Idle) continue
+      const x = h >> 8
+      const a = i[p + 1]
+      const short = evWords(kind) !== EV_WORDS
+      const b = short ? 0 : i[p + 2]
+      const c = short ? 0 : i[p + 3]
+      if (kind === Ev.StartLocal || kind === Ev.Start) running = a
+      const ev: RawEvent = { owner: wr.owner, ts: ts[e], kind, a, b, c }
+      // The short kinds read back as their long ones.
+      if (kind === Ev.StartLocal) {
+        ev.kind = kind = Ev.Start
+        ev.b = x
+        events.push(ev)
+        continue
+      }
+      if (kind === Ev.UnblockLocal) {
+        ev.kind = kind = Ev.Unblock
+        ev.b = running
+        ev.c = x
+        events.push(ev)
+        continue
+      }
+      // Back to the arguments chrome.ts reads: x moves into b or c.
+      switch (kind) {
+        case Ev.Create:
+          ev.fn = b >= 0 ? fnName(b) : 'func'
+          break
+        case Ev.Start:
+          ev.fn = b >= 0 ? fnName(b) : 'func'
+          ev.b = x
+          ev.c = b
+          break
+        case Ev.Stop:
+          ev.b = x & 15
+          ev.c = x >> 4
+          break
+        case Ev.Unblock:
+          ev.c = x
+          break
+        case Ev.Preempted:
+          ev.b = x
+          break
+        case Ev.GoName:
+          ev.fn = wr.names.get(b) ?? 'func'
+          break
       }
       events.push(ev)
-      at += len
     }
   }
-  resolve(lastTs)
   return { events, dropped: Atomics.load(i, TR_DROPPED), base: f[TR_BASE_F] }
 }

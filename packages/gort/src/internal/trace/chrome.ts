@@ -94,7 +94,6 @@ export function toChrome(raw: { events: RawEvent[]; dropped: number; procs: numb
   // (performance.timeOrigin + now()), so one stable sort orders them all.
   const evs = raw.events.slice().sort((x, y) => x.ts - y.ts)
   const out: TraceEvent[] = []
-  const names = new Map<number, Map<number, string>>() // owner -> string id -> string
   const threads = new Map<number, number>() // owner -> Node threadId
   const gs = new Map<number, GState>()
   let flowSeq = 0
@@ -102,7 +101,6 @@ export function toChrome(raw: { events: RawEvent[]; dropped: number; procs: numb
   /** Goroutines running on each M lane now (a flow's start binds to one). */
   const busy = new Map<number, number>()
 
-  const nameOf = (owner: number, id: number): string => names.get(owner)?.get(id) ?? 'func'
   const g = (goid: number, fn?: string): GState => {
     let st = gs.get(goid)
     if (st === undefined) {
@@ -121,12 +119,12 @@ export function toChrome(raw: { events: RawEvent[]; dropped: number; procs: numb
     } else if (st.waitKind === 'runnable') st.t.runnableUs += Math.max(0, until - st.waitSince)
   }
   /** A flow's start, bound to whatever runs on the writer's M lane now, or to a mark of its own. */
-  const flowFrom = (owner: number, ts: number, what: string, goid: number): number => {
+  const flowFrom = (st: GState, owner: number, ts: number, what: string, goid: number): void => {
     const id = ++flowSeq
     const lane = laneOfOwner(owner)
     if ((busy.get(lane) ?? 0) === 0) out.push({ name: `${what} G${goid}`, ph: 'X', ts, dur: 0.5, pid: PID, tid: lane, cat: 'mark' })
     out.push({ name: what, cat: what, ph: 's', id, ts, pid: PID, tid: lane })
-    return id
+    st.flow = id
   }
   const closeSlice = (st: GState, ts: number, why: string): void => {
     const dur = Math.max(0, ts - st.startTs)
@@ -146,22 +144,19 @@ export function toChrome(raw: { events: RawEvent[]; dropped: number; procs: numb
       case Ev.Thread:
         if (!threads.has(e.owner)) threads.set(e.owner, e.a)
         break
-      case Ev.String: {
-        let m = names.get(e.owner)
-        if (m === undefined) names.set(e.owner, (m = new Map()))
-        m.set(e.a, e.s ?? '')
+      case Ev.GoName:
+        if (e.fn !== undefined) g(e.a).t.fn = e.fn
         break
-      }
       case Ev.Create: {
-        const st = g(e.a, nameOf(e.owner, e.b))
+        const st = g(e.a, e.fn)
         st.t.created = true
         st.waitKind = 'runnable'
         st.waitSince = e.ts
-        st.flow = flowFrom(e.owner, e.ts, 'go', e.a)
+        flowFrom(st, e.owner, e.ts, 'go', e.a)
         break
       }
       case Ev.Start: {
-        const st = g(e.a, nameOf(e.owner, e.c))
+        const st = g(e.a, e.fn)
         if (st.startTs >= 0) closeSlice(st, e.ts, 'unknown')
         block(st, e.ts)
         st.waitKind = 'none'
@@ -208,7 +203,7 @@ export function toChrome(raw: { events: RawEvent[]; dropped: number; procs: numb
           st.waitKind = 'runnable'
           st.waitSince = e.ts
         }
-        st.flow = flowFrom(e.owner, e.ts, 'unblock', e.a)
+        flowFrom(st, e.owner, e.ts, 'unblock', e.a)
         break
       }
       case Ev.Preempted:
@@ -222,7 +217,8 @@ export function toChrome(raw: { events: RawEvent[]; dropped: number; procs: numb
         for (const st of gs.values()) {
           if (st.startTs >= 0 && st.p === e.a && !st.pCut) {
             const name = `G${st.t.goid} ${st.t.fn}`
-            out.push({ name, ph: 'X', ts: st.startTs, dur: Math.max(0, e.ts - st.startTs), pid: PID, tid: 1 + st.p, cat: 'goroutine', args: { goid: st.t.goid, fn: st.t.fn, end: 'retake' } })
+            const from = Math.min(st.startTs, e.ts)
+            out.push({ name, ph: 'X', ts: from, dur: e.ts - from, pid: PID, tid: 1 + st.p, cat: 'goroutine', args: { goid: st.t.goid, fn: st.t.fn, end: 'retake' } })
             st.pCut = true
           }
         }

@@ -7,7 +7,9 @@ import { toChrome, type ChromeTrace } from './chrome.js'
 /** The host's half (host.ts). */
 export interface TraceHost {
   traceStart(): void
-  traceStop(): { events: RawEvent[]; dropped: number; procs: number }
+  traceStop(): void
+  traceRead(): { events: RawEvent[]; dropped: number; procs: number }
+  readonly traceUnpublished: boolean
   readonly tracing: boolean
 }
 
@@ -15,6 +17,17 @@ export interface TraceStopOptions {
   /** Also write the JSON to this file. */
   file?: string
 }
+
+/**
+ * How long stop() waits for the Ms to publish the events they wrote
+ * before the stop (an M publishes at each stamp and at the end of each
+ * burst, within a few ms; one inside a long goroutine step publishes
+ * when the step ends).
+ */
+const STOP_WAIT_MS = 200
+/** stopNow's wait, blocking the exiting thread. */
+const STOP_NOW_WAIT_MS = 100
+const nap = new Int32Array(new SharedArrayBuffer(4))
 
 /**
  * Records what every M, P and goroutine does, as Go's runtime/trace does:
@@ -33,7 +46,7 @@ export class RuntimeTrace {
     return this.#host.tracing
   }
 
-  /** Starts recording. Throws if a recording is already under way or the runtime is closed. */
+  /** Starts recording. Throws if a recording is under way or the runtime is closed. */
   start(): void {
     this.#host.traceStart()
   }
@@ -48,8 +61,24 @@ export class RuntimeTrace {
     if (opts.file !== undefined && (typeof opts.file !== 'string' || opts.file === '')) {
       throw new TypeError(`trace.stop: file must be a non-empty path, got ${typeof opts.file === 'string' ? '""' : typeof opts.file}`)
     }
-    const json = toChrome(this.#host.traceStop())
+    this.#host.traceStop()
+    // The Ms' last events before the stop: published at their next stamp or burst end.
+    const until = performance.now() + STOP_WAIT_MS
+    while (this.#host.traceUnpublished && performance.now() < until) await new Promise((r) => setTimeout(r, 1))
+    const json = toChrome(this.#host.traceRead())
     if (opts.file !== undefined) await writeFile(opts.file, JSON.stringify(json))
     return json
+  }
+
+  /**
+   * Stops recording and returns what every thread has published, without
+   * waiting (the process is about to end: gort run's exit paths). Internal.
+   */
+  stopNow(): ChromeTrace {
+    this.#host.traceStop()
+    // The Ms run on while the host's thread exits: give a busy one a moment to publish its burst.
+    const until = performance.now() + STOP_NOW_WAIT_MS
+    while (this.#host.traceUnpublished && performance.now() < until) Atomics.wait(nap, 0, 0, 1)
+    return toChrome(this.#host.traceRead())
   }
 }
