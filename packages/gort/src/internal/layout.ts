@@ -267,7 +267,7 @@ const mSpec: RecordSpec = {
       nextp: i32('m-self', 'P handed to it by startm before its park note is woken (P index + 1). Written by the waker under sched.lock; read by the M under sched.lock after notesleep.'),
       wantp: i32('m-self', '1 while on sched.mwant; written under sched.lock.'),
       ngs: i32('m-self', 'Started goroutines living on this M; read with Atomics.load for stats and dumps.'),
-      nstarted: i32('m-self', 'Goroutines started on this M so far (wraps); read with Atomics.load for stats.'),
+      nstarted: i32('m-self', 'Goroutines started on this M so far (wraps); read with Atomics.load for stats, and by other Ms\' admission (mloop.ts admitHold: whether any M started one lately; a stale read only delays a decision by a slice).'),
       npending: i32('m-self', 'Timers, promises and I/O this M waits on (its share of sched.npendingio); read by the host when the M dies.'),
       locks: i32('m-self', 'Runtime locks held (bits: 1 sched.lock, 2 heap.lock, 4 sched.gflock); read by the host when the M dies, to release them.'),
       loading: i32('m-self', 'Goroutine modules this M is importing (startg passes global work by meanwhile); read by sysmon\'s wake guard, which does not count work stranded behind an import as a lost wake-up.'),

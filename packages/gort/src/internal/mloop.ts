@@ -63,7 +63,7 @@ import {
   gfget, gfput, handoffp, wakesysmon, mput, newproc, newproc1, pushDone, setThreadM, mremove, mwantput, mwantremove, pidleget, pidlegetSpinning, releasepLocked, wakem, wakep, mwantget,
 } from './proc.js'
 import { funcById, funcKey, goroutineMeta, describeFn, isGeneratorFunction } from './registry.js'
-import { globrunqget, globrunqput, globrunqsize, runqempty, runqget, runqput, runqgetInheritTime } from './runq.js'
+import { globrunqget, globrunqput, globrunqsize, runqempty, runqget, runqput, runqgetInheritTime, runqspillhead } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, WaitReason } from './runtime2.js'
 import { setSpawnHook, type SpawnHook } from './spawn.js'
 import { throwFatal } from './throw.js'
@@ -96,6 +96,28 @@ let safepoints = 0
 let globalFirst = false
 /** Set by a safe point that found the burst too long: schedule() lets the event loop run next. */
 let loopDue = false
+/**
+ * Admission (docs/design/scheduler.md, "Admission"): the G that sysmon
+ * preempted and that this M keeps ahead of unstarted work, or 0. Set at the
+ * preemption (admitHold), cleared when the G runs again; while set,
+ * findRunnable serves this M's started goroutines before any unstarted one.
+ */
+let held = 0
+/** When this M's holding last saw the Ms' starts move (performance.now), and their count then. */
+let holdSince = 0
+let holdStarts = -1
+/**
+ * Set when the M held for ADMIT_STARVE_MS and nobody started anything:
+ * findRunnable then starts unstarted goroutines first, one after another,
+ * until one of them is preempted (admitHold clears it) or none is left.
+ */
+let admitting = false
+/**
+ * How long a holding M waits for the other Ms to start some unstarted
+ * goroutine before it starts one itself (admits): the bound on how long
+ * unstarted work waits while every P runs a CPU-bound goroutine.
+ */
+const ADMIT_STARVE_MS = 4 * TIME_SLICE_MS
 
 // What schedule() tells mloop().
 const IDLE = 0
@@ -660,6 +682,38 @@ function yieldP(): boolean {
 function findRunnable(): number {
   pickedLocal = false
   const tick = m[pb + P_SCHEDTICK]
+  // Admission (admitHold). Starved: unstarted work first, until one of
+  // those goroutines runs a whole slice or there is none.
+  if (admitting) {
+    let gp = runqget(h, pp)
+    if (gp !== 0) {
+      inheritTime = runqgetInheritTime
+      return gp
+    }
+    if (globrunqsize(h) > 0) {
+      lock(m, schedw(l, SCHED_LOCK))
+      gp = globrunqget(h, pp, 0)
+      unlock(m, schedw(l, SCHED_LOCK))
+      if (gp !== 0) {
+        inheritTime = false
+        return gp
+      }
+    }
+    admitting = false
+  }
+  // Holding a preempted goroutine: started work first (the unstarted work
+  // went to the global queue for the other Ps).
+  if (held !== 0) {
+    drainReadyq()
+    if (localnext !== 0 || localq.length > 0) {
+      inheritTime = localnext !== 0
+      pickedLocal = true
+      const gp = localnext !== 0 ? localnext : localq.shift()
+      if (gp === localnext) localnext = 0
+      return gp
+    }
+    held = 0
+  }
   // Check the global queue once in a while, so its Gs are not starved by
   // Ps that keep readying each other.
   if ((tick % 61 === 0 || globalFirst) && globrunqsize(h) > 0) {
@@ -718,6 +772,50 @@ function findRunnable(): number {
   return 0
 }
 
+/**
+ * Admission: decides, at the preemption of a goroutine of this M, whether
+ * this M keeps serving its started goroutines (true) or starts unstarted
+ * work next, as Go would (false). A started goroutine cannot leave its M
+ * (DESIGN.md), so every unstarted goroutine this M starts while it has a
+ * CPU-bound one runnable shares the M with it, while another M may be free:
+ * jobs share an M instead of running in order (the http suite). So while
+ * other Ps exist, and they keep starting unstarted goroutines (the sum of
+ * the Ms' M.nstarted moves), the M holds: it moves its P's unstarted work
+ * to the head of the global queue (spillRunq, in order: they were ahead of
+ * what is there) for the other Ps, wakes an idle one (wakep), and keeps
+ * its started goroutines. When nobody has started anything for
+ * ADMIT_STARVE_MS, every P is busy with started work: it admits (false),
+ * and findRunnable starts unstarted goroutines first (admitting) until one
+ * of them is preempted in turn (then this decides again) or none is left:
+ * short goroutines spawned while every P runs a CPU-bound one all start
+ * within about ADMIT_STARVE_MS, and a long one binds one more goroutine to
+ * this M, as every preemption did without admission. At procs 1 there is
+ * no other P to leave the work to: Go's rule (globalFirst).
+ */
+function admitHold(): boolean {
+  admitting = false
+  const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
+  if (procs < 2) return false
+  const now = performance.now()
+  let starts = 0
+  for (let i = 0; i < l.maxMs; i++) starts = (starts + Atomics.load(m, mbase(l, i) + M_NSTARTED)) | 0
+  if (starts !== holdStarts) {
+    holdStarts = starts
+    holdSince = now
+  } else if (now - holdSince >= ADMIT_STARVE_MS) {
+    holdSince = now
+    admitting = true
+    return false
+  }
+  if (!runqempty(h, pp)) {
+    lock(m, schedw(l, SCHED_LOCK))
+    runqspillhead(h, pp)
+    unlock(m, schedw(l, SCHED_LOCK))
+  }
+  if (globrunqsize(h) > 0) wakep(h)
+  return true
+}
+
 /** Moves Gs readied by other threads from M.readyq to localq, oldest first. */
 function drainReadyq(): void {
   if (Atomics.load(m, mb + M_READYQ) === 0) return
@@ -742,6 +840,10 @@ function drainReadyq(): void {
 /** Go's execute: runs gp on this M until it yields, parks or exits. */
 function execute(gp: number, inherit: boolean): void {
   if (!inherit) m[pb + P_SCHEDTICK]++
+  // Held until it stops otherwise than for a preemption (admitHold decides
+  // again) or the event loop's turn (it stays held).
+  const wasHeld = gp === held
+  if (wasHeld) held = 0
   const gb = gbase(l, gp)
   let s: number
   if (m[gb + G_M] === 0) {
@@ -892,10 +994,14 @@ function execute(gp: number, inherit: boolean): void {
         if (tron[0] !== 0) tracePreempted = true
         why = StopWhy.Preempted
         // Go puts a preempted G on the global queue, behind the work there;
-        // ours must stay on this M, so it goes behind our own queue and the
-        // next findRunnable looks at the global queue first.
+        // ours must stay on this M, so it goes behind our own queue. Then
+        // either this M keeps serving its started goroutines and leaves the
+        // unstarted ones to the other Ps (admitHold), or, when they have
+        // started none for a while, the next findRunnable looks at the
+        // global queue first.
         localq.push(gp)
-        globalFirst = true
+        if (admitHold()) held = gp
+        else if (!admitting) globalFirst = true
       } else {
         // Only the event loop's turn is due, not gp's time slice over:
         // gp runs first when the loop has turned, with the slice it had
@@ -906,6 +1012,7 @@ function execute(gp: number, inherit: boolean): void {
         // piscina runs jobs in order; the http suite, docs/design/scheduler.md).
         if (localnext !== 0) localq.push(localnext)
         localnext = gp
+        if (wasHeld) held = gp
       }
       break
     }

@@ -258,6 +258,44 @@ export function globrunqputhead(h: SharedHeap, gp: number): void {
 }
 
 /**
+ * Puts the n Gs linked from head to tail through G.schedlink at the head of
+ * the global queue, in their order (Go's globrunqputhead, for a batch).
+ * sched.lock must be held.
+ */
+export function globrunqputheadbatch(h: SharedHeap, head: number, tail: number, n: number): void {
+  const m = h.i32
+  const l = h.layout
+  const qh = m[schedw(l, SCHED_RUNQHEAD)]
+  m[gbase(l, tail) + G_SCHEDLINK] = qh
+  m[schedw(l, SCHED_RUNQHEAD)] = head
+  if (qh === 0) m[schedw(l, SCHED_RUNQTAIL)] = tail
+  Atomics.store(m, schedw(l, SCHED_RUNQSIZE), m[schedw(l, SCHED_RUNQSIZE)] + n)
+}
+
+/**
+ * Moves every G of pp's runnext and ring, in the order runqget takes them,
+ * to the head of the global queue, where any P finds them before what was
+ * there: the admission's hand-over of a P's unstarted work to the other Ps
+ * (mloop.ts admitHold). Executed only by the owner P; sched.lock must be
+ * held. Returns how many moved.
+ */
+export function runqspillhead(h: SharedHeap, pp: number): number {
+  const m = h.i32
+  const l = h.layout
+  let head = 0
+  let tail = 0
+  let n = 0
+  for (let gp = runqget(h, pp); gp !== 0; gp = runqget(h, pp)) {
+    if (tail === 0) head = gp
+    else m[gbase(l, tail) + G_SCHEDLINK] = gp
+    tail = gp
+    n++
+  }
+  if (n > 0) globrunqputheadbatch(h, head, tail, n)
+  return n
+}
+
+/**
  * Go's globrunqputbatch: appends the n Gs linked from head to tail through
  * G.schedlink. sched.lock must be held.
  */

@@ -137,3 +137,47 @@ test.serial('two goroutines that only hand off to each other on procs = 1 do not
     t.true(rounds > 1000, 'the ping-pong went on meanwhile')
   }, opts)
 })
+
+// Admission (docs/design/scheduler.md, "Admission"): a goroutine that
+// sysmon preempts keeps its M while the other Ps start the unstarted work;
+// without it, its M started the next one and the two shared the M.
+test.serial('admission: at procs = 2, CPU-bound goroutines that sysmon preempts run one per M; the ones not started yet wait for a free M instead of sharing one', async (t) => {
+  await withRuntime(t, 2, 60_000, async (rt) => {
+    await warm(rt)
+    const p0 = rt.stats().sysmon.preemptions
+    const runs = await Promise.all(Array.from({ length: 8 }, () => rt.run(hogs.yielder, 40)))
+    const preempted = rt.stats().sysmon.preemptions - p0
+    // Two goroutines bound to one M at once: their runs overlap in time.
+    let shared = 0
+    for (let i = 0; i < runs.length; i++) {
+      for (let j = i + 1; j < runs.length; j++) {
+        const a = runs[i]
+        const b = runs[j]
+        if (a.thread === b.thread && a.start < b.end && b.start < a.end) shared++
+      }
+    }
+    const threads = new Set(runs.map((r) => r.thread)).size
+    t.log(`8 goroutines of 40 ms on ${threads} Ms, preemptions ${preempted}, pairs that shared an M ${shared}`)
+    t.true(preempted >= 4, 'sysmon preempted them')
+    // Without admission nearly every pair on one M shares it (each
+    // preemption started the next goroutine there). With it, a pair shares
+    // an M only when the other M started nothing for ADMIT_STARVE_MS: one
+    // that the machine's load kept off its core that long.
+    t.true(shared <= 2, `${shared} pairs shared an M`)
+  }, { modules, minThreads: 3 })
+})
+
+test.serial('admission is bounded: at procs = 2, two goroutines that sysmon keeps preempting do not keep unstarted goroutines from starting', async (t) => {
+  await withRuntime(t, 2, 60_000, async (rt) => {
+    await warm(rt)
+    const hogsRun = Promise.all([rt.run(hogs.yielder, 3000), rt.run(hogs.yielder, 3000)])
+    await new Promise((r) => setTimeout(r, 100))
+    const at = performance.timeOrigin + performance.now()
+    const starts = await Promise.all(Array.from({ length: 10 }, () => rt.run(hogs.stamp)))
+    const [a, b] = await hogsRun
+    const lags = starts.map((s) => s - at).sort((x, y) => x - y)
+    t.log(`10 goroutines spawned while both Ps ran a preempted goroutine: start lags median ${lags[5].toFixed(1)} ms, max ${lags[9].toFixed(1)} ms; the two on threads ${a.thread} and ${b.thread}`)
+    t.true(a.thread !== b.thread, 'the two long goroutines ran on both Ms')
+    t.true(starts.every((s) => s < Math.min(a.end, b.end)), 'every unstarted goroutine started while both long ones ran')
+  }, { modules, minThreads: 3 })
+})
