@@ -57,6 +57,17 @@ if (stamp) {
     console.log(line('back (end -> continuation)', st.map((s) => s[3] - s[2])))
     console.log(line('total (arrive -> cont.)', st.map((s) => s[3] - s[0])))
   }
+  // DIAG_OUTLIERS=n: the n longest queued jobs, with what started meanwhile
+  // (ms from the first arrival): which thread took them, and how many jobs
+  // that arrived after them started before them (overtaken: not FIFO).
+  if (process.env.DIAG_OUTLIERS) {
+    const t0 = Math.min(...stamps.map((s) => s[0]))
+    const worst = [...stamps].sort((a, b) => (b[1] - b[0]) - (a[1] - a[0])).slice(0, Number(process.env.DIAG_OUTLIERS))
+    for (const s of worst) {
+      const overtaken = stamps.filter((o) => o[0] > s[0] && o[1] < s[1]).length
+      console.log(`queued ${(s[1] - s[0]).toFixed(0)} ms: arrived ${(s[0] - t0).toFixed(0)}, started ${(s[1] - t0).toFixed(0)} on thread ${s[4]}; ${overtaken} later arrivals started first`)
+    }
+  }
   // Per thread: jobs started, and goroutines started and not finished at each start.
   const threads = [...new Set(stamps.map((s) => s[4]))].sort((a, b) => a - b)
   for (const t of threads) {

@@ -692,7 +692,7 @@ function findRunnable(): number {
     }
     if (globrunqsize(h) > 0) {
       lock(m, schedw(l, SCHED_LOCK))
-      gp = globrunqget(h, pp, 0)
+      gp = globrunqget(h, pp, 1) // in order, as below
       unlock(m, schedw(l, SCHED_LOCK))
       if (gp !== 0) {
         inheritTime = false
@@ -752,8 +752,15 @@ function findRunnable(): number {
   }
   inheritTime = false
   if (globrunqsize(h) > 0) {
+    // One at a time, where Go takes a fair share (size / gomaxprocs + 1)
+    // onto the P's ring to spare sched.lock: a share taken by one M waited
+    // there while the other Ms served later arrivals from the global queue,
+    // so the host's spawns did not start in order (the http suite at 50
+    // connections: the longest-queued requests had been overtaken by 20-100
+    // later ones, all from the ring of one M). With a few Ps the lock per G
+    // is cheap; docs/design/scheduler.md, "Admission".
     lock(m, schedw(l, SCHED_LOCK))
-    gp = globrunqget(h, pp, 0)
+    gp = globrunqget(h, pp, 1)
     unlock(m, schedw(l, SCHED_LOCK))
     if (gp !== 0) return gp
   }
