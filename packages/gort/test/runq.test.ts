@@ -4,7 +4,7 @@
 import test from 'ava'
 import {
   SharedHeap, globrunqget, globrunqput, globrunqsize, lock, runqempty, runqget, runqput, runqsteal,
-  runqlen, schedw, unlock, SCHED_LOCK, SCHED_GOMAXPROCS,
+  runqlen, runqspillhead, schedw, unlock, SCHED_LOCK, SCHED_GOMAXPROCS,
 } from 'gort/internal'
 import * as internal from 'gort/internal'
 
@@ -90,6 +90,26 @@ test('a full ring spills half of itself plus the new G to the global queue, in o
   t.is(runqget(h, 1), 2)
   t.is(globrunqsize(h), 1)
   t.deepEqual([runqget(h, 0), runqget(h, 0), runqget(h, 0)], [3, 4, 0])
+})
+
+test('runqspillhead moves runnext and the ring, in runqget\'s order, ahead of what the global queue held', (t) => {
+  const h = heap(4)
+  const m = h.i32
+  lock(m, schedw(h.layout, SCHED_LOCK))
+  globrunqput(h, 10)
+  globrunqput(h, 11)
+  unlock(m, schedw(h.layout, SCHED_LOCK))
+  for (let g = 1; g <= 3; g++) runqput(h, 0, g, false)
+  runqput(h, 0, 4, true) // runnext
+  lock(m, schedw(h.layout, SCHED_LOCK))
+  t.is(runqspillhead(h, 0), 4)
+  t.true(runqempty(h, 0))
+  t.is(globrunqsize(h), 6)
+  const order: number[] = []
+  for (let gp; (gp = globrunqget(h, 1, 1)) !== 0; ) order.push(gp)
+  t.is(runqspillhead(h, 0), 0, 'an empty P moves nothing')
+  unlock(m, schedw(h.layout, SCHED_LOCK))
+  t.deepEqual(order, [4, 1, 2, 3, 10, 11])
 })
 
 test('globrunqget takes a fair share: size/gomaxprocs + 1, capped by max and by half the ring', (t) => {

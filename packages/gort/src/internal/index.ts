@@ -15,7 +15,7 @@ export {
 export { malloc, free, mallocSize, heapStats, requestCollection, tryMalloc, neverFits, MIN_BLOCK, MAX_ALLOC, type HeapStats } from './malloc.js'
 export {
   runqput, runqputslow, runqget, runqgetInheritTime, runqempty, runqlen, runqgrab, runqsteal,
-  globrunqput, globrunqputhead, globrunqputbatch, globrunqget, globrunqsize, globrunqinject, globrunqdrain,
+  globrunqput, globrunqputhead, globrunqputbatch, globrunqputheadbatch, globrunqget, globrunqsize, globrunqinject, globrunqdrain, runqspillhead,
 } from './runq.js'
 export { encodeValue, encodeArgs } from './codec/encode.js'
 export { decodeValue, decodeArgs } from './codec/decode.js'
