@@ -99,8 +99,10 @@ let loopDue = false
 /**
  * Admission (docs/design/scheduler.md, "Admission"): the G that sysmon
  * preempted and that this M keeps ahead of unstarted work, or 0. Set at the
- * preemption (admitHold), cleared when the G runs again; while set,
- * findRunnable serves this M's started goroutines before any unstarted one.
+ * preemption (admitHold); cleared when the G runs again, and set again if
+ * that run ends in a preemption admitHold holds or in the event loop's turn;
+ * while set, findRunnable serves this M's started goroutines before any
+ * unstarted one.
  */
 let held = 0
 /** When this M's holding last saw the Ms' starts move (performance.now), and their count then. */
@@ -788,7 +790,7 @@ function findRunnable(): number {
  * jobs share an M instead of running in order (the http suite). So while
  * other Ps exist, and they keep starting unstarted goroutines (the sum of
  * the Ms' M.nstarted moves), the M holds: it moves its P's unstarted work
- * to the head of the global queue (spillRunq, in order: they were ahead of
+ * to the head of the global queue (runqspillhead, in order: they were ahead of
  * what is there) for the other Ps, wakes an idle one (wakep), and keeps
  * its started goroutines. When nobody has started anything for
  * ADMIT_STARVE_MS, every P is busy with started work: it admits (false),
