@@ -145,7 +145,9 @@ test.serial('admission: at procs = 2, CPU-bound goroutines that sysmon preempts 
   await withRuntime(t, 2, 60_000, async (rt) => {
     await warm(rt)
     const p0 = rt.stats().sysmon.preemptions
-    const runs = await Promise.all(Array.from({ length: 8 }, () => rt.run(hogs.yielder, 40)))
+    // 40 ms of each one's thread CPU time: four of sysmon's slices, however
+    // loaded the machine is.
+    const runs = await Promise.all(Array.from({ length: 8 }, () => rt.run(hogs.yielder, 40, 'thread')))
     const preempted = rt.stats().sysmon.preemptions - p0
     // Two goroutines bound to one M at once: their runs overlap in time.
     let shared = 0
