@@ -105,21 +105,25 @@ let loopDue = false
  * unstarted one.
  */
 let held = 0
-/** When this M's holding last saw the Ms' starts move (performance.now), and their count then. */
-let holdSince = 0
+/** The Ms' starts when this M last looked (admitHold), and how many of its preemptions since saw them unmoved. */
 let holdStarts = -1
+let holdSlices = 0
 /**
- * Set when the M held for ADMIT_STARVE_MS and nobody started anything:
+ * Set when the M held for ADMIT_STARVE_SLICES and nobody started anything:
  * findRunnable then starts unstarted goroutines first, one after another,
  * until one of them is preempted (admitHold clears it) or none is left.
  */
 let admitting = false
 /**
- * How long a holding M waits for the other Ms to start some unstarted
- * goroutine before it starts one itself (admits): the bound on how long
- * unstarted work waits while every P runs a CPU-bound goroutine.
+ * How many of its goroutines' preemptions (time slices: TIME_SLICE_MS of
+ * its thread's own time each, sysmon.ts overrun) a holding M waits for the
+ * Ms to start some unstarted goroutine before it starts one itself
+ * (admits): the bound on how long unstarted work waits while every P runs
+ * a CPU-bound goroutine. Counted in slices, not on the wall clock: on a
+ * loaded machine the other M waits for a core as this one does, and a
+ * wall-clock bound admitted there while the other Ps were merely slow.
  */
-const ADMIT_STARVE_MS = 4 * TIME_SLICE_MS
+const ADMIT_STARVE_SLICES = 4
 
 // What schedule() tells mloop().
 const IDLE = 0
@@ -793,11 +797,12 @@ function findRunnable(): number {
  * to the head of the global queue (runqspillhead, in order: they were ahead of
  * what is there) for the other Ps, wakes an idle one (wakep), and keeps
  * its started goroutines. When nobody has started anything for
- * ADMIT_STARVE_MS, every P is busy with started work: it admits (false),
+ * ADMIT_STARVE_SLICES of its preemptions, every P is busy with started
+ * work: it admits (false),
  * and findRunnable starts unstarted goroutines first (admitting) until one
  * of them is preempted in turn (then this decides again) or none is left:
  * short goroutines spawned while every P runs a CPU-bound one all start
- * within about ADMIT_STARVE_MS, and a long one binds one more goroutine to
+ * within about ADMIT_STARVE_SLICES slices, and a long one binds one more goroutine to
  * this M, as every preemption did without admission. At procs 1 there is
  * no other P to leave the work to: Go's rule (globalFirst).
  */
@@ -805,14 +810,13 @@ function admitHold(): boolean {
   admitting = false
   const procs = Atomics.load(m, schedw(l, SCHED_GOMAXPROCS))
   if (procs < 2) return false
-  const now = performance.now()
   let starts = 0
   for (let i = 0; i < l.maxMs; i++) starts = (starts + Atomics.load(m, mbase(l, i) + M_NSTARTED)) | 0
   if (starts !== holdStarts) {
     holdStarts = starts
-    holdSince = now
-  } else if (now - holdSince >= ADMIT_STARVE_MS) {
-    holdSince = now
+    holdSlices = 0
+  } else if (++holdSlices >= ADMIT_STARVE_SLICES) {
+    holdSlices = 0
     admitting = true
     return false
   }

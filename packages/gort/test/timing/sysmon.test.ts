@@ -163,8 +163,8 @@ test.serial('admission: at procs = 2, CPU-bound goroutines that sysmon preempts 
     t.true(preempted >= 4, 'sysmon preempted them')
     // Without admission nearly every pair on one M shares it (each
     // preemption started the next goroutine there). With it, a pair shares
-    // an M only when the other M started nothing for ADMIT_STARVE_MS: one
-    // that the machine's load kept off its core that long.
+    // an M only when no M started anything for four of this M's slices
+    // (ADMIT_STARVE_SLICES), which 40 ms goroutines never reach.
     t.true(shared <= 2, `${shared} pairs shared an M`)
   }, { modules, minThreads: 3 })
 })
