@@ -248,13 +248,7 @@ export function globrunqput(h: SharedHeap, gp: number): void {
 
 /** Go's globrunqputhead: puts gp at the head of the global queue. sched.lock must be held. */
 export function globrunqputhead(h: SharedHeap, gp: number): void {
-  const m = h.i32
-  const l = h.layout
-  const head = m[schedw(l, SCHED_RUNQHEAD)]
-  m[gbase(l, gp) + G_SCHEDLINK] = head
-  m[schedw(l, SCHED_RUNQHEAD)] = gp
-  if (head === 0) m[schedw(l, SCHED_RUNQTAIL)] = gp
-  Atomics.store(m, schedw(l, SCHED_RUNQSIZE), m[schedw(l, SCHED_RUNQSIZE)] + 1)
+  globrunqputheadbatch(h, gp, gp, 1)
 }
 
 /**
