@@ -243,6 +243,15 @@ async function mloop(): Promise<void> {
       collectIfAsked(h)
       await yieldToEventLoop()
     } else if (why === IDLE) {
+      // A goroutine that parked on a promise its own step settled (an async
+      // function that awaited nothing slow: a tiny job) is readied by a
+      // microtask. Let those run before giving up the P: otherwise the M
+      // releases its P, spins, sleeps on its note asynchronously and takes
+      // a P again, for a value that was ready a microsecond later.
+      if (pendingAsync > 0) {
+        for (let i = 0; i < MICROTASK_HOPS && !hasLocalWork(); i++) await undefined
+        if (hasLocalWork()) continue
+      }
       if (collectIfAsked(h)) await yieldToEventLoop()
       if (await idle()) return // retired
     }
