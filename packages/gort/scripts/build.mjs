@@ -33,9 +33,10 @@
 //  - `goroutines(import.meta.url, {...})` keys a goroutine set by the URL of
 //    the file it lands in (pooltask.ts: a chunk). Two sets in one file could
 //    collide on a name, so the check allows one per output file.
-//  - mworker.js and sysmonworker.js await at their top level; nothing else
-//    may (require('gort') goes through require(esm), which refuses it). The
-//    worker entries are imported by no module, so their await stays there.
+//  - No module awaits at its top level: require('gort') goes through
+//    require(esm), which refuses it, and V8 (Node 20) aborts the process
+//    when a worker is terminated as an async module's evaluation starts
+//    (mworker.ts: the worker entries run their loop from a promise).
 //  - Function and class names: errors cross threads by class name
 //    (codec/errors.ts registerError), and messages name functions. The
 //    bundle keeps every name unless two modules declare the same top-level
@@ -212,7 +213,7 @@ for (const [f] of outputs) {
   if (sets > 1) fail(`${f}: ${sets} goroutines(import.meta.url, ...) sets in one file share a key prefix; make one of them an entry point`)
   // esbuild writes top-level statements at column 0 and indents the rest.
   const tla = text.match(/^(?:await\s|for await\b|(?:const|let|var)\s[^=\n]*=\s*await\s).*$/m)
-  if (tla !== null && !/^dist\/internal\/(?:mworker|sysmonworker)\.js$/.test(f)) fail(`${f}: top-level await (${tla[0]}): require('gort') could not load it`)
+  if (tla !== null) fail(`${f}: top-level await (${tla[0]}): require('gort') could not load it, and a worker terminated while such a module starts aborts the process`)
 }
 for (const q of queried) {
   const f = `dist/${q}.js`

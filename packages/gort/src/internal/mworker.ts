@@ -38,7 +38,17 @@ sabjoin(h)
 // A buffer this M posts before sysmon is up waits for it: ask the host to start it now (it starts with the first work otherwise).
 setSabAnswererHook(h, () => parentPort?.postMessage({ [MMSG_TAG]: 'sysmon' } satisfies MSysmon))
 setNewmHandoff(h, () => parentPort?.postMessage({ [MMSG_TAG]: 'newm' } satisfies MNewm))
-await mstart(h, mid, modules, idleTimeoutMs, keepMs, ctl)
-// Retired: end the thread (nothing of ours is pending; the ids it freed go out).
-sabpoll(h)
-process.exit(0)
+// Not a top-level await: this module's evaluation would then be
+// asynchronous for the M's whole life, and V8 (Node 20) aborts the whole
+// process ("Check failed: (location_) != nullptr" in
+// SourceTextModule::ExecuteAsyncModule) when a worker is terminated just as
+// an async module's evaluation starts (nodejs/node#43182, #53238): an M
+// stopped by close() or destroy() while it booted did that once in CI.
+// Evaluated synchronously, the module is never async; an error escapes as
+// an uncaught exception, which the host sees as the worker's 'error'
+// whatever the app's --unhandled-rejections mode.
+mstart(h, mid, modules, idleTimeoutMs, keepMs, ctl).then(() => {
+  // Retired: end the thread (nothing of ours is pending; the ids it freed go out).
+  sabpoll(h)
+  process.exit(0)
+}, (err: unknown) => setImmediate(() => { throw err }))

@@ -57,9 +57,12 @@ sabserving(h)
 setNewmHandoff(h, () => parentPort?.postMessage({ type: 'newm' }))
 const { control } = workerData as { control: MessagePort }
 const { endpoint, poll } = pollingEndpoint(control)
-await sysmon(h, opts, poll, (c) => {
+// Not a top-level await, as in mworker.ts: V8 aborts the process when a
+// worker is terminated as an async module's evaluation starts.
+sysmon(h, opts, poll, (c) => {
   expose(c, endpoint)
   parentPort?.postMessage({ type: 'ready' })
-})
-parentPort?.postMessage({ type: 'exit' })
-control.close()
+}).then(() => {
+  parentPort?.postMessage({ type: 'exit' })
+  control.close()
+}, (err: unknown) => setImmediate(() => { throw err }))
