@@ -706,9 +706,7 @@ function findRunnable(): number {
       return gp
     }
     if (globrunqsize(h) > 0) {
-      lock(m, schedw(l, SCHED_LOCK))
-      gp = globrunqget(h, pp, 1) // in order, as below
-      unlock(m, schedw(l, SCHED_LOCK))
+      gp = globrunqget1()
       if (gp !== 0) {
         inheritTime = false
         return gp
@@ -733,9 +731,7 @@ function findRunnable(): number {
   // Ps that keep readying each other.
   if ((tick % 61 === 0 || globalFirst) && globrunqsize(h) > 0) {
     globalFirst = false
-    lock(m, schedw(l, SCHED_LOCK))
-    const gp = globrunqget(h, pp, 1)
-    unlock(m, schedw(l, SCHED_LOCK))
+    const gp = globrunqget1()
     if (gp !== 0) {
       inheritTime = false
       return gp
@@ -767,16 +763,7 @@ function findRunnable(): number {
   }
   inheritTime = false
   if (globrunqsize(h) > 0) {
-    // One at a time, where Go takes a fair share (size / gomaxprocs + 1)
-    // onto the P's ring to spare sched.lock: a share taken by one M waited
-    // there while the other Ms served later arrivals from the global queue,
-    // so the host's spawns did not start in order (the http suite at 50
-    // connections: the longest-queued requests had been overtaken by 20-100
-    // later ones, all from the ring of one M). With a few Ps the lock per G
-    // is cheap; docs/design/scheduler.md, "Admission".
-    lock(m, schedw(l, SCHED_LOCK))
-    gp = globrunqget(h, pp, 1)
-    unlock(m, schedw(l, SCHED_LOCK))
+    gp = globrunqget1()
     if (gp !== 0) return gp
   }
   // Spinning Ms: steal from other Ps. Limit the number of spinning Ms to
@@ -792,6 +779,23 @@ function findRunnable(): number {
     }
   }
   return 0
+}
+
+/**
+ * One G from the global queue, under sched.lock, or 0. One at a time, where
+ * Go's globrunqget takes a fair share (size / gomaxprocs + 1) onto the P's
+ * ring to spare sched.lock: a share taken by one M waited there while the
+ * other Ms served later arrivals from the global queue, so the host's
+ * spawns did not start in order (the http suite at 50 connections: the
+ * longest-queued requests had been overtaken by 20-100 later ones, all from
+ * the ring of one M). With a few Ps the lock per G is cheap;
+ * docs/design/scheduler.md, "Admission".
+ */
+function globrunqget1(): number {
+  lock(m, schedw(l, SCHED_LOCK))
+  const gp = globrunqget(h, pp, 1)
+  unlock(m, schedw(l, SCHED_LOCK))
+  return gp
 }
 
 /**
