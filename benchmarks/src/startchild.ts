@@ -29,6 +29,8 @@ const n = Number(process.argv[3] ?? 2)
 const modules = [new URL('./goroutines.js', import.meta.url)]
 const TASK = new URL('./peers/task.js', import.meta.url).href
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+/** When the settled idle figure is read: long enough for V8's memory reducer (first look ~8 s after an isolate starts) in every thread. */
+const SETTLE_MS = Number(process.env.START_SETTLE_MS) || 12_000
 const rss = (): number => process.memoryUsage().rss
 
 function out(x: Record<string, number>): void {
@@ -88,10 +90,14 @@ async function main(): Promise<void> {
       await rt.ready
       await sleep(1500)
       const r1 = rss()
+      await sleep(SETTLE_MS - 1500)
+      const r1s = rss()
       await rt.run(bench.inc, 41)
       await sleep(1500)
       const r2 = rss()
-      out({ idle: r1 - r0, afterJob: r2 - r0, threads: rt.threads.length })
+      await sleep(SETTLE_MS - 1500)
+      const r2s = rss()
+      out({ idle: r1 - r0, settled: r1s - r0, afterJob: r2 - r0, afterJobSettled: r2s - r0, threads: rt.threads.length })
       await rt.close()
       return
     }
@@ -101,10 +107,14 @@ async function main(): Promise<void> {
       const pool = new Piscina({ filename: TASK, minThreads: n, maxThreads: n })
       await sleep(1500)
       const r1 = rss()
+      await sleep(SETTLE_MS - 1500)
+      const r1s = rss()
       await pool.run(41)
       await sleep(1500)
       const r2 = rss()
-      out({ idle: r1 - r0, afterJob: r2 - r0, threads: pool.threads.length })
+      await sleep(SETTLE_MS - 1500)
+      const r2s = rss()
+      out({ idle: r1 - r0, settled: r1s - r0, afterJob: r2 - r0, afterJobSettled: r2s - r0, threads: pool.threads.length })
       await pool.destroy()
       return
     }

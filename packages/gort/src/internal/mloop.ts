@@ -414,7 +414,7 @@ async function park(): Promise<boolean> {
     let ms = IDLE_GC_MS
     const due = parkedAt + idleTimeoutMs - performance.now()
     if (idleTimeoutMs > 0 && due > 0) ms = Math.min(ms, due + 0.5)
-    const woken = pendingAsync > 0 || eventLoopBusy()
+    const woken = pendingAsync > 0 || eventLoopBusy() || performance.now() - parkedAt >= IDLE_ASYNC_MS
       ? await notetsleepAsync(m, mb + M_PARK, ms * 1e6)
       : notetsleep(m, mb + M_PARK, ms * 1e6)
     if (woken) break
@@ -466,6 +466,18 @@ function unidle(): void {
 function globalWorkForUs(): boolean {
   return modules.loading.size === 0 && globrunqsize(h) > 0 && Atomics.load(m, schedw(l, SCHED_NPIDLE)) > 0
 }
+
+/**
+ * After this long asleep with nothing to do, a parked M sleeps asynchronously:
+ * its event loop turns, so the tasks V8 posts to this isolate run. Blocked on
+ * its futex, an M never runs them, and one of them is V8's memory reducer,
+ * which some seconds after the boot gives back the pages the boot touched
+ * (the young generation's, the loader's): about 3 MB an M (docs/design/
+ * scheduler.md, "What an M's RSS is made of"). The price is an event-loop
+ * turn on the first wake of a long idle spell, when nobody is waiting on
+ * this M's speed; a busy M never gets here.
+ */
+const IDLE_ASYNC_MS = 1000
 
 /** How many microtask checkpoints park() gives a step's leftover promise chains before it decides how to sleep. */
 const MICROTASK_HOPS = 4

@@ -30,7 +30,7 @@ import {
   SCHED_NRETAKEEXEC, SCHED_NRETAKESYSCALL, SCHED_NWAKEGUARD, SCHED_SYSMONNOTE, SCHED_SYSMONSLEEPUS,
   SCHED_SYSMONTICK, SCHED_SYSMONWAIT, SCHED_CLOSING, SCHED_GCOUNT, G_STATUS, G_WAITREASON, G_M, G_GOID, G_FLAGS,
 } from './layout.js'
-import { noteclear, notetsleep } from './lock_futex.js'
+import { noteclear, notetsleep, notetsleepAsync } from './lock_futex.js'
 import { handoffp, startm, wakep } from './proc.js'
 import { globrunqsize, runqlen } from './runq.js'
 import { Gflags, Gstatus, Msleep, Mstate, Pstatus, waitReasonStrings } from './runtime2.js'
@@ -117,6 +117,8 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
   let nextSpare = 0
   let lastRetake = -1
   let awakeUntil = 0
+  /** Sleeps on the note in a row that ran out with nothing to do (the async sleep after the first). */
+  let idleSleeps = 0
   let strandedSince = -1
   /** The next sleep's cap (µs): until the nearest runaway deadline. */
   let capUs = Infinity
@@ -218,7 +220,15 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
         // wake-up, so it is on the port now): stay up a few ms, polling, so
         // that the reply goes out and a follow-up request is read. A wake
         // by an M taking a P finds the port empty and costs nothing more.
-        if (notetsleep(m, schedw(l, SCHED_SYSMONNOTE), 1e9) && poll() > 0) awakeUntil = performance.now() + 5
+        // After a whole second asleep, sleep asynchronously: sysmon's event
+        // loop then turns, so V8's own tasks for this isolate run (the
+        // memory reducer gives the boot's pages back, as on an idle M:
+        // IDLE_ASYNC_MS in mloop.ts). A wake costs an event-loop turn then.
+        const woken = idleSleeps > 0
+          ? await notetsleepAsync(m, schedw(l, SCHED_SYSMONNOTE), 1e9)
+          : notetsleep(m, schedw(l, SCHED_SYSMONNOTE), 1e9)
+        idleSleeps = woken ? 0 : idleSleeps + 1
+        if (woken && poll() > 0) awakeUntil = performance.now() + 5
       }
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 0)
       idle = 0
