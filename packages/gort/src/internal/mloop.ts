@@ -71,7 +71,7 @@ import { collectIfAsked } from './gc.js'
 import { cancelPending, startStamp, takeCancel } from './cancel.js'
 import { sabcheck } from './codec/sabs.js'
 import { osThreadId } from './threadrun.js'
-import { Ev, StopWhy, TR_EPOCH, TraceWriter } from './trace/buffer.js'
+import { Ev, StopWhy, SWITCH_WOKE, TR_EPOCH, TraceWriter } from './trace/buffer.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -178,7 +178,11 @@ function slotput(gb: number, gen: Generator<unknown, unknown, unknown>): number 
     resumeErr.push(false)
     parkSeq.push(0)
     parkTimer.push(undefined)
-  } else gens[s] = gen
+    startEpoch.push(0)
+  } else {
+    gens[s] = gen
+    startEpoch[s] = 0
+  }
   m[gb + G_LSLOT] = s
   return s
 }
@@ -1063,8 +1067,18 @@ function traceName(goid: number, s: number): void {
   closureEpoch[s] = tron[TR_EPOCH]
 }
 
-/** Per G record: the recording (TR_EPOCH) in which this M last wrote a full Start for it (with its function). */
+/** Per local slot: the recording (TR_EPOCH) in which this M last wrote a full Start for its goroutine (with its function). */
 const startEpoch: number[] = []
+/**
+ * While tracing: the goroutine the running one last readied on this M
+ * (readyHere; 0 none) and the waker's goid. The common hand-off (the waker
+ * parks or yields and the woken one runs next, from localnext: Go's
+ * runnext) writes nothing at the wake-up and is one bit of the Switch;
+ * otherwise the wake-up is written as an unstamped Unblock when the next
+ * one comes or the next goroutine starts (traceReadied).
+ */
+let trReadied = 0
+let trReadiedBy = 0
 
 /**
  * traceGoStart: gp (record gb, local slot s) starts running on our P. An
@@ -1078,15 +1092,33 @@ const startEpoch: number[] = []
 function traceStart(gp: number, gb: number, s: number): void {
   const goid = m[gb + G_GOID]
   const epoch = tron[TR_EPOCH]
-  if (pickedLocal && startEpoch[gp] === epoch) {
-    tw.ev2(Ev.StartLocal | (pp << 8), goid)
+  const known = pickedLocal && startEpoch[s] === epoch
+  let woke = 0
+  if (trReadied !== 0) {
+    // Readied on this M by the goroutine whose stop is held: a bit of the
+    // Switch. Anything else: an unstamped Unblock naming the waker.
+    if (trReadied === gp && known && trReadiedBy !== 0 && trReadiedBy === tw.pendG) {
+      woke = SWITCH_WOKE
+      trReadied = 0
+    } else traceReadied()
+  }
+  if (known) {
+    // The common switch: joined with the stop before it (TraceWriter.stop).
+    tw.startLocal(pp, goid, woke)
     return
   }
   const fn = m[gb + G_FN]
   if (fn < 0 && closureEpoch[s] !== epoch) traceName(goid, s)
-  startEpoch[gp] = epoch
+  startEpoch[s] = epoch
   if (pickedLocal) tw.ev(Ev.Start | (pp << 8), goid, fn, 0)
   else tw.emit(Ev.Start, goid, fn, 0, pp)
+}
+
+/** The wake-up noted by readyHere, as an unstamped Unblock (its place in the M's events is before gp's start). */
+function traceReadied(): void {
+  const gb = gbase(l, trReadied)
+  trReadied = 0
+  tw.ev(Ev.Unblock, m[gb + G_GOID], trReadiedBy, 0)
 }
 
 /** Set by findRunnable: the G it returned was this M's own (localnext, localq). */
@@ -1100,7 +1132,7 @@ function traceStop(gb: number, why: number): void {
     tw.ev2(Ev.Preempted | (pp << 8), goid)
     tracePreempted = false
   }
-  tw.ev2(Ev.Stop | ((why | (m[gb + G_WAITREASON] << 4)) << 8), goid)
+  tw.stop(why | (m[gb + G_WAITREASON] << 4), goid)
 }
 
 /**
@@ -1267,6 +1299,12 @@ function asyncPending(delta: number): void {
  * timer callback may do this while the M is parked, so wake it.
  */
 function readyHere(gp: number): void {
+  // For the tracer: noted, written at gp's start or the next wake-up.
+  if (tron[0] !== 0) {
+    if (trReadied !== 0) traceReadied()
+    trReadied = gp
+    trReadiedBy = curg === 0 ? 0 : m[gbase(l, curg) + G_GOID]
+  }
   if (localnext !== 0) localq.push(localnext)
   localnext = gp
   // From a goroutine, this M is awake; from a callback (a timer, a settled
@@ -1347,7 +1385,7 @@ function exitsyscall(gp: number, gb: number): boolean {
 
 /** Go's goexit: the goroutine ended with a value or an exception. */
 function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
-  if (tron[0] !== 0) tw.ev2(Ev.Stop | (StopWhy.Exit << 8), m[gb + G_GOID])
+  if (tron[0] !== 0) tw.stop(StopWhy.Exit, m[gb + G_GOID])
   const s = m[gb + G_LSLOT]
   if (s >= 0) {
     gens[s] = undefined
