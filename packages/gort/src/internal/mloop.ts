@@ -132,9 +132,18 @@ const NOP = 2
 
 let h: SharedHeap
 let m: Int32Array
-/** This M's trace writer (trace/buffer.ts) and its flag word: every hook loads tron[0] (Go's trace.enabled). */
+/** This M's trace writer (trace/buffer.ts) and its flag word: a hook loads tron[0] (Go's trace.enabled). */
 let tw: TraceWriter
 let tron: Int32Array
+/**
+ * tron[0] as this M last read it: the hooks on every switch (a goroutine's
+ * start and stop, a wake-up on this M) test this module-level flag, one
+ * well-predicted branch when tracing is off. Read at the start of each
+ * burst and every 64 switches (schedule), so a recording that starts or
+ * stops meanwhile reaches them within 64 switches; the other hooks load
+ * tron[0] itself.
+ */
+let tracing = false
 let l: Layout
 let mid = -1
 let mb = 0
@@ -619,7 +628,8 @@ function resetspinning(): void {
  */
 function schedule(): number {
   burstStart = performance.now()
-  if (tron[0] !== 0) tw.anchor(burstStart)
+  tracing = tron[0] !== 0
+  if (tracing) tw.anchor(burstStart)
   let n = 0
   for (;;) {
     if (pp < 0) return NOP
@@ -659,7 +669,11 @@ function schedule(): number {
       if (pp >= 0) handoffp(h, releasep())
       return NOP
     }
-    if (loopDue || ((n & 63) === 63 && performance.now() - burstStart >= (pendingAsync > 0 ? EVENT_LOOP_MS : HOUSEKEEPING_MS))) {
+    if ((n & 63) === 63) {
+      tracing = tron[0] !== 0
+      if (performance.now() - burstStart >= (pendingAsync > 0 ? EVENT_LOOP_MS : HOUSEKEEPING_MS)) loopDue = true
+    }
+    if (loopDue) {
       loopDue = false
       return YIELD
     }
@@ -886,7 +900,7 @@ function execute(gp: number, inherit: boolean): void {
   // Plain: the M owns a runnable or running G of its own; no other thread
   // writes its status in these states (only a parked G is readied by others).
   m[gb + G_STATUS] = Gstatus.Grunning
-  if (tron[0] !== 0) traceStart(gp, gb, s)
+  if (tracing) traceStart(gb, s, inherit)
   let v = resumeVal[s]
   let isErr = resumeErr[s]
   if (v !== undefined) resumeVal[s] = undefined
@@ -970,7 +984,7 @@ function execute(gp: number, inherit: boolean): void {
         // the global queue is looked at first, so that goroutines that only
         // hand off to each other cannot starve the rest.
         if (preempt) {
-          if (tron[0] !== 0) tracePreempted = true
+          if (tracing) tracePreempted = true
           clearPreempt(gb)
           if (localnext !== 0) {
             localq.push(localnext)
@@ -1021,7 +1035,7 @@ function execute(gp: number, inherit: boolean): void {
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
       why = StopWhy.Yield
       if (preempt) {
-        if (tron[0] !== 0) tracePreempted = true
+        if (tracing) tracePreempted = true
         why = StopWhy.Preempted
         // Go puts a preempted G on the global queue, behind the work there;
         // ours must stay on this M, so it goes behind our own queue. Then
@@ -1047,7 +1061,7 @@ function execute(gp: number, inherit: boolean): void {
       break
     }
   }
-  if (tron[0] !== 0) traceStop(gb, why)
+  if (tracing) traceStop(gb, why)
   curg = 0
   m[mb + M_CURG] = 0
 }
@@ -1069,16 +1083,6 @@ function traceName(goid: number, s: number): void {
 
 /** Per local slot: the recording (TR_EPOCH) in which this M last wrote a full Start for its goroutine (with its function). */
 const startEpoch: number[] = []
-/**
- * While tracing: the goroutine the running one last readied on this M
- * (readyHere; 0 none) and the waker's goid. The common hand-off (the waker
- * parks or yields and the woken one runs next, from localnext: Go's
- * runnext) writes nothing at the wake-up and is one bit of the Switch;
- * otherwise the wake-up is written as an unstamped Unblock when the next
- * one comes or the next goroutine starts (traceReadied).
- */
-let trReadied = 0
-let trReadiedBy = 0
 
 /**
  * traceGoStart: gp (record gb, local slot s) starts running on our P. An
@@ -1089,36 +1093,33 @@ let trReadiedBy = 0
  * queue, a steal or the global queue is stamped: it may have been created
  * on another thread (whose Create is stamped) just before.
  */
-function traceStart(gp: number, gb: number, s: number): void {
+function traceStart(gb: number, s: number, inherit: boolean): void {
   const goid = m[gb + G_GOID]
   const epoch = tron[TR_EPOCH]
-  const known = pickedLocal && startEpoch[s] === epoch
-  let woke = 0
-  if (trReadied !== 0) {
-    // Readied on this M by the goroutine whose stop is held: a bit of the
-    // Switch. Anything else: an unstamped Unblock naming the waker.
-    if (trReadied === gp && known && trReadiedBy !== 0 && trReadiedBy === tw.pendG) {
-      woke = SWITCH_WOKE
-      trReadied = 0
-    } else traceReadied()
-  }
-  if (known) {
+  if (pickedLocal && startEpoch[s] === epoch) {
     // The common switch: joined with the stop before it (TraceWriter.stop).
-    tw.startLocal(pp, goid, woke)
+    // From localnext (inherit), it is Go's runnext hand-off: if it was
+    // blocked, the goroutine that stopped readied it (readyHere), which the
+    // Switch says in a bit (the reader checks it was blocked).
+    tw.startLocal(pp, goid, inherit ? SWITCH_WOKE : 0)
     return
   }
   const fn = m[gb + G_FN]
   if (fn < 0 && closureEpoch[s] !== epoch) traceName(goid, s)
   startEpoch[s] = epoch
+  // The hand-off's wake-up, as the Switch's bit tells it (the stop is written first).
+  if (inherit && pickedLocal && tw.pendG !== 0) tw.ev(Ev.Unblock, goid, tw.pendG, 1)
   if (pickedLocal) tw.ev(Ev.Start | (pp << 8), goid, fn, 0)
   else tw.emit(Ev.Start, goid, fn, 0, pp)
 }
 
-/** The wake-up noted by readyHere, as an unstamped Unblock (its place in the M's events is before gp's start). */
-function traceReadied(): void {
-  const gb = gbase(l, trReadied)
-  trReadied = 0
-  tw.ev(Ev.Unblock, m[gb + G_GOID], trReadiedBy, 0)
+/**
+ * A wake-up on this M that the Switch's bit will not tell (readyHere): an
+ * unstamped Unblock of gp by goroutine `by` (0: none), marked to count
+ * only if gp is blocked then (c = 1: it may have yielded instead).
+ */
+function traceWoken(gp: number, by: number): void {
+  tw.ev(Ev.Unblock, m[gbase(l, gp) + G_GOID], by === 0 ? 0 : m[gbase(l, by) + G_GOID], 1)
 }
 
 /** Set by findRunnable: the G it returned was this M's own (localnext, localq). */
@@ -1299,17 +1300,20 @@ function asyncPending(delta: number): void {
  * timer callback may do this while the M is parked, so wake it.
  */
 function readyHere(gp: number): void {
-  // For the tracer: noted, written at gp's start or the next wake-up.
-  if (tron[0] !== 0) {
-    if (trReadied !== 0) traceReadied()
-    trReadied = gp
-    trReadiedBy = curg === 0 ? 0 : m[gbase(l, curg) + G_GOID]
+  // The tracer: gp, from localnext, runs right after its waker's stop,
+  // which the Switch tells (traceStart). The one it displaces does not:
+  // its wake-up (by the goroutine running now, as a rule) is written now.
+  if (localnext !== 0) {
+    if (tracing) traceWoken(localnext, curg)
+    localq.push(localnext)
   }
-  if (localnext !== 0) localq.push(localnext)
   localnext = gp
   // From a goroutine, this M is awake; from a callback (a timer, a settled
   // promise) it may be parked on its note.
-  if (curg === 0) wakem(h, mid)
+  if (curg === 0) {
+    if (tracing) traceWoken(gp, 0)
+    wakem(h, mid)
+  }
 }
 
 /** A promise of gp's settled (on this thread): gp runs next, with the value. */
@@ -1385,7 +1389,7 @@ function exitsyscall(gp: number, gb: number): boolean {
 
 /** Go's goexit: the goroutine ended with a value or an exception. */
 function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
-  if (tron[0] !== 0) tw.stop(StopWhy.Exit, m[gb + G_GOID])
+  if (tracing) tw.stop(StopWhy.Exit, m[gb + G_GOID])
   const s = m[gb + G_LSLOT]
   if (s >= 0) {
     gens[s] = undefined
