@@ -231,7 +231,7 @@ export class TraceWriter {
   /**
    * A start of one of the M's own goroutines whose function this recording
    * has (Ev.StartLocal), joined with the held stop into a Switch if there
-   * is one; woke: SWITCH_WOKE if the held stop's goroutine readied it, else 0.
+   * is one; woke: SWITCH_WOKE if it comes from localnext (Go's runnext), else 0.
    */
   startLocal(pp: number, goid: number, woke: number): void {
     if (this.pendG !== 0) {
