@@ -71,7 +71,7 @@ import { collectIfAsked } from './gc.js'
 import { cancelPending, startStamp, takeCancel } from './cancel.js'
 import { sabcheck } from './codec/sabs.js'
 import { osThreadId } from './threadrun.js'
-import { Ev, StopWhy, TR_EPOCH, TraceWriter } from './trace/buffer.js'
+import { Ev, StopWhy, SWITCH_WOKE, TR_EPOCH, TraceWriter } from './trace/buffer.js'
 
 /** How long an M keeps its P while another M waits for one (Go's forcePreemptNS). */
 const TIME_SLICE_MS = 10
@@ -132,9 +132,18 @@ const NOP = 2
 
 let h: SharedHeap
 let m: Int32Array
-/** This M's trace writer (trace/buffer.ts) and its flag word: every hook loads tron[0] (Go's trace.enabled). */
+/** This M's trace writer (trace/buffer.ts) and its flag word: a hook loads tron[0] (Go's trace.enabled). */
 let tw: TraceWriter
 let tron: Int32Array
+/**
+ * tron[0] as this M last read it: the hooks on every switch (a goroutine's
+ * start and stop, a wake-up on this M) test this module-level flag, one
+ * well-predicted branch when tracing is off. Read at the start of each
+ * burst and every 64 switches (schedule), so a recording that starts or
+ * stops meanwhile reaches them within 64 switches; the other hooks load
+ * tron[0] itself.
+ */
+let tracing = false
 let l: Layout
 let mid = -1
 let mb = 0
@@ -178,7 +187,11 @@ function slotput(gb: number, gen: Generator<unknown, unknown, unknown>): number 
     resumeErr.push(false)
     parkSeq.push(0)
     parkTimer.push(undefined)
-  } else gens[s] = gen
+    startEpoch.push(0)
+  } else {
+    gens[s] = gen
+    startEpoch[s] = 0
+  }
   m[gb + G_LSLOT] = s
   return s
 }
@@ -627,7 +640,8 @@ function resetspinning(): void {
  */
 function schedule(): number {
   burstStart = performance.now()
-  if (tron[0] !== 0) tw.anchor(burstStart)
+  tracing = tron[0] !== 0
+  if (tracing) tw.anchor(burstStart)
   let n = 0
   for (;;) {
     if (pp < 0) return NOP
@@ -667,7 +681,11 @@ function schedule(): number {
       if (pp >= 0) handoffp(h, releasep())
       return NOP
     }
-    if (loopDue || ((n & 63) === 63 && performance.now() - burstStart >= (pendingAsync > 0 ? EVENT_LOOP_MS : HOUSEKEEPING_MS))) {
+    if ((n & 63) === 63) {
+      tracing = tron[0] !== 0
+      if (performance.now() - burstStart >= (pendingAsync > 0 ? EVENT_LOOP_MS : HOUSEKEEPING_MS)) loopDue = true
+    }
+    if (loopDue) {
       loopDue = false
       return YIELD
     }
@@ -894,7 +912,7 @@ function execute(gp: number, inherit: boolean): void {
   // Plain: the M owns a runnable or running G of its own; no other thread
   // writes its status in these states (only a parked G is readied by others).
   m[gb + G_STATUS] = Gstatus.Grunning
-  if (tron[0] !== 0) traceStart(gp, gb, s)
+  if (tracing) traceStart(gb, s, inherit)
   let v = resumeVal[s]
   let isErr = resumeErr[s]
   if (v !== undefined) resumeVal[s] = undefined
@@ -978,7 +996,7 @@ function execute(gp: number, inherit: boolean): void {
         // the global queue is looked at first, so that goroutines that only
         // hand off to each other cannot starve the rest.
         if (preempt) {
-          if (tron[0] !== 0) tracePreempted = true
+          if (tracing) tracePreempted = true
           clearPreempt(gb)
           if (localnext !== 0) {
             localq.push(localnext)
@@ -1029,7 +1047,7 @@ function execute(gp: number, inherit: boolean): void {
       m[gb + G_STATUS] = Gstatus.Grunnable // owner only, as above
       why = StopWhy.Yield
       if (preempt) {
-        if (tron[0] !== 0) tracePreempted = true
+        if (tracing) tracePreempted = true
         why = StopWhy.Preempted
         // Go puts a preempted G on the global queue, behind the work there;
         // ours must stay on this M, so it goes behind our own queue. Then
@@ -1055,7 +1073,7 @@ function execute(gp: number, inherit: boolean): void {
       break
     }
   }
-  if (tron[0] !== 0) traceStop(gb, why)
+  if (tracing) traceStop(gb, why)
   curg = 0
   m[mb + M_CURG] = 0
 }
@@ -1075,7 +1093,7 @@ function traceName(goid: number, s: number): void {
   closureEpoch[s] = tron[TR_EPOCH]
 }
 
-/** Per G record: the recording (TR_EPOCH) in which this M last wrote a full Start for it (with its function). */
+/** Per local slot: the recording (TR_EPOCH) in which this M last wrote a full Start for its goroutine (with its function). */
 const startEpoch: number[] = []
 
 /**
@@ -1087,18 +1105,33 @@ const startEpoch: number[] = []
  * queue, a steal or the global queue is stamped: it may have been created
  * on another thread (whose Create is stamped) just before.
  */
-function traceStart(gp: number, gb: number, s: number): void {
+function traceStart(gb: number, s: number, inherit: boolean): void {
   const goid = m[gb + G_GOID]
   const epoch = tron[TR_EPOCH]
-  if (pickedLocal && startEpoch[gp] === epoch) {
-    tw.ev2(Ev.StartLocal | (pp << 8), goid)
+  if (pickedLocal && startEpoch[s] === epoch) {
+    // The common switch: joined with the stop before it (TraceWriter.stop).
+    // From localnext (inherit), it is Go's runnext hand-off: if it was
+    // blocked, the goroutine that stopped readied it (readyHere), which the
+    // Switch says in a bit (the reader checks it was blocked).
+    tw.startLocal(pp, goid, inherit ? SWITCH_WOKE : 0)
     return
   }
   const fn = m[gb + G_FN]
   if (fn < 0 && closureEpoch[s] !== epoch) traceName(goid, s)
-  startEpoch[gp] = epoch
+  startEpoch[s] = epoch
+  // The hand-off's wake-up, as the Switch's bit tells it (the stop is written first).
+  if (inherit && pickedLocal && tw.pendG !== 0) tw.ev(Ev.Unblock, goid, tw.pendG, 1)
   if (pickedLocal) tw.ev(Ev.Start | (pp << 8), goid, fn, 0)
   else tw.emit(Ev.Start, goid, fn, 0, pp)
+}
+
+/**
+ * A wake-up on this M that the Switch's bit will not tell (readyHere): an
+ * unstamped Unblock of gp by goroutine `by` (0: none), marked to count
+ * only if gp is blocked then (c = 1: it may have yielded instead).
+ */
+function traceWoken(gp: number, by: number): void {
+  tw.ev(Ev.Unblock, m[gbase(l, gp) + G_GOID], by === 0 ? 0 : m[gbase(l, by) + G_GOID], 1)
 }
 
 /** Set by findRunnable: the G it returned was this M's own (localnext, localq). */
@@ -1112,7 +1145,7 @@ function traceStop(gb: number, why: number): void {
     tw.ev2(Ev.Preempted | (pp << 8), goid)
     tracePreempted = false
   }
-  tw.ev2(Ev.Stop | ((why | (m[gb + G_WAITREASON] << 4)) << 8), goid)
+  tw.stop(why | (m[gb + G_WAITREASON] << 4), goid)
 }
 
 /**
@@ -1279,11 +1312,20 @@ function asyncPending(delta: number): void {
  * timer callback may do this while the M is parked, so wake it.
  */
 function readyHere(gp: number): void {
-  if (localnext !== 0) localq.push(localnext)
+  // The tracer: gp, from localnext, runs right after its waker's stop,
+  // which the Switch tells (traceStart). The one it displaces does not:
+  // its wake-up (by the goroutine running now, as a rule) is written now.
+  if (localnext !== 0) {
+    if (tracing) traceWoken(localnext, curg)
+    localq.push(localnext)
+  }
   localnext = gp
   // From a goroutine, this M is awake; from a callback (a timer, a settled
   // promise) it may be parked on its note.
-  if (curg === 0) wakem(h, mid)
+  if (curg === 0) {
+    if (tracing) traceWoken(gp, 0)
+    wakem(h, mid)
+  }
 }
 
 /** A promise of gp's settled (on this thread): gp runs next, with the value. */
@@ -1359,7 +1401,7 @@ function exitsyscall(gp: number, gb: number): boolean {
 
 /** Go's goexit: the goroutine ended with a value or an exception. */
 function goexit(gp: number, gb: number, value: unknown, failed: boolean): void {
-  if (tron[0] !== 0) tw.ev2(Ev.Stop | (StopWhy.Exit << 8), m[gb + G_GOID])
+  if (tracing) tw.stop(StopWhy.Exit, m[gb + G_GOID])
   const s = m[gb + G_LSLOT]
   if (s >= 0) {
     gens[s] = undefined

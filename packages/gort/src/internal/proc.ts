@@ -617,23 +617,24 @@ export function goready(h: SharedHeap, gp: number): void {
   // may be a new M's by now (newm.ts reuses a dead M's id).
   if ((flags & Gflags.Gorphan) !== 0) return
   const mp = m[gb + G_M] - 1
+  // Readied on its own M: the M notes the waker for gp's next start
+  // (readyHere), which carries it; nothing is written here. Across
+  // threads: a stamped Unblock, so that it is placed before the start,
+  // which the M stamps when it takes gp from M.readyq (trace/buffer.ts).
+  if (mp === threadM && threadHeap === h) {
+    m[gb + G_WAITREASON] = 0
+    m[gb + G_STATUS] = Gstatus.Grunnable
+    threadReady!(gp)
+    return
+  }
   const tw = h.tw
   if (tw.on[0] !== 0) {
-    // Readied on its own M: an unstamped short event, ordered before gp's
-    // next start by its place in this M's buffer (the reader takes the
-    // goroutine running there as the waker). Across threads: stamped, so
-    // that it is placed before the start, which the M stamps when it
-    // takes gp from M.readyq (trace/buffer.ts).
-    if (mp === threadM && threadHeap === h) tw.ev2(Ev.UnblockLocal | (m[gb + G_WAITREASON] << 8), m[gb + G_GOID])
-    else {
-      const by = threadG()
-      tw.emit(Ev.Unblock, m[gb + G_GOID], by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID], 0, m[gb + G_WAITREASON])
-    }
+    const by = threadG()
+    tw.emit(Ev.Unblock, m[gb + G_GOID], by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID], 0, m[gb + G_WAITREASON])
   }
   m[gb + G_WAITREASON] = 0
   m[gb + G_STATUS] = Gstatus.Grunnable
-  if (mp === threadM && threadHeap === h) threadReady!(gp)
-  else readyOnM(h, gp, mp)
+  readyOnM(h, gp, mp)
 }
 
 /**

@@ -5,14 +5,15 @@
 // the buffer when the runtime is created (its pages are committed only when a
 // trace touches them) and hands it to every M and to sysmon in workerData.
 // While recording, each thread writes events of four int32 words (two for
-// the kinds an M writes on every switch) into a chunk of the buffer that it alone owns, claimed from a shared bump
-// pointer with one Atomics.add per chunk. The host reads the chunks when the
+// the kinds an M writes on every switch: a goroutine switch is one
+// two-word Switch) into a chunk of the buffer that it alone owns, claimed
+// from a shared bump pointer with one Atomics.add per chunk. The host reads the chunks when the
 // trace stops. No event is ever posted as a message.
 //
 // A clock read (performance.now()) costs as much as a goroutine switch on
 // the machines gort runs on, so an M's hot events carry no time: they are
 // plain stores, and the M writes a time stamp once in a while (every
-// hundred events or so, when it starts a burst, takes or gives up a P, or when
+// few hundred events, when it starts a burst, takes or gives up a P, or when
 // sysmon's tick says time went by). The reader places the events between
 // two stamps by their order (readEvents). Events whose time must be exact
 // because another thread's event is ordered against them (a goroutine's
@@ -85,16 +86,35 @@ export const Ev = {
   Stamp: 15,
   /** The writer's M left its scheduler (the end of a burst; stamped): the time until its next stamp went by outside goroutines. Short. */
   Idle: 16,
-  /** Start, short: x = P, a = goid, whose function this recording already has (from its Create, GoName, or an earlier full Start on this M). */
+  /**
+   * Start, short, when no stop is held to join it (see Switch): x = P, a =
+   * goid, one of the M's own goroutines whose function this recording
+   * already has (from its Create, GoName, or an earlier full Start on this M).
+   */
   StartLocal: 17,
-  /** Unblock on the woken goroutine's own M, short: x = the wait reason, a = goid; the waker is the goroutine running on this M then (0: none, a timer or a promise). */
+  /** Unblock on the woken goroutine's own M from a callback (a settled promise, a timer), short: x = the wait reason, a = goid; the waker is the goroutine running on this M then (0: none). */
   UnblockLocal: 18,
+  /**
+   * An M's goroutine switch, short: the goroutine running on this M stops
+   * and one of its own starts, on the same P, in one event (the M holds a
+   * stop, TraceWriter.stop, until its next event; a StartLocal joins it).
+   * x = the stop's x (StopWhy | wait reason << 4, 10 bits) | SWITCH_WOKE if
+   * the one that starts came from localnext (Go's runnext): if it was
+   * blocked, the one that stopped readied it (readyHere puts a goroutine
+   * readied on its own M there); a = the goroutine that starts (its
+   * function known, as for StartLocal). The one that stops and the P are
+   * the M's current ones in the reader's walk of its events.
+   */
+  Switch: 19,
 } as const
 
 /** Words an event of this kind takes (String: its header's; its units follow). */
 export function evWords(kind: number): number {
-  return kind === Ev.Stop || kind === Ev.Preempted || kind === Ev.Idle || kind === Ev.StartLocal || kind === Ev.UnblockLocal ? 2 : EV_WORDS
+  return kind === Ev.Stop || kind === Ev.Preempted || kind === Ev.Idle || kind === Ev.StartLocal || kind === Ev.UnblockLocal || kind === Ev.Switch ? 2 : EV_WORDS
 }
+
+/** Switch's x: the goroutine that starts came from localnext; if blocked, the one that stopped readied it. */
+export const SWITCH_WOKE = 1 << 10
 
 /** Why a goroutine stopped running (Ev.Stop's b). */
 export const StopWhy = {
@@ -112,12 +132,14 @@ export const DEFAULT_TRACE_BYTES = 32 * 1024 * 1024
 /**
  * A writer stamps about every this many microseconds' worth of events:
  * the interval between stamps (in words) adapts to how fast events come,
- * so that a clock read costs about 1-2 % of the time it covers. Events that
- * come slowly (long goroutine steps) are each stamped; a burst of switches
- * every MAX_STAMP_WORDS words (64 to 128 events).
+ * so that a clock read (about 100 ns, and the stamp's other work) costs
+ * under 1 % of the time it covers: at 8 µs it was some 3 % of a gosched
+ * round trip traced. Events that come slowly (long goroutine steps) are
+ * each stamped; a burst of switches every MAX_STAMP_WORDS words (256 to
+ * 512 events).
  */
-const STAMP_EVERY_US = 8
-const MAX_STAMP_WORDS = 64 * EV_WORDS
+const STAMP_EVERY_US = 32
+const MAX_STAMP_WORDS = 256 * EV_WORDS
 
 /** Creates a runtime's trace buffer (the host, at Runtime creation). */
 export function newTraceBuffer(bytes = DEFAULT_TRACE_BYTES): SharedArrayBuffer {
@@ -159,6 +181,9 @@ export class TraceWriter {
   private stampT = 0 // its time, µs
   private idled = false // an Idle marker since the last stamp
   private fresh = false // the Thread event is still to be written in this recording
+  /** A stop held for the next start (stop()): the goroutine (0: none; the M reads it to tell a hand-off) and the Stop event's x. */
+  pendG = 0
+  private pendX = 0
   private readonly names = new Map<string, number>()
 
   /** owner: an M id, OWNER_HOST or OWNER_SYSMON; threadId: the writing thread's Node threadId; tid: its OS thread id (0 unknown). */
@@ -180,6 +205,49 @@ export class TraceWriter {
    * began) it takes the slow path, which stamps it.
    */
   ev(h: number, a: number, b: number, c: number): void {
+    if (this.pendG !== 0) this.flushStop()
+    this.put4(h, a, b, c)
+  }
+
+  /** ev() for a short kind (evWords 2): the header and a. */
+  ev2(h: number, a: number): void {
+    if (this.pendG !== 0) this.flushStop()
+    this.put2(h, a)
+  }
+
+  /**
+   * An M's goroutine stopped (x: StopWhy | wait reason << 4): held, not
+   * written, until the M's next event. When that is the start of one of
+   * its own goroutines (startLocal, the common switch) the two are one
+   * Switch event: one check of the interval and four stores for both;
+   * anything else writes the Stop first (flushStop).
+   */
+  stop(x: number, goid: number): void {
+    if (this.pendG !== 0) this.flushStop()
+    this.pendG = goid
+    this.pendX = x
+  }
+
+  /**
+   * A start of one of the M's own goroutines whose function this recording
+   * has (Ev.StartLocal), joined with the held stop into a Switch if there
+   * is one; woke: SWITCH_WOKE if it comes from localnext (Go's runnext), else 0.
+   */
+  startLocal(pp: number, goid: number, woke: number): void {
+    if (this.pendG !== 0) {
+      this.pendG = 0
+      this.put2(Ev.Switch | ((this.pendX | woke) << 8), goid)
+    } else this.put2(Ev.StartLocal | (pp << 8), goid)
+  }
+
+  /** Writes the held stop as a Stop event. */
+  private flushStop(): void {
+    const g = this.pendG
+    this.pendG = 0
+    this.put2(Ev.Stop | (this.pendX << 8), g)
+  }
+
+  private put4(h: number, a: number, b: number, c: number): void {
     const p = this.pos
     const i = this.i
     if (p < this.lim && i[TR_TICK] === this.tick) {
@@ -191,8 +259,7 @@ export class TraceWriter {
     } else this.stamped(h, a, b, c, true, -1)
   }
 
-  /** ev() for a short kind (evWords 2): the header and a. */
-  ev2(h: number, a: number): void {
+  private put2(h: number, a: number): void {
     const p = this.pos
     const i = this.i
     if (p < this.lim && i[TR_TICK] === this.tick) {
@@ -229,9 +296,12 @@ export class TraceWriter {
     if (this.chunk < 0 || this.i[TR_EPOCH] !== this.epoch) {
       this.chunk = -1
       this.pos = this.lim = this.end = 0
+      this.pendG = 0
       return
     }
     const i = this.i
+    // The burst's last stop, held for a start that did not come.
+    if (this.pendG !== 0) this.flushStop()
     if (this.on[TR_ON] !== 0 && this.pos !== this.stampPos) {
       // Stamped: what ran before it (a goroutine's last step) is told from
       // the idle spell after it (one clock read per burst).
@@ -247,6 +317,7 @@ export class TraceWriter {
   /** Publishes what was written (before the thread stops: exit, a fatal error). */
   flush(): void {
     if (this.chunk >= 0 && this.i[TR_EPOCH] === this.epoch) {
+      if (this.pendG !== 0) this.flushStop()
       this.publish()
       this.i[this.chunk + CH_DIRTY] = 0
     }
@@ -288,6 +359,8 @@ export class TraceWriter {
   private stamped(h: number, a: number, b: number, c: number, withEvent: boolean, nowMs: number): void {
     const i = this.i
     if (i[TR_EPOCH] !== this.epoch && !this.sync()) return
+    // A held stop happened before this event: written first (it may come back here, with nothing held).
+    if (this.pendG !== 0) this.flushStop()
     this.tick = i[TR_TICK]
     const t = ((nowMs >= 0 ? nowMs : performance.now()) + this.offs) * 1000
     const words = EV_WORDS * (1 + (this.fresh ? 1 : 0)) + (withEvent ? evWords(h & 0xff) : 0)
@@ -346,6 +419,7 @@ export class TraceWriter {
     this.every = EV_WORDS
     this.idled = false
     this.fresh = true
+    this.pendG = 0 // the last recording's
     this.names.clear()
     this.offs = performance.timeOrigin - this.f[TR_BASE_F]
     return true
@@ -393,6 +467,8 @@ export interface RawEvent {
   c: number
   /** Create, Start, GoName: the goroutine's function name ('func': a closure not named yet). */
   fn?: string
+  /** Unblock: only if the goroutine is blocked then (a local wake-up the M told without knowing whether it had yielded instead). */
+  ifBlocked?: boolean
 }
 
 /** The host's side: starts a recording. Ms, sysmon and the host see `on` at their next hook. */
@@ -490,7 +566,7 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
     for (let k = 0; k < ev.length; k++) {
       const h = i[ev[k]]
       const kind = h & 0xff
-      if (kind === Ev.Start || kind === Ev.StartLocal) running = true
+      if (kind === Ev.Start || kind === Ev.StartLocal || kind === Ev.Switch) running = true
       else if (kind === Ev.Stop || kind === Ev.Idle) running = false
       g[k] = kind === Ev.Stamp && (h >>> 8) === 1 ? ZERO : kind === Ev.Idle ? IDLE : running ? RUN : SCHED
     }
@@ -563,8 +639,9 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
       last = e
     }
     if (last >= 0) place(last, -1, ts[last], Infinity)
-    /** The goroutine running on this writer's M: the waker of an UnblockLocal. */
+    /** The goroutine running on this writer's M (the waker of an UnblockLocal, the one a Switch stops), and its P. */
     let running = 0
+    let curP = 0
     for (let e = 0; e < wr.ev.length; e++) {
       const p = wr.ev[e]
       const h = i[p]
@@ -576,8 +653,24 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
       const short = evWords(kind) !== EV_WORDS
       const b = short ? 0 : i[p + 2]
       const c = short ? 0 : i[p + 3]
+      if (kind === Ev.Start || kind === Ev.StartLocal) curP = x
+      const t = ts[e]
+      if (kind === Ev.Switch) {
+        // The M's running goroutine stops and a goroutine starts on its P:
+        // a Stop and a Start at one time, and, if the one that stopped had
+        // readied the one that starts, an Unblock before them (the flow
+        // leaves the waker's slice at its end).
+        const stopped = running
+        running = a
+        if (stopped !== 0) {
+          if ((x & SWITCH_WOKE) !== 0) events.push({ owner: wr.owner, ts: t, kind: Ev.Unblock, a, b: stopped, c: 0, ifBlocked: true })
+          events.push({ owner: wr.owner, ts: t, kind: Ev.Stop, a: stopped, b: x & 15, c: (x >> 4) & 63 })
+        }
+        events.push({ owner: wr.owner, ts: t, kind: Ev.Start, a, b: curP, c: -1 })
+        continue
+      }
       if (kind === Ev.StartLocal || kind === Ev.Start) running = a
-      const ev: RawEvent = { owner: wr.owner, ts: ts[e], kind, a, b, c }
+      const ev: RawEvent = { owner: wr.owner, ts: t, kind, a, b, c }
       // The short kinds read back as their long ones.
       if (kind === Ev.StartLocal) {
         ev.kind = kind = Ev.Start
@@ -607,6 +700,8 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
           ev.c = x >> 4
           break
         case Ev.Unblock:
+          // c = 1: a wake-up on the M that counts only if the goroutine is blocked (mloop's traceWoken).
+          if (c === 1) ev.ifBlocked = true
           ev.c = x
           break
         case Ev.Preempted:

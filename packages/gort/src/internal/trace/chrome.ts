@@ -193,6 +193,8 @@ export function toChrome(raw: { events: RawEvent[]; dropped: number; procs: numb
       }
       case Ev.Unblock: {
         const st = g(e.a)
+        // A hand-off the M told by a bit, or a wake-up it wrote without knowing: only for a blocked goroutine.
+        if (e.ifBlocked === true && st.waitKind !== 'blocked') break
         const reason = waitReasonStrings[e.c] ?? ''
         if (st.startTs >= 0) {
           // Readied before its own M recorded the park: runnable from its stop.
