@@ -60,7 +60,9 @@ function threads() {
   for (const t of readdirSync('/proc/self/task')) {
     try {
       const [run, wait] = readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ').map(Number)
-      r.set(t, { run: run / 1e6, wait: wait / 1e6 })
+      const st = readFileSync(`/proc/self/task/${t}/status`, 'utf8')
+      const csw = Number(/voluntary_ctxt_switches:\s*(\d+)/.exec(st)?.[1] ?? 0)
+      r.set(t, { run: run / 1e6, wait: wait / 1e6, csw })
     } catch {
       // the thread ended meanwhile
     }
@@ -96,16 +98,27 @@ await redis.stop()
 const n = jobs - warm
 const use = { main: 0, helpers: 0, runtime: 0 }
 const waited = { main: 0, helpers: 0, runtime: 0 }
+const sleeps = { main: 0, helpers: 0, runtime: 0 }
+/** Each runtime thread (the Ms and sysmon): CPU and voluntary context switches (sleeps) per job; sysmon is usually the one that sleeps most. */
+const perThread = []
+const helperThreads = []
 for (const [t, b] of s1) {
-  const a = s0.get(t) ?? { run: 0, wait: 0 }
+  const a = s0.get(t) ?? { run: 0, wait: 0, csw: 0 }
   const k = t === String(process.pid) ? 'main' : before.has(t) ? 'helpers' : 'runtime'
   use[k] += b.run - a.run
   waited[k] += b.wait - a.wait
+  sleeps[k] += b.csw - a.csw
+  if (process.env.DIAG_HELPERS === '1' && k === 'helpers' && b.run - a.run > 0) helperThreads.push([b.run - a.run, b.csw - a.csw])
+  if (k === 'runtime' && b.run - a.run > 0) perThread.push([b.run - a.run, b.csw - a.csw])
 }
 const us = (ms) => Math.round((ms * 1000) / n)
+const per = (c) => Math.round((c * 10) / n) / 10
 console.log(JSON.stringify({
   kind, cpu, jobs, perSecond: Math.round((n * 1000) / (t1 - t0)),
   mainUs: us(use.main), runtimeUs: us(use.runtime), helpersUs: us(use.helpers), redisUs: us(r1 - r0),
   allUs: us(use.main + use.runtime + use.helpers + r1 - r0), mainWaitUs: us(waited.main),
+  mainSleeps: per(sleeps.main), runtimeSleeps: per(sleeps.runtime),
+  ...(helperThreads.length > 0 ? { helperThreads: helperThreads.sort((x, y) => y[0] - x[0]).map(([ms, c]) => `${us(ms)}us/${per(c)}`).join(' ') } : {}),
+  runtimeThreads: perThread.sort((x, y) => y[1] - x[1]).map(([ms, c]) => `${us(ms)}us/${per(c)}`).join(' '),
 }))
 process.exit(0)

@@ -105,6 +105,9 @@ export interface SysmonControl {
   setSchedtrace(ms: number, detail: boolean): void
 }
 
+/** While a P is lent (a step or a syscall runs), sysmon looks at least this often (µs). */
+const LENT_LOOK_US = 2000
+
 /** How long work may sit on the global queue with every P idle before sysmon's wake guard acts. */
 const STRANDED_MS = 20
 
@@ -113,6 +116,8 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
   const l = h.layout
   const ticks: PTick[] = []
   let idle = 0
+  /** Looks in a row that found every P idle (the note sleep waits for the second). */
+  let allIdleLooks = 0
   let delay = 20
   let nextSpare = 0
   let lastRetake = -1
@@ -206,7 +211,15 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
       continue
     }
     strandedSince = -1
-    if (Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs && nextTrace === Infinity && performance.now() >= awakeUntil) {
+    // Every P idle at two looks in a row: sleep on the note. Not at the
+    // first: a runtime fed one short job at a time (gort/bullmq at low
+    // concurrency) idles its Ps between jobs, and a note sleep at each gap
+    // cost an M's wake-up of sysmon per job (docs/bullmq.md, "The CPU
+    // budget"); a second look, at sysmon's pace, bounds those wake-ups to
+    // one per look.
+    const allIdle = Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs
+    if (allIdle && allIdleLooks++ > 0 && nextTrace === Infinity && performance.now() >= awakeUntil) {
+      allIdleLooks = 0
       noteclear(m, schedw(l, SCHED_SYSMONNOTE))
       // sysmonwait: a Dekker pair with wakesysmon (proc.ts). Announce the
       // sleep, then look again at both things a waker publishes first: a P
@@ -228,12 +241,24 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
           ? await notetsleepAsync(m, schedw(l, SCHED_SYSMONNOTE), 1e9)
           : notetsleep(m, schedw(l, SCHED_SYSMONNOTE), 1e9)
         idleSleeps = woken ? 0 : idleSleeps + 1
-        if (woken && poll() > 0) awakeUntil = performance.now() + 5
+        if (woken && poll() > 0) {
+          awakeUntil = performance.now() + 5
+          idle = 0
+        }
       }
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 0)
-      idle = 0
+      // Woken by a P taken (acquirep): Go's sysmon keeps its pace (idle
+      // and delay), resetting it only for a syscall's wake, "to avoid
+      // adding system load to applications that spend most of their time
+      // sleeping" (proc.go sysmon). Here each look is a thread's wake-up:
+      // starting over at 20 µs after every gap made sysmon look 2-3 times
+      // per job of a runtime fed one job at a time. The first look comes
+      // within LENT_LOOK_US, as while a P is lent, so a step started now
+      // is seen in time for the runaway promise.
+      capUs = LENT_LOOK_US
       continue
     }
+    if (!allIdle) allIdleLooks = 0
     const now = performance.now()
     woke = false
     if (retake(h, ticks, procs, now, opts.runawayMs) > 0) {
@@ -246,7 +271,7 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     // within runawayMs plus a few ms, not plus sysmon's 10 ms sleep (the
     // M does not read the clock per step, so sysmon learns of a step only
     // when it first sees it). About 500 looks a second while busy.
-    if (anyLent) capUs = 2000
+    if (anyLent) capUs = LENT_LOOK_US
     if (deadline < Infinity) capUs = Math.min(capUs, Math.max(20, Math.ceil((deadline - now) * 1000)))
     // Spare Ms: a worker takes ~16 ms to start, so keep one started and
     // idle ahead of the next handoff (Go's mget before newm). The host
