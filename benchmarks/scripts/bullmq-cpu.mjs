@@ -9,10 +9,15 @@
 // threads, libuv's: "helpers"), and those made after it (the Ms and
 // sysmon: "runtime"). Prints one JSON line: jobs/s, and per job the app
 // thread's CPU (mainUs), the runtime threads' (runtimeUs), the helpers'
-// (helpersUs), redis-server's (redisUs) and all of them (allUs), in µs.
+// (helpersUs), redis-server's (redisUs) and all of them (allUs), in µs; the
+// voluntary context switches (sleeps) per job of the app's thread and of the
+// runtime's threads; and each runtime thread's CPU/sleeps per job
+// (runtimeThreads: the Ms and sysmon, which sleeps most for its CPU). What
+// one wake-up costs on the machine: benchmarks/scripts/wake-cpu.mjs.
 //   node benchmarks/scripts/bullmq-cpu.mjs [gort|empty|inprocess]
 // Environment: DIAG_JOBS (6000), DIAG_CONCURRENCY (64), DIAG_PROCS (2),
-// DIAG_CPU=1 (sha jobs of DIAG_ROUNDS sha256 rounds, 100), DIAG_GORT (the
+// DIAG_CPU=1 (sha jobs of DIAG_ROUNDS sha256 rounds, 100), DIAG_HELPERS=1
+// (each helper thread's CPU/sleeps per job too), DIAG_GORT (the
 // module to import as gort/bullmq: a path to another build's bullmq.js inside
 // packages/gort, to compare builds in alternation). For CPU profiles run
 // it under `node --cpu-prof` (the Ms inherit the flag).
