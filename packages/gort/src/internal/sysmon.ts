@@ -107,6 +107,10 @@ export interface SysmonControl {
 
 /** While a P is lent (a step or a syscall runs), sysmon looks at least this often (µs). */
 const LENT_LOOK_US = 2000
+/** Looks without work at the fast pace (20 µs) before sysmon's sleep starts doubling (Go's 50: 1 ms). */
+const IDLE_LOOKS = 50
+/** The first look after an M taking a P woke sysmon from its note (µs): see the note sleep. */
+const WAKE_LOOK_US = 200
 
 /** How long work may sit on the global queue with every P idle before sysmon's wake guard acts. */
 const STRANDED_MS = 20
@@ -163,7 +167,7 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     await null
     if (Atomics.load(m, schedw(l, SCHED_CLOSING)) !== 0 && (h.dead || Atomics.load(m, schedw(l, SCHED_GCOUNT)) === 0)) return
     if (idle === 0) delay = 20
-    else if (idle > 50) delay = Math.min(delay * 2, 10_000)
+    else if (idle > IDLE_LOOKS) delay = Math.min(delay * 2, 10_000)
     delay = Math.min(delay, capUs)
     capUs = Infinity
     m[schedw(l, SCHED_SYSMONSLEEPUS)] = delay
@@ -247,20 +251,27 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
         }
       }
       Atomics.store(m, schedw(l, SCHED_SYSMONWAIT), 0)
-      // Woken by a P taken (acquirep): Go's sysmon keeps its pace (idle
-      // and delay), resetting it only for a syscall's wake, "to avoid
-      // adding system load to applications that spend most of their time
-      // sleeping" (proc.go sysmon). Here each look is a thread's wake-up:
-      // starting over at 20 µs after every gap made sysmon look 2-3 times
-      // per job of a runtime fed one job at a time. The first look comes
-      // within LENT_LOOK_US, as while a P is lent, so a step started now
-      // is seen in time for the runaway promise.
-      capUs = LENT_LOOK_US
+      // Woken by a P taken (acquirep), not by a control request: the
+      // first look WAKE_LOOK_US later, then twice as far apart at each
+      // look that finds nothing (up to LENT_LOOK_US while a P is lent).
+      // Go's sysmon does not start over at its fast pace for such a wake
+      // ("to avoid adding system load to applications that spend most of
+      // their time sleeping", proc.go sysmon; only a syscall's wake resets
+      // it). Here each look is a thread's wake-up (30-50 µs of CPU on the
+      // 2-core VMs): 20 µs looks for the first few ms after every gap made
+      // sysmon look 2-3 times per job of a runtime fed one short job at a
+      // time (gort/bullmq at low concurrency, docs/bullmq.md). A runnext
+      // G seen at a look gets the next one at the fast pace (hurry).
+      if (idle !== 0) {
+        idle = IDLE_LOOKS + 1
+        delay = WAKE_LOOK_US / 2 // doubled at the top of the loop
+      }
       continue
     }
     if (!allIdle) allIdleLooks = 0
     const now = performance.now()
     woke = false
+    hurry = false
     if (retake(h, ticks, procs, now, opts.runawayMs) > 0) {
       idle = 0
       lastRetake = now
@@ -272,6 +283,9 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     // M does not read the clock per step, so sysmon learns of a step only
     // when it first sees it). About 500 looks a second while busy.
     if (anyLent) capUs = LENT_LOOK_US
+    // A G newly in a lent P's runnext: look again soon, so that wakeRunnext
+    // sees it at two looks of the same step without waiting a slow pace out.
+    if (hurry) capUs = 20
     if (deadline < Infinity) capUs = Math.min(capUs, Math.max(20, Math.ceil((deadline - now) * 1000)))
     // Spare Ms: a worker takes ~16 ms to start, so keep one started and
     // idle ahead of the next handoff (Go's mget before newm). The host
@@ -295,6 +309,8 @@ let anyLent = false
 /** Go's retake: preempts long-running goroutines and takes Ps from syscalls and runaway steps. Returns Ps taken. */
 /** Whether the last retake started an idle P for a waiting runnext G (sysmon then keeps its fast pace). */
 let woke = false
+/** Set by retake: a G newly seen in a lent P's runnext (sysmon looks again at its fast pace). */
+let hurry = false
 
 /**
  * Whether some M sleeps that could run global work: it announced its sleep
@@ -360,6 +376,7 @@ function retake(h: SharedHeap, ticks: PTick[], procs: number, now: number, runaw
         // than its runnext queued; see spawnHook in mloop.ts).
         const next = Atomics.load(m, b + P_RUNNEXT)
         if (next !== 0 && next === pd.runnext && pd.steptick === st && wakeRunnext(h)) woke = true
+        else if (next !== 0 && (next !== pd.runnext || pd.steptick !== st)) hurry = true
         pd.runnext = next
         // Runaway: the same step for runawayMs, not counting the time its
         // thread waited for a core (overrun).
