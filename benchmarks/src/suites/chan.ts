@@ -51,7 +51,7 @@ async function twoMs(rt: Runtime, first: (ready: Chan<number>) => Promise<Timed>
   return r
 }
 
-const workloads: Workload[] = [
+export const workloads: Workload[] = [
   {
     name: 'ChanSync',
     op: 'one value handed over an unbuffered channel (2 goroutines)',
