@@ -181,7 +181,10 @@ export async function runRounds(tasks: SampledTask[], opts: RoundsOptions = {}):
       if (res.state !== 'completed') throw new Error(`${task.name}: ${res.state}${'error' in res ? `: ${String(res.error)}` : ''}`)
       const t = tasks.find((x) => x.name === task.name)!
       const xs = (res.latency.samples ?? []).map((ms) => (ms * 1e6) / t.ops)
-      all.get(t.name)!.push(...xs)
+      // Not push(...xs): a fast task's samples (tinybench takes them for a
+      // time budget) can outnumber what a call's arguments may be.
+      const into = all.get(t.name)!
+      for (const x of xs) into.push(x)
       perRound.get(t.name)!.push(quantile(xs, 0.5))
     }
   }
