@@ -13,8 +13,9 @@
 //    runtime or pool with n threads: every module imported first, then
 //    1 s to settle, the RSS; then the runtime or pool (gort: Runtime.start
 //    and rt.ready; piscina: its constructor, whose threads boot on their
-//    own), 1.5 s idle, the RSS again; then one job, 1.5 s idle, the RSS
-//    once more (what an app that has used it once holds).
+//    own), the RSS 1.5 s and START_SETTLE_MS (12 s) after it; then one
+//    job, and the RSS 1.5 s and START_SETTLE_MS after it (what an app that
+//    has used it once holds). footprint() below.
 //
 // The clocks start after the imports: the module loading of gort or
 // piscina on the app's thread is the app's start-up, not the pool's.
@@ -32,6 +33,28 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** When the settled idle figure is read: long enough for V8's memory reducer (first look ~8 s after an isolate starts) in every thread. */
 const SETTLE_MS = Number(process.env.START_SETTLE_MS) || 12_000
 const rss = (): number => process.memoryUsage().rss
+
+/**
+ * The RSS growth of an idle pool (rss-gort, rss-piscina): after the app's
+ * imports and 1 s to settle, the RSS; then the pool, read 1.5 s and
+ * SETTLE_MS after its start; then one job, read 1.5 s and SETTLE_MS after it.
+ */
+async function footprint(start: () => Promise<{ job(): Promise<unknown>; threads(): number; stop(): Promise<unknown> }>): Promise<void> {
+  await sleep(1000)
+  const r0 = rss()
+  const pool = await start()
+  const twice = async (): Promise<[number, number]> => {
+    await sleep(1500)
+    const early = rss() - r0
+    await sleep(SETTLE_MS - 1500)
+    return [early, rss() - r0]
+  }
+  const [idle, settled] = await twice()
+  await pool.job()
+  const [afterJob, afterJobSettled] = await twice()
+  out({ idle, settled, afterJob, afterJobSettled, threads: pool.threads() })
+  await pool.stop()
+}
 
 function out(x: Record<string, number>): void {
   process.stdout.write(JSON.stringify(x) + '\n')
@@ -83,41 +106,17 @@ async function main(): Promise<void> {
       await pool.destroy()
       return
     }
-    case 'rss-gort': {
-      await sleep(1000)
-      const r0 = rss()
-      const rt = await Runtime.start({ procs: n, modules })
-      await rt.ready
-      await sleep(1500)
-      const r1 = rss()
-      await sleep(SETTLE_MS - 1500)
-      const r1s = rss()
-      await rt.run(bench.inc, 41)
-      await sleep(1500)
-      const r2 = rss()
-      await sleep(SETTLE_MS - 1500)
-      const r2s = rss()
-      out({ idle: r1 - r0, settled: r1s - r0, afterJob: r2 - r0, afterJobSettled: r2s - r0, threads: rt.threads.length })
-      await rt.close()
-      return
-    }
-    case 'rss-piscina': {
-      await sleep(1000)
-      const r0 = rss()
-      const pool = new Piscina({ filename: TASK, minThreads: n, maxThreads: n })
-      await sleep(1500)
-      const r1 = rss()
-      await sleep(SETTLE_MS - 1500)
-      const r1s = rss()
-      await pool.run(41)
-      await sleep(1500)
-      const r2 = rss()
-      await sleep(SETTLE_MS - 1500)
-      const r2s = rss()
-      out({ idle: r1 - r0, settled: r1s - r0, afterJob: r2 - r0, afterJobSettled: r2s - r0, threads: pool.threads.length })
-      await pool.destroy()
-      return
-    }
+    case 'rss-gort':
+      return footprint(async () => {
+        const rt = await Runtime.start({ procs: n, modules })
+        await rt.ready
+        return { job: () => rt.run(bench.inc, 41), threads: () => rt.threads.length, stop: () => rt.close() }
+      })
+    case 'rss-piscina':
+      return footprint(async () => {
+        const pool = new Piscina({ filename: TASK, minThreads: n, maxThreads: n })
+        return { job: () => pool.run(41), threads: () => pool.threads.length, stop: () => pool.destroy() }
+      })
     default:
       throw new Error(`startchild: unknown mode ${String(mode)}`)
   }

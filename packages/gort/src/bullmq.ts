@@ -368,13 +368,11 @@ export class Worker<DataType = any, ResultType = any, NameType extends string = 
     // running jobs; one not started yet must not start after it.
     if (this.#forced) return finish(run, false, new Error('worker closed'))
     try {
-      let g
-      if (this.#file !== undefined) g = host.spawn(bullmqjob.runFile, [this.#file, run.init, run.token], undefined, 0, run, onEnd)
-      else {
-        if (this.#fnId < 0) this.#fnId = funcid(host.heap, this.#meta!)
-        g = host.spawn(bullmqjob.runFn, [this.#fnId, run.init, run.token], undefined, 0, run, onEnd)
-      }
-      run.g = g as CallbackGoroutine<Run>
+      // A processor module (runFile), or a registered goroutine function by its id (runFn).
+      const file = this.#file
+      if (file === undefined && this.#fnId < 0) this.#fnId = funcid(host.heap, this.#meta!)
+      const fn = file !== undefined ? bullmqjob.runFile : bullmqjob.runFn
+      run.g = host.spawn(fn, [file ?? this.#fnId, run.init, run.token], undefined, 0, run, onEnd) as CallbackGoroutine<Run>
       run.init = ''
       if (run.cancelled !== undefined) run.g.cancel(run.cancelled.reason, { graceMs: this.#graceMs })
     } catch (e) {

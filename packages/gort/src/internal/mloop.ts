@@ -748,13 +748,8 @@ function findRunnable(): number {
   // went to the global queue for the other Ps).
   if (held !== 0) {
     drainReadyq()
-    if (localnext !== 0 || localq.length > 0) {
-      inheritTime = localnext !== 0
-      pickedLocal = true
-      const gp = localnext !== 0 ? localnext : localq.shift()
-      if (gp === localnext) localnext = 0
-      return gp
-    }
+    const gp = takeLocal()
+    if (gp !== 0) return gp
     held = 0
   }
   // Check the global queue once in a while, so its Gs are not starved by
@@ -767,6 +762,7 @@ function findRunnable(): number {
       return gp
     }
   }
+  // takeLocal's first case, written out: the channel hand-off's path.
   if (localnext !== 0) {
     const gp = localnext
     localnext = 0
@@ -776,21 +772,13 @@ function findRunnable(): number {
   }
   drainReadyq()
   // Alternate between our started goroutines and the P's unstarted ones.
-  if (localq.length > 0 && (tick & 1) === 0) {
-    inheritTime = false
-    pickedLocal = true
-    return localq.shift()
-  }
+  if (localq.length > 0 && (tick & 1) === 0) return takeLocal()
   let gp = runqget(h, pp)
   if (gp !== 0) {
     inheritTime = runqgetInheritTime
     return gp
   }
-  if (localq.length > 0) {
-    inheritTime = false
-    pickedLocal = true
-    return localq.shift()
-  }
+  if (localq.length > 0) return takeLocal()
   inheritTime = false
   if (globrunqsize(h) > 0) {
     gp = globrunqget1()
@@ -809,6 +797,25 @@ function findRunnable(): number {
     }
   }
   return 0
+}
+
+/**
+ * This M's next started goroutine for findRunnable: localnext (Go's
+ * runnext: it inherits the time slice), else the head of localq; 0 if
+ * both are empty.
+ */
+function takeLocal(): number {
+  const gp = localnext
+  if (gp !== 0) {
+    localnext = 0
+    inheritTime = true
+    pickedLocal = true
+    return gp
+  }
+  if (localq.length === 0) return 0
+  inheritTime = false
+  pickedLocal = true
+  return localq.shift()
 }
 
 /**

@@ -299,7 +299,6 @@ export class TraceWriter {
       this.pendG = 0
       return
     }
-    const i = this.i
     // The burst's last stop, held for a start that did not come.
     if (this.pendG !== 0) this.flushStop()
     if (this.on[TR_ON] !== 0 && this.pos !== this.stampPos) {
@@ -309,17 +308,14 @@ export class TraceWriter {
       this.idled = true
       this.lim = this.pos // the next event is stamped
     }
-    if (this.chunk < 0) return
-    this.publish()
-    i[this.chunk + CH_DIRTY] = 0
+    if (this.chunk >= 0) this.release()
   }
 
   /** Publishes what was written (before the thread stops: exit, a fatal error). */
   flush(): void {
     if (this.chunk >= 0 && this.i[TR_EPOCH] === this.epoch) {
       if (this.pendG !== 0) this.flushStop()
-      this.publish()
-      this.i[this.chunk + CH_DIRTY] = 0
+      this.release()
     }
   }
 
@@ -428,10 +424,7 @@ export class TraceWriter {
   /** A new chunk with room for `words` (its first events), or false (dropped: the buffer is full). */
   private claim(words: number): boolean {
     const i = this.i
-    if (this.chunk >= 0) {
-      this.publish()
-      i[this.chunk + CH_DIRTY] = 0
-    }
+    if (this.chunk >= 0) this.release()
     const k = Atomics.add(i, TR_NEXT, 1)
     if (k >= i[TR_NCHUNKS] || words > CHUNK_WORDS - CH_EVENTS) {
       Atomics.add(i, TR_DROPPED, 1)
@@ -449,6 +442,12 @@ export class TraceWriter {
     this.end = cw + CHUNK_WORDS
     this.lim = this.pos // the chunk's first event is stamped
     return true
+  }
+
+  /** Publishes the chunk and marks it clean: nothing of this writer's is left unpublished in it. */
+  private release(): void {
+    this.publish()
+    this.i[this.chunk + CH_DIRTY] = 0
   }
 
   /** Stores CH_USED: the reader loads it, then the words before it. */
