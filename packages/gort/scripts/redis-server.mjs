@@ -24,30 +24,37 @@ export function freePort() {
   })
 }
 
-/** Sends PING; resolves true on +PONG. */
-/** @param {string} host @param {number} port @returns {Promise<boolean>} */
-function ping(host, port) {
+/**
+ * Asks the server on host:port for its process id (INFO server); resolves
+ * it, or -1 if nothing answers. A PING is not enough: two test files that
+ * start servers at once can be handed the same free port, and the one whose
+ * server then fails to bind would find the other's answering.
+ */
+/** @param {string} host @param {number} port @returns {Promise<number>} */
+function serverPid(host, port) {
   return new Promise((resolve) => {
     const c = createConnection({ host, port })
     let buf = ''
-    const done = (ok) => {
+    const done = (pid) => {
       c.destroy()
-      resolve(ok)
+      resolve(pid)
     }
-    c.setTimeout(1000, () => done(false))
-    c.once('error', () => done(false))
-    c.once('connect', () => c.write('PING\r\n'))
+    c.setTimeout(1000, () => done(-1))
+    c.once('error', () => done(-1))
+    c.once('connect', () => c.write('INFO server\r\n'))
     c.on('data', (d) => {
       buf += d.toString()
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'))
+      if (buf.startsWith('-')) return done(-1) // an error reply (still loading)
+      const m = /process_id:(\d+)\r\n/.exec(buf)
+      if (m !== null) done(Number(m[1]))
     })
   })
 }
 
 /**
  * Starts `redis-server --port <free> --save '' --appendonly no` and waits
- * until it answers PING. Retries with another port if the server exits
- * (the port was taken in between).
+ * until it answers as itself (its process id). Retries with another port
+ * if the server exits (the port was taken in between).
  */
 /** @returns {Promise<import('./redis-server.d.mts').RedisServer>} */
 export async function startRedis() {
@@ -73,10 +80,11 @@ export async function startRedis() {
       throw new Error(code === 'ENOENT' ? `redis-server not found: ${INSTALL}` : `redis-server: ${spawnError.message}; ${INSTALL}`)
     }
     const deadline = Date.now() + 20_000
-    while (exited === undefined && !(await ping(host, port))) {
+    // Until our own server answers (not another test file's on the same port).
+    while (exited === undefined && (await serverPid(host, port)) !== proc.pid) {
       if (Date.now() > deadline) {
         proc.kill('SIGKILL')
-        throw new Error(`redis-server on port ${port} did not answer PING within 20 s: ${stderr}`)
+        throw new Error(`redis-server on port ${port} did not answer within 20 s: ${stderr}`)
       }
       await new Promise((r) => setTimeout(r, 20))
     }
