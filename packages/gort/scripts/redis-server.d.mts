@@ -16,6 +16,7 @@ export function freePort(): Promise<number>
 
 /**
  * Starts `redis-server --port <free> --save '' --appendonly no` and waits
- * until it answers PING; retries with another port if the server exits.
+ * until it answers as itself (its process id from INFO server); retries
+ * with another port if the server exits.
  */
 export function startRedis(): Promise<RedisServer>
