@@ -4,14 +4,15 @@
 // median of the paired ratios (traced ÷ untraced, wall time on the M).
 // `pnpm bench trace` judges the target on three of these workloads; this
 // script is the check on the rest. Run after `pnpm build`:
-//   node benchmarks/scripts/chan-trace.mjs [rounds, default 12]
+//   node benchmarks/scripts/chan-trace.mjs [rounds, default 12] [workload name prefix]
 import { Runtime } from 'gort'
 import { runtimeHeap, traceDiscard } from 'gort/internal'
 import { workloads } from '../dist/suites/chan.js'
 const modules = [new URL('../dist/goroutines.js', import.meta.url), new URL('../dist/changoroutines.js', import.meta.url)]
 const rts = new Map()
 const ROUNDS = Number(process.argv[2] || 12)
-for (const w of workloads) {
+const only = process.argv[3]
+for (const w of workloads.filter((w) => only === undefined || w.name.startsWith(only))) {
   if (!rts.has(w.procs)) rts.set(w.procs, await Runtime.start({ procs: w.procs, modules }))
   const rt = rts.get(w.procs)
   const ratios = [], off = [], on = []

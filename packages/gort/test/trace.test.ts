@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { Runtime, Mutex, type ChromeTrace, type TraceEvent } from 'gort'
+import { Runtime, Mutex, chan, type ChromeTrace, type TraceEvent } from 'gort'
 import { summarize, formatSummary } from 'gort/internal'
 import { traced } from './fixtures/traced.js'
 
@@ -152,6 +152,49 @@ test.serial('a traced program across Ms: well-formed Chrome JSON, lanes, slices,
     t.regex(text, /^filter\s+30\s/m)
   } finally {
     rmSync(dir, { recursive: true, force: true })
+    t.deepEqual(await rt.close(), { left: 0 })
+  }
+})
+
+test.serial('a ping-pong across two Ms, traced: every unblock is placed before the run it leads to', async (t) => {
+  // The wake-ups across Ms are unstamped on both sides (UnblockX, Drain):
+  // the reader orders them (trace/buffer.ts keepCausal), checked here on a
+  // real run where every hand-off crosses threads.
+  const N = 2_000
+  const rt = await Runtime.start({ procs: 2, modules: [new URL('./fixtures/traced.js', import.meta.url)] })
+  try {
+    const ready = chan<number>(2, { runtime: rt })
+    const a = chan<number>(0, { runtime: rt })
+    const b = chan<number>(0, { runtime: rt })
+    rt.trace.start()
+    const ping = rt.go(traced.pinnedSide, ready, a, b, N, true)
+    const pong = rt.go(traced.pinnedSide, ready, a, b, N, false)
+    const [tids] = await watchdog(rt, 60_000, 'the pinned ping-pong did not finish', () => Promise.all([ping.result, pong.result]))
+    await quiet(rt)
+    const trace = await rt.trace.stop()
+    t.is(new Set(tids as number[]).size, 2, 'the two sides ran on two Ms')
+    const ev = trace.traceEvents
+    const starts = new Map(ev.filter((e) => e.ph === 's').map((e) => [e.id!, e]))
+    const sideIds = new Set([ping.id, pong.id])
+    let crossing = 0
+    for (const f of ev.filter((x) => x.ph === 'f')) {
+      const s = starts.get(f.id!)!
+      t.true(s.ts <= f.ts, `flow ${f.id} (${s.cat}): start ${s.ts} <= end ${f.ts}`)
+      t.is(s.cat, f.cat)
+      if (f.cat === 'unblock' && s.tid !== f.tid) crossing++
+    }
+    // Each side's runs: slices on one M lane, never overlapping.
+    const slices = ev.filter((e) => e.ph === 'X' && e.cat === 'goroutine' && e.tid >= 1000)
+    for (const id of sideIds) {
+      const mine = slices.filter((e) => (e.args as { goid: number }).goid === id).sort((x, y) => x.ts - y.ts)
+      t.true(mine.length >= N / 2, `G${id} ran ${mine.length} times`)
+      t.is(new Set(mine.map((e) => e.tid)).size, 1, `G${id} stays on its M`)
+      for (let k = 1; k < mine.length; k++) t.true(mine[k - 1].ts + mine[k - 1].dur! <= mine[k].ts + 1e-6)
+    }
+    t.true(crossing >= N / 2, `unblock flows from one lane to another: ${crossing}`)
+    const g = new Map(trace.gort.goroutines.map((x) => [x.goid, x]))
+    for (const id of sideIds) t.true(Object.values(g.get(id)!.blockedUs).reduce((x, y) => x + y, 0) > 0, `G${id} was blocked on its channels`)
+  } finally {
     t.deepEqual(await rt.close(), { left: 0 })
   }
 })

@@ -278,6 +278,7 @@ const mSpec: RecordSpec = {
     {
       sleep: i32('atomic-any', 'Msleep: 1 (Mparked) while the M sleeps or is about to; a waker that CASes it to 2 (Mwoken) owns the notewakeup. The M stores it before re-checking readyq (Dekker pair with the push).'),
       readyq: i32('atomic-any', 'Treiber stack of this M\'s started Gs made runnable by other threads or callbacks (G index, 0 = empty), linked by G.schedlink. Pushed by CAS from any thread; the M takes it whole by exchange.'),
+      trwakes: i32('atomic-any', 'While a trace records: readyings of this M\'s Gs by other threads, counted (Atomics.add, wrapping) by the waker after it writes its UnblockX event and before it pushes on readyq; the M Atomics.loads it after each drain of readyq into a Drain event. The reader orders each UnblockX before the first Drain that counts it (docs/design/trace-buffer.md).'),
     },
   ],
 }
@@ -495,7 +496,7 @@ export const P_RUNQ = Math.ceil(PREC.fixedWords / LINE_WORDS) * LINE_WORDS
 export const M_ID = M.id, M_STATE = M.state, M_P = M.p, M_CURG = M.curg, M_SPINNING = M.spinning
 export const M_SCHEDLINK = M.schedlink, M_NEXTP = M.nextp, M_PARK = M.park
 export const M_NPENDING = M.npending, M_LOCKS = M.locks
-export const M_TID = M.tid, M_GCREDIT = M.gcredit, M_LOADING = M.loading, M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq
+export const M_TID = M.tid, M_GCREDIT = M.gcredit, M_LOADING = M.loading, M_WANTP = M.wantp, M_NGS = M.ngs, M_NSTARTED = M.nstarted, M_SLEEP = M.sleep, M_READYQ = M.readyq, M_TRWAKES = M.trwakes
 
 export const G_STATUS = G.status, G_GOID = G.goid, G_SCHEDLINK = G.schedlink, G_M = G.m
 export const G_WAITREASON = G.waitreason, G_PREEMPT = G.preempt, G_FN = G.fn, G_ARG = G.arg

@@ -50,7 +50,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_ARG, G_FLAGS, G_FN, G_GOID, G_INL, G_STARTED, G_LSLOT, G_M, G_PREEMPT, G_SCHEDLINK, G_STATUS, G_WAITREASON, G_WAITSINCE,
-  M_CURG, M_GCREDIT, M_LOADING, M_TID, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
+  M_CURG, M_GCREDIT, M_LOADING, M_TID, M_NEXTP, M_NGS, M_NSTARTED, M_P, M_PARK, M_READYQ, M_SLEEP, M_SPINNING, M_STATE, M_TRWAKES, M_WANTP, M_NPENDING, M_LOCKS, P_M, P_RUNQHEAD, P_RUNQTAIL, P_SCHEDTICK, P_STATUS, P_STEPTICK,
   P_SYSCALLTICK, SCHED_GCOUNT, SCHED_GOMAXPROCS, SCHED_LOCK,
   SCHED_NEEDSPINNING, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPENDINGIO, SCHED_NPIDLE,
   SCHED_GFLOCK, HEAP_LOCK, heapw, SCHED_NMIDLE, SCHED_MNEXT,
@@ -883,9 +883,10 @@ function admitHold(): boolean {
 function drainReadyq(): void {
   if (Atomics.load(m, mb + M_READYQ) === 0) return
   let gp = Atomics.exchange(m, mb + M_READYQ, 0)
-  // Readied by other threads, whose Unblock events are stamped: the starts
-  // of what we drained are placed after this stamp (trace/buffer.ts).
-  if (tron[0] !== 0) tw.anchor()
+  // Readied by other threads, each of whose UnblockX events carries the
+  // count of M.trwakes it took before its push: every one this count
+  // covers is placed before this point (trace/buffer.ts readEvents).
+  if (tron[0] !== 0) tw.mark(Ev.Drain, Atomics.load(m, mb + M_TRWAKES))
   const batch: number[] = []
   while (gp !== 0) {
     const gb = gbase(l, gp)

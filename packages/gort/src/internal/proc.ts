@@ -24,7 +24,7 @@ import type { SharedHeap } from './heap.js'
 import {
   gbase, mbase, pbase, schedw,
   G_CANCEL, G_FLAGS, G_FN, G_GOID, G_M, G_PREEMPT, G_STARTED, G_RESULT, G_STATUS, G_WAITREASON,
-  G_SCHEDLINK, M_NEXTP, M_PARK, M_READYQ, M_SCHEDLINK, M_SLEEP, M_SPINNING, M_WANTP, P_LINK, P_M, P_STATUS,
+  G_SCHEDLINK, M_NEXTP, M_PARK, M_READYQ, M_TRWAKES, M_SCHEDLINK, M_SLEEP, M_SPINNING, M_WANTP, P_LINK, P_M, P_STATUS,
   P_RUNNEXT, P_RUNQ, P_RUNQHEAD, P_RUNQTAIL,
   SCHED_GCOUNT, SCHED_GFREE, SCHED_GNEXT, SCHED_LOCK, SCHED_MIDLE, SCHED_MWANT, SCHED_MWANTTAIL,
   SCHED_NEEDSPINNING, SCHED_NGFREE, SCHED_NMIDLE, SCHED_NMSPINNING, SCHED_NMWANT, SCHED_NPIDLE, SCHED_PIDLE,
@@ -619,8 +619,11 @@ export function goready(h: SharedHeap, gp: number): void {
   const mp = m[gb + G_M] - 1
   // Readied on its own M: the M notes the waker for gp's next start
   // (readyHere), which carries it; nothing is written here. Across
-  // threads: a stamped Unblock, so that it is placed before the start,
-  // which the M stamps when it takes gp from M.readyq (trace/buffer.ts).
+  // threads: an UnblockX numbered by gp's M's wake count, taken after the
+  // event is written and before the push; the M writes the count it sees
+  // after each drain of M.readyq (Drain), and the reader places every
+  // UnblockX before the first Drain that counts it, so before gp's start,
+  // without a clock read on either side (trace/buffer.ts readEvents).
   if (mp === threadM && threadHeap === h) {
     m[gb + G_WAITREASON] = 0
     m[gb + G_STATUS] = Gstatus.Grunnable
@@ -630,7 +633,13 @@ export function goready(h: SharedHeap, gp: number): void {
   const tw = h.tw
   if (tw.on[0] !== 0) {
     const by = threadG()
-    tw.emit(Ev.Unblock, m[gb + G_GOID], by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID], 0, m[gb + G_WAITREASON])
+    const goid = m[gb + G_GOID]
+    const byid = by === 0 ? 0 : m[gbase(h.layout, by) + G_GOID]
+    const x = m[gb + G_WAITREASON] | (mp << 8)
+    const n = Atomics.add(m, mbase(h.layout, mp) + M_TRWAKES, 1) + 1
+    // An M writes it among its own events, unstamped; the host and sysmon stamp all theirs.
+    if (threadHeap === h && threadM >= 0) tw.ev(Ev.UnblockX | (x << 8), goid, byid, n)
+    else tw.emit(Ev.UnblockX, goid, byid, n, x)
   }
   m[gb + G_WAITREASON] = 0
   m[gb + G_STATUS] = Gstatus.Grunnable

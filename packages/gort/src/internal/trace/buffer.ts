@@ -15,11 +15,12 @@
 // plain stores, and the M writes a time stamp once in a while (every
 // few hundred events, when it starts a burst, takes or gives up a P, or when
 // sysmon's tick says time went by). The reader places the events between
-// two stamps by their order (readEvents). Events whose time must be exact
-// because another thread's event is ordered against them (a goroutine's
-// creation, a wake-up across Ms, a P changing hands, syscalls) are stamped.
-// Go's tracer does the same with its cheap cputicks: sequence numbers order
-// a P's events, ticks place them.
+// two stamps by their order (readEvents). Events another thread's events
+// are ordered against are stamped (a goroutine's creation, a P changing
+// hands, syscalls), except a wake-up across Ms, the hottest of them: it
+// carries a number instead, which orders it before the woken goroutine's
+// start (UnblockX, Drain). Go's tracer does the same with its cheap
+// cputicks: sequence numbers order events, ticks place them.
 //
 // The hooks in the scheduler cost one load of the header's `on` word when
 // tracing is off (Go's trace.enabled): `if (tw.on[0] !== 0) tw.ev(...)`.
@@ -64,7 +65,7 @@ export const Ev = {
   Start: 4,
   /** It stops running: x = StopWhy | wait reason << 4, a = goid. Short. */
   Stop: 5,
-  /** goready: x = the wait reason it ended, a = goid readied, b = the goroutine that readied it (0: the app, a timer, a promise). Stamped when it crosses threads. */
+  /** goready on the woken goroutine's own M, unstamped (mloop's hand-offs): x = the wait reason it ended, a = goid readied, b = the goroutine that readied it (0: none), c = 1 (it counts only if the goroutine is blocked then). Across threads: UnblockX. */
   Unblock: 6,
   /** A goroutine gave up its M at a safe point because sysmon asked: x = P, a = goid. Short. */
   Preempted: 7,
@@ -106,11 +107,23 @@ export const Ev = {
    * the M's current ones in the reader's walk of its events.
    */
   Switch: 19,
+  /**
+   * goready from another thread: x = the wait reason it ended | the woken
+   * goroutine's M << 8, a = goid readied, b = the goroutine that readied it
+   * (0: the app, a timer, a promise), c = that M's M.trwakes count as the
+   * waker's Atomics.add left it, just before this event. Unstamped on an M
+   * (the host and sysmon stamp every event): the reader places it no later
+   * than the first Drain on that M whose count reaches c, and the woken
+   * goroutine starts after that Drain.
+   */
+  UnblockX: 20,
+  /** The M took its readyq (drainReadyq), short: a = M.trwakes as it loaded it just after. Unstamped; read as an order point, not an event. */
+  Drain: 21,
 } as const
 
 /** Words an event of this kind takes (String: its header's; its units follow). */
 export function evWords(kind: number): number {
-  return kind === Ev.Stop || kind === Ev.Preempted || kind === Ev.Idle || kind === Ev.StartLocal || kind === Ev.UnblockLocal || kind === Ev.Switch ? 2 : EV_WORDS
+  return kind === Ev.Stop || kind === Ev.Preempted || kind === Ev.Idle || kind === Ev.StartLocal || kind === Ev.UnblockLocal || kind === Ev.Switch || kind === Ev.Drain ? 2 : EV_WORDS
 }
 
 /** Switch's x: the goroutine that starts came from localnext; if blocked, the one that stopped readied it. */
@@ -240,6 +253,15 @@ export class TraceWriter {
     } else this.put2(Ev.StartLocal | (pp << 8), goid)
   }
 
+  /**
+   * A short unstamped event written ahead of a held stop, which stays held
+   * for a Switch (Ev.Drain: where it falls among the stop and the start
+   * does not matter to the reader).
+   */
+  mark(h: number, a: number): void {
+    this.put2(h, a)
+  }
+
   /** Writes the held stop as a Stop event. */
   private flushStop(): void {
     const g = this.pendG
@@ -278,8 +300,8 @@ export class TraceWriter {
    * A bare stamp: this writer's time now (nowMs: a performance.now() the
    * caller read just before, to save a read; omitted, the clock is read).
    * The M stamps where another thread's events are ordered against its
-   * own: when it takes a P (and before it gives one up), when it drains
-   * goroutines other threads readied, at the start of a burst.
+   * own: when it takes a P (and before it gives one up), at the start of
+   * a burst.
    */
   anchor(nowMs = -1): void {
     this.stamped(0, 0, 0, 0, false, nowMs)
@@ -594,9 +616,7 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
   })
   paces.sort((x, y) => x - y)
   const pace = paces.length > 0 ? Math.max(paces[Math.floor(paces.length / 5)], 1e-3) : DEFAULT_EVENT_US
-  const events: RawEvent[] = []
-  for (let k = 0; k < writers.length; k++) {
-    const wr = writers[k]
+  const tss = writers.map((wr, k) => {
     const g = gaps[k]
     const ts = new Float64Array(wr.ev.length)
     /** Places the events after the stamp at `from` (t0): up to the next stamp at `to` (t1), or to the end (to < 0: the open tail). */
@@ -638,6 +658,13 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
       last = e
     }
     if (last >= 0) place(last, -1, ts[last], Infinity)
+    return ts
+  })
+  keepCausal(i, writers, tss)
+  const events: RawEvent[] = []
+  for (let k = 0; k < writers.length; k++) {
+    const wr = writers[k]
+    const ts = tss[k]
     /** The goroutine running on this writer's M (the waker of an UnblockLocal, the one a Switch stops), and its P. */
     let running = 0
     let curP = 0
@@ -684,6 +711,13 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
         events.push(ev)
         continue
       }
+      if (kind === Ev.UnblockX) {
+        ev.kind = kind = Ev.Unblock
+        ev.c = x & 0xff
+        events.push(ev)
+        continue
+      }
+      if (kind === Ev.Drain) continue
       // Back to the arguments chrome.ts reads: x moves into b or c.
       switch (kind) {
         case Ev.Create:
@@ -714,4 +748,189 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
     }
   }
   return { events, dropped: Atomics.load(i, TR_DROPPED), base: f[TR_BASE_F] }
+}
+
+/**
+ * Makes the placed times of every writer agree with the order across
+ * threads that the UnblockX and Drain events tell, where neither is
+ * stamped. A wake-up across Ms, an UnblockX of goroutine g on the waker's
+ * M with count n, is placed
+ *  - no later than the first Drain on g's M whose count reaches n: the
+ *    waker took n before that M loaded its count, and g starts after that
+ *    Drain;
+ *  - no earlier than g's last start on its M before that Drain: the run in
+ *    which g parked (g cannot start again before it is drained).
+ *
+ * With each writer's own order these form a graph without cycles (the
+ * order in which things happened). Two passes over it, Lamport-style:
+ * backwards, each event's latest time (the next stamp, the next event's
+ * latest, the latest of what must come after it); forwards, each event's
+ * time, its placed one clamped to at least its predecessor's and that of
+ * everything that must come before it, and to at most its latest. A stamp
+ * keeps its time unless the order says later (threads' clocks that
+ * disagree by a little). An edge that would close a cycle (a corrupted or
+ * mixed-up stream) is dropped. tss is updated in place.
+ */
+function keepCausal(i: Int32Array, writers: Array<{ owner: number; ev: number[]; stampT: Map<number, number> }>, tss: Float64Array[]): void {
+  const W = writers.length
+  const byOwner = new Map<number, number>()
+  writers.forEach((wr, k) => byOwner.set(wr.owner, k))
+  // Each writer's Drains (positions, counts) and each goroutine's starts on it, in order.
+  const drainAt: number[][] = writers.map(() => [])
+  const drainN: number[][] = writers.map(() => [])
+  const startsOf = writers.map(() => new Map<number, number[]>())
+  writers.forEach((wr, k) => {
+    for (let e = 0; e < wr.ev.length; e++) {
+      const p = wr.ev[e]
+      const kind = i[p] & 0xff
+      if (kind === Ev.Drain) {
+        drainAt[k].push(e)
+        drainN[k].push(i[p + 1])
+      } else if (kind === Ev.Start || kind === Ev.StartLocal || kind === Ev.Switch) {
+        const list = startsOf[k].get(i[p + 1])
+        if (list === undefined) startsOf[k].set(i[p + 1], [e])
+        else list.push(e)
+      }
+    }
+  })
+  /** The first index of the sorted list xs at which at(x) holds (xs.length: none). */
+  const first = (n: number, at: (q: number) => boolean): number => {
+    let lo = 0
+    let hi = n
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (at(mid)) hi = mid
+      else lo = mid + 1
+    }
+    return lo
+  }
+  // Edges, each (k, e) -> (k2, e2): kept in both directions, as flat [k, e, ...] lists per event.
+  const succ = writers.map(() => new Map<number, number[]>())
+  const pred = writers.map(() => new Map<number, number[]>())
+  const add = (m: Map<number, number[]>, e: number, k: number, e2: number): void => {
+    const list = m.get(e)
+    if (list === undefined) m.set(e, [k, e2])
+    else list.push(k, e2)
+  }
+  const edge = (k: number, e: number, k2: number, e2: number): void => {
+    add(succ[k], e, k2, e2)
+    add(pred[k2], e2, k, e)
+  }
+  let edges = 0
+  writers.forEach((wr, k) => {
+    for (let e = 0; e < wr.ev.length; e++) {
+      const p = wr.ev[e]
+      if ((i[p] & 0xff) !== Ev.UnblockX) continue
+      const k2 = byOwner.get(i[p] >>> 16)
+      if (k2 === undefined || k2 === k) continue
+      const n = i[p + 3]
+      const ns = drainN[k2]
+      // Counts wrap as int32.
+      const d = first(ns.length, (q) => ((ns[q] - n) | 0) >= 0)
+      if (d === ns.length) continue // its M's drain was not recorded
+      const j = drainAt[k2][d]
+      edge(k, e, k2, j)
+      const starts = startsOf[k2].get(i[p + 1])
+      if (starts !== undefined) {
+        const s = first(starts.length, (q) => starts[q] > j) - 1
+        if (s >= 0) edge(k2, starts[s], k, e)
+      }
+      edges++
+    }
+  })
+  if (edges === 0) return
+  const stampAt = writers.map((wr) => {
+    const a = new Float64Array(wr.ev.length).fill(NaN)
+    for (const [e, t] of wr.stampT) a[e] = t
+    return a
+  })
+  let total = 0
+  for (const wr of writers) total += wr.ev.length
+  /** Drops edge (k, e) -> (k2, e2). */
+  const drop = (k: number, e: number, k2: number, e2: number): void => {
+    const cut = (list: number[], a: number, b: number): void => {
+      for (let q = 0; q < list.length; q += 2) {
+        if (list[q] === a && list[q + 1] === b) {
+          list.splice(q, 2)
+          return
+        }
+      }
+    }
+    cut(succ[k].get(e)!, k2, e2)
+    cut(pred[k2].get(e2)!, k, e)
+  }
+
+  // Backwards: the latest time of each event. cur[k]: the next event of writer k to do.
+  const H = writers.map((wr) => new Float64Array(wr.ev.length))
+  const cur = writers.map((wr) => wr.ev.length - 1)
+  /** An edge out of (k, e) to an event not done yet (its index in the list), or -1. */
+  const waitsAfter = (k: number, e: number): number => {
+    const list = succ[k].get(e)
+    if (list !== undefined) for (let q = 0; q < list.length; q += 2) if (cur[list[q]] >= list[q + 1]) return q
+    return -1
+  }
+  for (let left = total; left > 0;) {
+    let moved = false
+    for (let k = 0; k < W; k++) {
+      const h = H[k]
+      const st = stampAt[k]
+      // cur[k] moves with e: an edge within one writer sees its own progress.
+      for (let e = cur[k]; e >= 0; e = --cur[k]) {
+        let hi = e + 1 < h.length ? h[e + 1] : Infinity
+        if (!Number.isNaN(st[e])) hi = Math.min(hi, st[e])
+        const list = succ[k].get(e)
+        if (list !== undefined) {
+          if (waitsAfter(k, e) >= 0) break
+          for (let q = 0; q < list.length; q += 2) hi = Math.min(hi, H[list[q]][list[q + 1]])
+        }
+        h[e] = hi
+        left--
+        moved = true
+      }
+    }
+    if (!moved) {
+      // A cycle: drop an edge one writer waits on.
+      const k = cur.findIndex((e, k) => e >= 0 && waitsAfter(k, e) >= 0)
+      const list = succ[k].get(cur[k])!
+      const q = waitsAfter(k, cur[k])
+      drop(k, cur[k], list[q], list[q + 1])
+    }
+  }
+
+  // Forwards: each event's time.
+  const T = writers.map((wr) => new Float64Array(wr.ev.length))
+  cur.fill(0)
+  /** An edge into (k, e) from an event not done yet (its index in the list), or -1. */
+  const waitsBefore = (k: number, e: number): number => {
+    const list = pred[k].get(e)
+    if (list !== undefined) for (let q = 0; q < list.length; q += 2) if (cur[list[q]] <= list[q + 1]) return q
+    return -1
+  }
+  for (let left = total; left > 0;) {
+    let moved = false
+    for (let k = 0; k < W; k++) {
+      const t = T[k]
+      const ts = tss[k]
+      const h = H[k]
+      const st = stampAt[k]
+      for (let e = cur[k]; e < t.length; e = ++cur[k]) {
+        let lo = e > 0 ? t[e - 1] : -Infinity
+        const list = pred[k].get(e)
+        if (list !== undefined) {
+          if (waitsBefore(k, e) >= 0) break
+          for (let q = 0; q < list.length; q += 2) lo = Math.max(lo, T[list[q]][list[q + 1]])
+        }
+        t[e] = Number.isNaN(st[e]) ? Math.max(lo, Math.min(ts[e], h[e])) : Math.max(lo, st[e])
+        left--
+        moved = true
+      }
+    }
+    if (!moved) {
+      const k = cur.findIndex((e, k) => e < T[k].length && waitsBefore(k, e) >= 0)
+      const list = pred[k].get(cur[k])!
+      const q = waitsBefore(k, cur[k])
+      drop(list[q], list[q + 1], k, cur[k])
+    }
+  }
+  for (let k = 0; k < W; k++) tss[k].set(T[k])
 }
