@@ -1108,7 +1108,7 @@ const startEpoch: number[] = []
  * traceGoStart: gp (record gb, local slot s) starts running on our P. An
  * unstamped event when gp is one of this M's own runnable goroutines
  * (localnext, localq): whatever readied it is ordered before it, in this
- * M's buffer or by the stamp taken when M.readyq was drained; the short
+ * M's buffer or by the Drain written when M.readyq was drained; the short
  * form once this recording has its function. A goroutine from a run
  * queue, a steal or the global queue is stamped: it may have been created
  * on another thread (whose Create is stamped) just before.
