@@ -5,3 +5,8 @@
 export default function add(pair: [number, number]): number {
   return pair[0] + pair[1]
 }
+
+/** The same, also returning when it ran (performance.timeOrigin + now()), for scripts/job-split.mjs. */
+export function stamped(pair: [number, number]): [number, number] {
+  return [pair[0] + pair[1], performance.timeOrigin + performance.now()]
+}

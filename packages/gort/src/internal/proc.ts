@@ -619,8 +619,8 @@ export function goready(h: SharedHeap, gp: number): void {
   const mp = m[gb + G_M] - 1
   // Readied on its own M: the M notes the waker for gp's next start
   // (readyHere), which carries it; nothing is written here. Across
-  // threads: an UnblockX numbered by gp's M's wake count, taken after the
-  // event is written and before the push; the M writes the count it sees
+  // threads: an UnblockX numbered by gp's M's wake count, taken just
+  // before the event is written and the push; the M writes the count it sees
   // after each drain of M.readyq (Drain), and the reader places every
   // UnblockX before the first Drain that counts it, so before gp's start,
   // without a clock read on either side (trace/buffer.ts readEvents).

@@ -111,6 +111,8 @@ const LENT_LOOK_US = 2000
 const IDLE_LOOKS = 50
 /** The first look after an M taking a P woke sysmon from its note (µs): see the note sleep. */
 const WAKE_LOOK_US = 200
+/** sysmon sleeps on its note once every P has been idle, and no P has run anything, for this long (ms). */
+const QUIET_MS = 5
 
 /** How long work may sit on the global queue with every P idle before sysmon's wake guard acts. */
 const STRANDED_MS = 20
@@ -120,8 +122,10 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
   const l = h.layout
   const ticks: PTick[] = []
   let idle = 0
-  /** Looks in a row that found every P idle (the note sleep waits for the second). */
-  let allIdleLooks = 0
+  /** Since when every look found every P idle and no P's schedtick moved (-1: the last look did not); the note sleep waits for QUIET_MS of it. */
+  let quietSince = -1
+  /** The sum of the Ps' schedticks at the last look (wrapping): a change means a P ran goroutines in between, if every P is idle now. */
+  let lastTicks = 0
   let delay = 20
   let nextSpare = 0
   let lastRetake = -1
@@ -167,7 +171,10 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     await null
     if (Atomics.load(m, schedw(l, SCHED_CLOSING)) !== 0 && (h.dead || Atomics.load(m, schedw(l, SCHED_GCOUNT)) === 0)) return
     if (idle === 0) delay = 20
-    else if (idle > IDLE_LOOKS) delay = Math.min(delay * 2, 10_000)
+    // While quiet, four times as far apart: the note sleep comes after
+    // QUIET_MS in a few looks (after a lone job that woke sysmon, looks at
+    // 0.2, 0.6, 2.2 and 8.6 ms), not a dozen.
+    else if (idle > IDLE_LOOKS) delay = Math.min(delay * (quietSince >= 0 ? 4 : 2), 10_000)
     delay = Math.min(delay, capUs)
     capUs = Infinity
     m[schedw(l, SCHED_SYSMONSLEEPUS)] = delay
@@ -215,15 +222,26 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
       continue
     }
     strandedSince = -1
-    // Every P idle at two looks in a row: sleep on the note. Not at the
-    // first: a runtime fed one short job at a time (gort/bullmq at low
-    // concurrency) idles its Ps between jobs, and a note sleep at each gap
-    // cost an M's wake-up of sysmon per job (docs/bullmq.md, "The CPU
-    // budget"); a second look, at sysmon's pace, bounds those wake-ups to
-    // one per look.
+    // Every P idle, and no P ran anything, for QUIET_MS: sleep on the note.
+    // Not at the first idle look: a runtime fed short jobs one at a time
+    // idles its Ps between jobs, and each note sleep costs the next job's
+    // M a wake-up of sysmon (wakesysmon in acquirep: a futex wake, 30-50
+    // µs of the M's CPU on the 2-core VMs) plus sysmon's looks after it.
+    // At 1,000 jobs/s that was three wake-ups of sysmon per job
+    // (docs/design/scheduler.md, sysmon); now sysmon stays up at its
+    // slowest pace (10 ms, as Go's does while anything runs) as long as
+    // jobs keep coming, which it tells by the Ps' schedticks: a P that ran
+    // goroutines between two looks has moved its tick, even if every P is
+    // idle at both.
     const allIdle = Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs
-    if (allIdle && allIdleLooks++ > 0 && nextTrace === Infinity && performance.now() >= awakeUntil) {
-      allIdleLooks = 0
+    let ticksNow = 0
+    for (let p = 0; p < procs; p++) ticksNow = (ticksNow + Atomics.load(m, pbase(l, p) + P_SCHEDTICK)) | 0
+    const lookAt = performance.now()
+    if (!allIdle || ticksNow !== lastTicks) quietSince = -1
+    else if (quietSince < 0) quietSince = lookAt
+    lastTicks = ticksNow
+    if (quietSince >= 0 && lookAt - quietSince >= QUIET_MS && nextTrace === Infinity && lookAt >= awakeUntil) {
+      quietSince = -1
       noteclear(m, schedw(l, SCHED_SYSMONNOTE))
       // sysmonwait: a Dekker pair with wakesysmon (proc.ts). Announce the
       // sleep, then look again at both things a waker publishes first: a P
@@ -268,7 +286,6 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
       }
       continue
     }
-    if (!allIdle) allIdleLooks = 0
     const now = performance.now()
     woke = false
     hurry = false
