@@ -389,9 +389,14 @@ async function park(): Promise<boolean> {
   // whose receiver had parked took 30-70 µs; spinning, a few µs). Wakers
   // notify only an M that announced its sleep (M.sleep), so a spinning M
   // is found by its readyq or M.nextp alone.
-  if (spinBeforePark(parkedAt)) {
-    unidle()
-    return false
+  if ((spinHistory & 0xff) !== 0 || ++spinSkipped >= SPIN_RETRY) {
+    spinSkipped = 0
+    const won = spinBeforePark(parkedAt)
+    spinHistory = (spinHistory << 1) | (won ? 1 : 0)
+    if (won) {
+      unidle()
+      return false
+    }
   }
   // Announce the sleep, then look for work once more (Dekker pair with readyOnM).
   // Global work with a P idle counts too, once no import of ours is pending:
@@ -497,6 +502,23 @@ const MICROTASK_HOPS = 4
 
 /** How long park() watches for work before it sleeps. */
 const PARK_SPIN_MS = 0.015
+
+/**
+ * The last eight spins before a park, newest in bit 0: 1 if work came
+ * while it spun. park() spins only if one of them did, and otherwise once
+ * in SPIN_RETRY parks, to see whether it would pay again. A spin pays when
+ * goroutines on two Ms hand work to each other (a channel ping-pong: the
+ * partner readies ours within microseconds); it never pays for an M fed
+ * one job at a time (jobs 1 ms apart), and there it cost more than its
+ * 15 µs of CPU: the M's thread spun on while the app's thread it had just
+ * woken for the job's result waited, often on the same core (Linux wakes a
+ * thread on its waker's CPU): the result's way from the M's notify to the
+ * host took 39-53 µs (p50) with the spin and 31-34 without it, at 1,000
+ * jobs/s (benchmarks/scripts/job-split.mjs).
+ */
+let spinHistory = 0xff
+let spinSkipped = 0
+const SPIN_RETRY = 8
 
 /** Whether work for this M came (a readied goroutine, a P handed over) within PARK_SPIN_MS of t0. */
 function spinBeforePark(t0: number): boolean {
