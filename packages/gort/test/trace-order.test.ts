@@ -18,6 +18,22 @@ function writer(sab: SharedArrayBuffer, owner: number, t0: number): TraceWriter 
   return w
 }
 
+/** A recording with two M writers (owners 0 and 1), both opened at t0. */
+function twoMs(): { sab: SharedArrayBuffer; t0: number; a: TraceWriter; b: TraceWriter } {
+  const sab = newTraceBuffer(1 << 20)
+  traceBegin(sab)
+  const t0 = performance.now()
+  return { sab, t0, a: writer(sab, 0, t0), b: writer(sab, 1, t0) }
+}
+
+/** Publishes both writers, stops the recording and reads it back. */
+function read(sab: SharedArrayBuffer, a: TraceWriter, b: TraceWriter): ReturnType<typeof readEvents>['events'] {
+  a.flush()
+  b.flush()
+  traceEnd(sab)
+  return readEvents(sab).events
+}
+
 const fill = (w: TraceWriter, n: number): void => {
   for (let k = 0; k < n; k++) w.ev(Ev.Steal, 0, 0, 0)
 }
@@ -25,11 +41,7 @@ const fill = (w: TraceWriter, n: number): void => {
 const unblockX = (w: TraceWriter, goid: number, waker: number, to: number, n: number): void => w.ev(Ev.UnblockX | ((2 | (to << 8)) << 8), goid, waker, n)
 
 test('an unstamped wake-up across Ms is placed before the start it leads to', (t) => {
-  const sab = newTraceBuffer(1 << 20)
-  traceBegin(sab)
-  const t0 = performance.now()
-  const a = writer(sab, 0, t0)
-  const b = writer(sab, 1, t0)
+  const { sab, t0, a, b } = twoMs()
   // M0: goroutine 1 runs a long stretch, then readies goroutine 2 (on M1) at its end.
   a.ev(Ev.Start, 1, -1, 0)
   fill(a, 60)
@@ -40,10 +52,7 @@ test('an unstamped wake-up across Ms is placed before the start it leads to', (t
   b.ev(Ev.Start | (1 << 8), 2, -1, 0)
   fill(b, 60)
   b.anchor(t0 + 0.1)
-  a.flush()
-  b.flush()
-  traceEnd(sab)
-  const { events } = readEvents(sab)
+  const events = read(sab, a, b)
   const unblock = events.find((e) => e.kind === Ev.Unblock && e.a === 2)
   const start = events.find((e) => e.kind === Ev.Start && e.a === 2)
   t.truthy(unblock)
@@ -62,11 +71,7 @@ test('an unstamped wake-up across Ms is placed before the start it leads to', (t
 })
 
 test('an unstamped wake-up across Ms is placed after the run in which the woken goroutine parked', (t) => {
-  const sab = newTraceBuffer(1 << 20)
-  traceBegin(sab)
-  const t0 = performance.now()
-  const a = writer(sab, 0, t0)
-  const b = writer(sab, 1, t0)
+  const { sab, t0, a, b } = twoMs()
   // M0: goroutine 1 readies goroutine 2 (on M1) first thing, then runs a long stretch.
   a.ev(Ev.Start, 1, -1, 0)
   unblockX(a, 2, 1, 1, 1)
@@ -79,10 +84,7 @@ test('an unstamped wake-up across Ms is placed after the run in which the woken 
   b.mark(Ev.Drain, 1)
   b.startLocal(1, 2, 0)
   b.anchor(t0 + 0.1)
-  a.flush()
-  b.flush()
-  traceEnd(sab)
-  const { events } = readEvents(sab)
+  const events = read(sab, a, b)
   const unblock = events.find((e) => e.kind === Ev.Unblock && e.a === 2)!
   const starts = events.filter((e) => e.kind === Ev.Start && e.a === 2)
   t.is(starts.length, 2)
@@ -90,11 +92,7 @@ test('an unstamped wake-up across Ms is placed after the run in which the woken 
 })
 
 test('wake-up numbers that claim a cycle (a corrupted stream) do not hang the reader', (t) => {
-  const sab = newTraceBuffer(1 << 20)
-  traceBegin(sab)
-  const t0 = performance.now()
-  const a = writer(sab, 0, t0)
-  const b = writer(sab, 1, t0)
+  const { sab, t0, a, b } = twoMs()
   // Each M drains a count that covers the other's wake-up, which it writes only after.
   a.mark(Ev.Drain, 1)
   fill(a, 10)
@@ -104,10 +102,7 @@ test('wake-up numbers that claim a cycle (a corrupted stream) do not hang the re
   fill(b, 10)
   unblockX(b, 1, 2, 0, 1)
   b.anchor(t0 + 0.05)
-  a.flush()
-  b.flush()
-  traceEnd(sab)
-  const { events } = readEvents(sab)
+  const events = read(sab, a, b)
   t.is(events.filter((e) => e.kind === Ev.Unblock).length, 2)
   for (const owner of [0, 1]) {
     const ts = events.filter((e) => e.owner === owner).map((e) => e.ts)
