@@ -278,7 +278,7 @@ const mSpec: RecordSpec = {
     {
       sleep: i32('atomic-any', 'Msleep: 1 (Mparked) while the M sleeps or is about to; a waker that CASes it to 2 (Mwoken) owns the notewakeup. The M stores it before re-checking readyq (Dekker pair with the push).'),
       readyq: i32('atomic-any', 'Treiber stack of this M\'s started Gs made runnable by other threads or callbacks (G index, 0 = empty), linked by G.schedlink. Pushed by CAS from any thread; the M takes it whole by exchange.'),
-      trwakes: i32('atomic-any', 'While a trace records: readyings of this M\'s Gs by other threads, counted (Atomics.add, wrapping) by the waker after it writes its UnblockX event and before it pushes on readyq; the M Atomics.loads it after each drain of readyq into a Drain event. The reader orders each UnblockX before the first Drain that counts it (docs/design/trace-buffer.md).'),
+      trwakes: i32('atomic-any', 'While a trace records: readyings of this M\'s Gs by other threads, counted (Atomics.add, wrapping) by the waker just before it writes its UnblockX event (which carries the count) and pushes on readyq; the M Atomics.loads it after each drain of readyq into a Drain event. The reader orders each UnblockX before the first Drain that counts it (docs/design/trace-buffer.md).'),
     },
   ],
 }

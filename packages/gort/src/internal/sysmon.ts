@@ -236,11 +236,11 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
     const allIdle = Atomics.load(m, schedw(l, SCHED_NPIDLE)) === procs
     let ticksNow = 0
     for (let p = 0; p < procs; p++) ticksNow = (ticksNow + Atomics.load(m, pbase(l, p) + P_SCHEDTICK)) | 0
-    const lookAt = performance.now()
+    const now = performance.now()
     if (!allIdle || ticksNow !== lastTicks) quietSince = -1
-    else if (quietSince < 0) quietSince = lookAt
+    else if (quietSince < 0) quietSince = now
     lastTicks = ticksNow
-    if (quietSince >= 0 && lookAt - quietSince >= QUIET_MS && nextTrace === Infinity && lookAt >= awakeUntil) {
+    if (quietSince >= 0 && now - quietSince >= QUIET_MS && nextTrace === Infinity && now >= awakeUntil) {
       quietSince = -1
       noteclear(m, schedw(l, SCHED_SYSMONNOTE))
       // sysmonwait: a Dekker pair with wakesysmon (proc.ts). Announce the
@@ -286,7 +286,6 @@ export async function sysmon(h: SharedHeap, opts: SysmonOptions, poll: () => num
       }
       continue
     }
-    const now = performance.now()
     woke = false
     hurry = false
     if (retake(h, ticks, procs, now, opts.runawayMs) > 0) {
