@@ -26,11 +26,14 @@
 // (maxCapacity) run at once; the rest wait in the pool's queue, and every
 // task is a round trip to a Worker. Here a task in the runtime can start on
 // any M, and the slots matter only for tasks that park (an async function
-// awaiting, a generator): a synchronous function runs to its end once
-// started, so no more of them run at once than there are Ms, whatever is
-// in the runtime. So:
+// awaiting, a generator blocked on a channel, sleep or until): a
+// synchronous function runs to its end once started, so no more of them
+// run at once than there are Ms, whatever is in the runtime; a generator
+// that only reaches safe points (plain yields, gosched) holds its M the
+// same way. So:
 //   - a task whose function is known to be synchronous (pooltask.ts tells
-//     the pool, once per M, what each function did) is handed to the
+//     the pool, once per M, what each function did: returned a value, or a
+//     generator that ended without parking) is handed to the
 //     runtime ahead of a free slot, while fewer than AHEAD_PER_SLOT ×
 //     maxCapacity slots are taken and the tasks beyond maxCapacity add up
 //     to about AHEAD_WORK_MS of work per slot (by the function's mean run

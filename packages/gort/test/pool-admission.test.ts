@@ -1,7 +1,8 @@
 // gort/pool's admission (pool.ts, "Admission"): tasks of a function known
 // to be synchronous go into the runtime ahead of a free slot, while async
 // and generator tasks still start only as slots free, so
-// concurrentTasksPerWorker keeps its meaning; queueSize, maxQueue and the
+// concurrentTasksPerWorker keeps its meaning (a generator that only yields
+// at safe points counts as synchronous once it has run); queueSize, maxQueue and the
 // histograms count tasks ahead in the runtime as waiting; an abortable task
 // takes a whole thread's slots, as in piscina. Real threads, real shared
 // memory; every result is checked once.
@@ -52,6 +53,36 @@ test('async tasks start only as slots free: at most maxThreads x concurrentTasks
       t.true(most <= maxThreads * perWorker, `${most} async tasks ran at once`)
       t.true(seen.every((n) => n >= 1 && n <= maxThreads * perWorker))
       t.is(Atomics.load(new Int32Array(sab), 0), 0)
+    } finally {
+      await pool.close()
+    }
+  }
+})
+
+test('a generator task that only yields at safe points goes ahead as a synchronous one; one that parks waits for a free slot', async (t) => {
+  // One thread. The app blocks its own thread right after submitting: a
+  // task handed to the runtime ahead of a free slot runs meanwhile, one
+  // that waits for a slot waits for the app's thread. Tiny tasks: the pool
+  // lets about 2 ms of a function's work per slot go ahead (by its mean run
+  // time), and always at least one. A plain function first, as the reference.
+  for (const [name, ahead] of [['spin', true], ['spinGen', true], ['parkGen', false]] as const) {
+    const pool = await warm({ maxThreads: 1, minThreads: 1 }, name, { ms: 0.02, i: -1 })
+    try {
+      // The pool's estimate of the function's run time (how many go ahead) settles over runs.
+      for (let i = 0; i < 30; i++) await pool.run({ ms: 0.02, i }, { name })
+      const n = 4
+      const ps = Array.from({ length: n }, (_, i) => pool.run({ ms: 0.02, i }, { name }))
+      const blockEnd = performance.timeOrigin + performance.now() + 300
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300)
+      const rs = await Promise.all(ps) as Array<[number, number]>
+      t.deepEqual(rs.map((r) => r[0]), Array.from({ length: n }, (_, i) => i))
+      const during = rs.filter((r) => r[1] < blockEnd).length
+      t.log(`${name}: ${during} of ${n} tasks ran while the app's thread was blocked`)
+      // Known synchronous, at least one more than the running task is in
+      // the runtime whatever the run time (more when the machine is quick);
+      // a parking function has only the one that took the free slot.
+      if (ahead) t.true(during >= 2, `${name}: only ${during} ran while the app's thread was blocked`)
+      else t.true(during <= 1, `${name}: ${during} ran while the app's thread was blocked`)
     } finally {
       await pool.close()
     }

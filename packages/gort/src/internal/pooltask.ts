@@ -37,7 +37,7 @@ import { types } from 'node:util'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { isGeneratorFunction, goroutines } from './registry.js'
 import { importModule } from './loader.js'
-import { until } from './ops.js'
+import { OpKind, SchedOp, until } from './ops.js'
 import { cancelled } from './cancel.js'
 import { postNote } from './mmsg.js'
 import { mheap } from './proc.js'
@@ -46,8 +46,9 @@ import { moveOut } from './pooltransfer.js'
 
 /**
  * A task file's function as resolved on this M, and what this M has told
- * the pool about it: KIND_UNKNOWN, KIND_SYNC (it returned a value without
- * parking) or KIND_PARKS (a generator, or it returned a Promise). The pool
+ * the pool about it: KIND_UNKNOWN, KIND_SYNC (it returned a value, or it is
+ * a generator that ended without parking: runGen) or KIND_PARKS (a
+ * generator that parked, or it returned a Promise). The pool
  * hands tasks of a function known to be synchronous to the runtime well
  * ahead of a free thread, and the others only as slots free (pool.ts,
  * "Admission"); a function is told once per M as synchronous, and once
@@ -188,10 +189,7 @@ const byRef = new Map<number, Handler>()
 function* callTask(h: Handler, arg: unknown): Generator<unknown, unknown> {
   const fn = h.fn
   if (!h.signal) {
-    if (h.gen) {
-      tell(h, KIND_PARKS)
-      return moveOut(yield* (fn(arg) as Generator<unknown, unknown>))
-    }
+    if (h.gen) return moveOut(yield* runGen(h, fn(arg) as Generator<unknown, unknown>))
     const r = fn(arg)
     if (!isThenable(r)) {
       if (h.kind === KIND_UNKNOWN) tell(h, KIND_SYNC)
@@ -202,10 +200,7 @@ function* callTask(h: Handler, arg: unknown): Generator<unknown, unknown> {
   }
   const ac = new AbortController()
   try {
-    if (h.gen) {
-      tell(h, KIND_PARKS)
-      return moveOut(yield* (fn(arg, ac.signal) as Generator<unknown, unknown>))
-    }
+    if (h.gen) return moveOut(yield* runGen(h, fn(arg, ac.signal) as Generator<unknown, unknown>))
     let r = fn(arg, ac.signal)
     if (isThenable(r)) {
       tell(h, KIND_PARKS)
@@ -215,6 +210,51 @@ function* callTask(h: Handler, arg: unknown): Generator<unknown, unknown> {
   } catch (e) {
     if (cancelled()) ac.abort(e)
     throw e
+  }
+}
+
+/**
+ * Runs a generator task as this goroutine, passing its yields to the M and
+ * the M's answers (values, an error thrown in) back, as yield* does, and
+ * watching what it yields: a blocking operation (a channel or lock that
+ * parks, sleep, until, syscall) means it parks; plain yields and gosched()
+ * are safe points, after which it runs on. A task that ended without
+ * parking is told to the pool as synchronous: it held its thread from start
+ * to end like a plain function, so the pool may hand its tasks over ahead of
+ * a free slot (pool.ts, "Admission") and its M takes the next one without a
+ * round trip to the app's thread. The first one that parks tells the pool so
+ * (and the function is then treated as parking for good).
+ */
+function* runGen(h: Handler, it: Generator<unknown, unknown>): Generator<unknown, unknown> {
+  let parks = h.kind === KIND_PARKS
+  let v: unknown
+  let thrown = false
+  try {
+    for (;;) {
+      let r: IteratorResult<unknown, unknown>
+      if (thrown) {
+        thrown = false
+        r = it.throw(v)
+      } else r = it.next(v)
+      if (r.done === true) {
+        if (!parks && h.kind === KIND_UNKNOWN) tell(h, KIND_SYNC)
+        return r.value
+      }
+      const y = r.value
+      if (!parks && y instanceof SchedOp && y.kind !== OpKind.Gosched) {
+        parks = true
+        tell(h, KIND_PARKS)
+      }
+      try {
+        v = yield y
+      } catch (e) {
+        v = e
+        thrown = true
+      }
+    }
+  } finally {
+    // Abandoned by the M (return()): its own finally blocks run, as with yield*.
+    it.return(undefined)
   }
 }
 
