@@ -74,7 +74,12 @@ export interface RuntimeOptions {
    * Default 60,000 ms; 0 keeps every M.
    */
   mIdleTimeoutMs?: number
-  /** Passed to every M's Worker. */
+  /**
+   * Passed to every M's Worker. `maxYoungGenerationSizeMb` defaults to 6
+   * (V8's start size: the young generation never grows, so collection
+   * pauses stay short for goroutines that make much short-lived garbage);
+   * raise it for goroutines that keep many objects alive for a while.
+   */
   resourceLimits?: ResourceLimits
 }
 

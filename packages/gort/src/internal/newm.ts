@@ -60,6 +60,27 @@ import { Gflags, Gstatus, Mstate, Pstatus } from './runtime2.js'
 import { ModuleLoadError } from './rterrors.js'
 
 /** Worker resource limits, as node:worker_threads takes them. */
+/**
+ * An M's young generation at most, in MB (the Worker's
+ * resourceLimits.maxYoungGenerationSizeMb), unless the app's resourceLimits
+ * set it: V8's start size on 64-bit Node 20 (two semi-spaces of 2 MB and
+ * the large-object part), so the space never grows. V8 doubles it once
+ * enough has survived its scavenges since the last growth, and an M got
+ * there at its first allocation-heavy goroutine (its start leaves more
+ * alive than a bare worker's). A scavenge costs in proportion to what it
+ * finds (a sha256 chain: a dead Hash object's weak handle per round), so
+ * the doubled space doubled every pause (20 ms instead of 10 on the 2-core
+ * benchmark machine): every goroutine on the M and a cancellation wait it
+ * out, and sysmon, which cannot tell a collection from a loop, took a P
+ * from an M in such a pause as from a runaway step, putting a third M to
+ * work under load. Held: no such retakes, shorter tails for CPU-bound jobs
+ * and less memory per parked goroutine; the price is paid by goroutines
+ * that keep many objects alive across scavenges (10-20 % longer in a
+ * probe), which can ask for more. docs/design/scheduler.md, "An M's young
+ * generation".
+ */
+export const M_YOUNG_GENERATION_MB = 6
+
 export type ResourceLimits = NonNullable<ConstructorParameters<typeof Worker>[1]>['resourceLimits']
 
 export interface MsConfig {
@@ -336,7 +357,8 @@ export class Ms {
     })
     this.ctl[mid]?.close()
     this.ctl[mid] = ctl.port1
-    if (this.config.resourceLimits !== undefined) opts.resourceLimits = this.config.resourceLimits
+    // The young generation held at V8's start size unless the app sets it (M_YOUNG_GENERATION_MB).
+    opts.resourceLimits = { maxYoungGenerationSizeMb: M_YOUNG_GENERATION_MB, ...this.config.resourceLimits }
     lock(h.i32, schedw(h.layout, SCHED_LOCK))
     // A retired or dead M's record: clear it (its id stays) for the new
     // thread. Under sched.lock: a retiring M counts the live records
