@@ -59,7 +59,6 @@ import { globrunqsize } from './runq.js'
 import { Gflags, Gstatus, Mstate, Pstatus } from './runtime2.js'
 import { ModuleLoadError } from './rterrors.js'
 
-/** Worker resource limits, as node:worker_threads takes them. */
 /**
  * An M's young generation at most, in MB (the Worker's
  * resourceLimits.maxYoungGenerationSizeMb), unless the app's resourceLimits
@@ -81,6 +80,7 @@ import { ModuleLoadError } from './rterrors.js'
  */
 export const M_YOUNG_GENERATION_MB = 6
 
+/** Worker resource limits, as node:worker_threads takes them. */
 export type ResourceLimits = NonNullable<ConstructorParameters<typeof Worker>[1]>['resourceLimits']
 
 export interface MsConfig {

@@ -226,7 +226,8 @@ function* callTask(h: Handler, arg: unknown): Generator<unknown, unknown> {
  * (and the function is then treated as parking for good).
  */
 function* runGen(h: Handler, it: Generator<unknown, unknown>): Generator<unknown, unknown> {
-  let parks = h.kind === KIND_PARKS
+  // Known to park: nothing more to learn, so plain delegation.
+  if (h.kind === KIND_PARKS) return yield* it
   let v: unknown
   let thrown = false
   try {
@@ -237,14 +238,12 @@ function* runGen(h: Handler, it: Generator<unknown, unknown>): Generator<unknown
         r = it.throw(v)
       } else r = it.next(v)
       if (r.done === true) {
-        if (!parks && h.kind === KIND_UNKNOWN) tell(h, KIND_SYNC)
+        // Not parked in this run (tell would have made it KIND_PARKS), nor told before.
+        if (h.kind === KIND_UNKNOWN) tell(h, KIND_SYNC)
         return r.value
       }
       const y = r.value
-      if (!parks && y instanceof SchedOp && y.kind !== OpKind.Gosched) {
-        parks = true
-        tell(h, KIND_PARKS)
-      }
+      if (y instanceof SchedOp && y.kind !== OpKind.Gosched) tell(h, KIND_PARKS)
       try {
         v = yield y
       } catch (e) {
