@@ -751,6 +751,17 @@ export function readEvents(sab: SharedArrayBuffer, fnName: (id: number) => strin
 }
 
 /**
+ * How far apart keepCausal places the two ends of an edge across writers
+ * (µs): strictly apart, since readers sort by time alone (chrome.ts), and
+ * a tie between a wake-up and the start it leads to, on two writers, would
+ * go to whichever writer's events come first (a flow from an Unblock placed
+ * before the goroutine's first Start replaced its creation flow). 1 ns:
+ * below any stamp's resolution, well above a double's step at the times of
+ * a recording (µs since its base).
+ */
+const ORDER_GAP_US = 1e-3
+
+/**
  * Makes the placed times of every writer agree with the order across
  * threads that the UnblockX and Drain events tell, where neither is
  * stamped. A wake-up across Ms, an UnblockX of goroutine g on the waker's
@@ -881,7 +892,7 @@ function keepCausal(i: Int32Array, writers: Array<{ owner: number; ev: number[];
         const list = succ[k].get(e)
         if (list !== undefined) {
           if (waitsAfter(k, e) >= 0) break
-          for (let q = 0; q < list.length; q += 2) hi = Math.min(hi, H[list[q]][list[q + 1]])
+          for (let q = 0; q < list.length; q += 2) hi = Math.min(hi, H[list[q]][list[q + 1]] - ORDER_GAP_US)
         }
         h[e] = hi
         left--
@@ -918,7 +929,7 @@ function keepCausal(i: Int32Array, writers: Array<{ owner: number; ev: number[];
         const list = pred[k].get(e)
         if (list !== undefined) {
           if (waitsBefore(k, e) >= 0) break
-          for (let q = 0; q < list.length; q += 2) lo = Math.max(lo, T[list[q]][list[q + 1]])
+          for (let q = 0; q < list.length; q += 2) lo = Math.max(lo, T[list[q]][list[q + 1]] + ORDER_GAP_US)
         }
         t[e] = Number.isNaN(st[e]) ? Math.max(lo, Math.min(ts[e], h[e])) : Math.max(lo, st[e])
         left--
