@@ -140,10 +140,16 @@ test('failures are retried by attempts and backoff, attemptsMade counted; the la
   const w = worker(q.name, gen, { connection: redis.connection, concurrency: 4, runtime: { procs: 1 } })
   const failures: string[] = []
   w.on('failed', (job, err) => failures.push(`${job!.data.tag}:${job!.attemptsMade}:${err.message}`))
+  // QueueEvents reads this queue's event stream from its start. With BullMQ's
+  // default ('$', new events only) waitUntilFinished can miss the end: it
+  // checks the job's state once QueueEvents' connection is ready, but the
+  // first XREAD is issued later, and an event written in between is never
+  // read (a fresh-clone CI run waited 30 s for job 2's 'failed').
+  const events = new QueueEvents(q.name, { connection: redis.connection, lastEventId: '0-0' })
+  t.teardown(() => events.close())
+  await events.waitUntilReady()
   const ok = await q.add('flaky', { failUntil: 2, tag: 'ok' }, { attempts: 3, backoff: { type: 'fixed', delay: 20 } })
   const bad = await q.add('flaky', { failUntil: 5, tag: 'bad' }, { attempts: 2, backoff: { type: 'exponential', delay: 10 } })
-  const events = new QueueEvents(q.name, { connection: redis.connection })
-  await events.waitUntilReady()
   const okDone = ok.waitUntilFinished(events, 30_000)
   const badDone = bad.waitUntilFinished(events, 30_000).then(() => t.fail('bad completed'), (e: Error) => e)
   t.deepEqual(await bounded(q, okDone, 'the flaky job'), { attemptsMade: 2 })
@@ -158,7 +164,6 @@ test('failures are retried by attempts and backoff, attemptsMade counted; the la
   t.is(okBack!.attemptsMade, 3)
   t.deepEqual(failures.filter((f) => f.startsWith('ok')).sort(), ['ok:1:flaky attempt 0', 'ok:2:flaky attempt 1'])
   t.deepEqual(failures.filter((f) => f.startsWith('bad')).sort(), ['bad:1:flaky attempt 0', 'bad:2:flaky attempt 1'])
-  await events.close()
   await w.close()
 })
 
