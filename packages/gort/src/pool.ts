@@ -236,6 +236,9 @@ const kNoOptions: RunOptions = Object.freeze(Object.create(null))
 
 const TI_RUNNING = 1
 const TI_SETTLED = 2
+const TI_FLAGS = 3
+/** TaskInfo's state holds its slot in the pool's running table above the flags. */
+const TI_SLOT_SHIFT = 2
 
 /**
  * A task function, (filename, name), as the pool knows it: one object per
@@ -276,7 +279,7 @@ interface TaskExtra {
  * function (about 160 bytes): only `resolve` is kept, and a rejection is a
  * resolve with a rejected promise (reject()), which lets V8 free the reject
  * function. The start time of a running task lives in the pool's running
- * map, not here (a double field is boxed in every instance).
+ * table, not here (a double field is boxed in every instance).
  */
 class TaskInfo implements Task {
   task: unknown
@@ -284,7 +287,7 @@ class TaskInfo implements Task {
   readonly fn: TaskFn
   readonly taskId = taskIdCounter++
   readonly created = performance.now()
-  /** TI_RUNNING | TI_SETTLED. */
+  /** TI_RUNNING | TI_SETTLED, and above them its slot in the pool's running table (a small integer: no boxed number). */
   #state = 0
   /** What only some tasks have: a signal and its listener's remover, a timeout, buffers to transfer. */
   #extra: TaskExtra | null = null
@@ -312,6 +315,15 @@ class TaskInfo implements Task {
     this.scope = null
     s.runInAsyncScope(this.#resolve, null, v)
     s.emitDestroy()
+  }
+
+  /** Its index in the pool's running table, if it is there (the pool checks that the slot holds it). */
+  get slot(): number {
+    return this.#state >>> TI_SLOT_SHIFT
+  }
+
+  set slot(i: number) {
+    this.#state = (this.#state & TI_FLAGS) | (i << TI_SLOT_SHIFT)
   }
 
   /** In the runtime (dispatched), or settled: either way no longer in the queue. */
@@ -410,8 +422,16 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   readonly #procs: number
   /** The pool's runtime (none after destroy() until the next run()). */
   #rt: Runtime | undefined
-  /** Tasks whose goroutine runs, with when each started (performance.now()). */
-  readonly #running = new Map<TaskInfo, number>()
+  /**
+   * Tasks whose goroutine runs, each at its slot (TaskInfo.slot; removal
+   * moves the last one into the gap), and when each went into the runtime
+   * (performance.now()) at the same index of #runningAt. Not a Map: no
+   * hashing, and no entry or boxed number per task for the app's scavenges
+   * to copy (a task in the runtime lives through one or two of them when
+   * thousands are dispatched at once).
+   */
+  #running: TaskInfo[] = []
+  #runningAt = new Float64Array(64)
   /** Tasks that are settled (aborted while running) but whose goroutine still runs: they hold their slot. */
   readonly #zombies = new Set<TaskInfo>()
   /** The pool's async id: its tasks' resources are triggered by it, as in piscina. */
@@ -563,6 +583,34 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     return rt
   }
 
+  /** Puts ti in the running table, dispatched at time `at`. */
+  #runningAdd(ti: TaskInfo, at: number): void {
+    const i = this.#running.length
+    if (i === this.#runningAt.length) {
+      const grown = new Float64Array(i * 2)
+      grown.set(this.#runningAt)
+      this.#runningAt = grown
+    }
+    this.#running.push(ti)
+    this.#runningAt[i] = at
+    ti.slot = i
+  }
+
+  /** Takes ti out of the running table: when it was dispatched, or -1 if it was not there (a zombie, or settled by destroy()). */
+  #runningTake(ti: TaskInfo): number {
+    const r = this.#running
+    const i = ti.slot
+    if (r[i] !== ti) return -1
+    const at = this.#runningAt[i]!
+    const last = r.pop()!
+    if (last !== ti) {
+      r[i] = last
+      last.slot = i
+      this.#runningAt[i] = this.#runningAt[r.length]!
+    }
+    return at
+  }
+
   /**
    * piscina's growth: a task that finds no idle thread starts one more, up
    * to maxThreads (the runtime's cap). Here a thread is idle while the
@@ -571,7 +619,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
    * it gives any M.
    */
   #grow(rt: Runtime): void {
-    const inRuntime = this.#running.size + this.#zombies.size
+    const inRuntime = this.#running.length + this.#zombies.size
     const host = hostOf(rt)
     if (inRuntime > host.threads().length * this.#options.concurrentTasksPerWorker) host.grow()
   }
@@ -633,13 +681,13 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     // After destroy() (or a failed start), the next task creates a new runtime.
     this.#rt ??= this.#newRuntime()
     // FIFO: it goes to the runtime now only if nothing waits before it.
-    const now = this.#head === null && this.#queue.size === 0 && this.#fits(ti)
+    const go = this.#head === null && this.#queue.size === 0 && this.#fits(ti)
     // Without a free slot it waits (in the queue, or in the runtime ahead of a slot): maxQueue applies.
-    if ((!now || this.#used >= this.#capacity) && this.queueSize >= this.#options.maxQueue) {
+    if ((!go || this.#used >= this.#capacity) && this.queueSize >= this.#options.maxQueue) {
       ti.reject(this.#options.maxQueue === 0 ? Errors.NoTaskQueueAvailable() : Errors.TaskQueueAtLimit())
       return ret
     }
-    if (now) this.#dispatch(ti)
+    if (go) this.#dispatch(ti, ti.created)
     else this.#queue.push(ti)
     if (signal !== null) {
       ti.abortCleaner = onabort(signal, () => this.#abort(ti, (signal as AbortSignalEventTarget).reason))
@@ -698,6 +746,9 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     const rt = this.#rt
     if (rt === undefined || (this.#head === null && this.#queue.size === 0)) return
     const host = hostOf(rt)
+    // One clock read for the batch: a dispatch time only bounds a task's
+    // start from below (#record takes its end less its run time if later).
+    const at = performance.now()
     host.batchBegin()
     try {
       while (this.#rt === rt) {
@@ -712,7 +763,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
           this.#head = ti
           break
         }
-        this.#dispatch(ti)
+        this.#dispatch(ti, at)
       }
     } finally {
       host.batchEnd()
@@ -734,10 +785,10 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
    * and runs as soon as an M is free, even if the app then blocks its
    * thread), starting a thread first if none is idle. A slot must be free.
    */
-  #dispatch(ti: TaskInfo): void {
+  #dispatch(ti: TaskInfo, at: number): void {
     const rt = this.#rt!
     ti.running = true
-    this.#running.set(ti, performance.now())
+    this.#runningAdd(ti, at)
     this.#used += this.#weight(ti)
     this.#grow(rt)
     // About 40 ns when no async hook is on.
@@ -773,8 +824,8 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
 
   /** A task's goroutine ended (or its runtime went away); failed: v is what it threw. */
   #done(ti: TaskInfo, failed: boolean, v: unknown): void {
-    const started = this.#running.get(ti)
-    if (started !== undefined && this.#running.delete(ti)) {
+    const started = this.#runningTake(ti)
+    if (started >= 0) {
       this.#used -= this.#weight(ti)
       if (!ti.settled) this.#settle(ti, failed, v, started)
     } else if (this.#zombies.delete(ti)) {
@@ -837,7 +888,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
       // Its goroutine gets the reason thrown in at its next safe point
       // (cancel.ts); one that never reaches one loses its M after the grace
       // period. It holds its slot until it has ended.
-      this.#running.delete(ti)
+      this.#runningTake(ti)
       this.#zombies.add(ti)
       ti.g?.cancel(reason, { graceMs: this.#options.abortGraceMs })
     } else if (ti === this.#head) {
@@ -896,7 +947,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
   }
 
   #unrefIfIdle(): void {
-    if (this.#queue.size !== 0 || this.#head !== null || this.#running.size !== 0) return
+    if (this.#queue.size !== 0 || this.#head !== null || this.#running.length !== 0) return
     if (this.#keepAlive !== undefined) {
       clearInterval(this.#keepAlive)
       this.#keepAlive = undefined
@@ -939,7 +990,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
 
   /** Resolves when nothing is queued or running. */
   #flushed(): Promise<void> {
-    if (this.#queue.size === 0 && this.#head === null && this.#running.size === 0) return Promise.resolve()
+    if (this.#queue.size === 0 && this.#head === null && this.#running.length === 0) return Promise.resolve()
     return new Promise<void>((resolve) => this.#onIdle.push(resolve))
   }
 
@@ -949,11 +1000,13 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     try {
       this.#failQueued(Errors.ThreadTermination())
       // Cleared first: the runtime's end (rt.destroy below) reports each of these goroutines to #done too.
-      const running = [...this.#running]
-      this.#running.clear()
+      const running = this.#running
+      const at = this.#runningAt
+      this.#running = []
+      this.#runningAt = new Float64Array(64)
       this.#zombies.clear()
       this.#used = 0
-      for (const [ti, started] of running) this.#settle(ti, true, Errors.ThreadTermination(), started)
+      for (let i = 0; i < running.length; i++) this.#settle(running[i]!, true, Errors.ThreadTermination(), at[i]!)
       this.#unrefIfIdle()
       const rt = this.#rt
       this.#rt = undefined
@@ -1012,7 +1065,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     const rt = this.#rt
     if (rt === undefined) return 0
     const { idle, living } = hostOf(rt).mload()
-    const unstarted = Math.max(0, this.#running.size + this.#zombies.size - living)
+    const unstarted = Math.max(0, this.#running.length + this.#zombies.size - living)
     return Math.max(0, idle - unstarted)
   }
 
@@ -1021,7 +1074,7 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
    * runtime beyond maxThreads × concurrentTasksPerWorker (Admission).
    */
   get queueSize(): number {
-    const ahead = this.#running.size + this.#zombies.size - this.#capacity
+    const ahead = this.#running.length + this.#zombies.size - this.#capacity
     return this.#queue.size + (this.#head !== null ? 1 : 0) + (ahead > 0 ? ahead : 0)
   }
 

@@ -137,6 +137,16 @@ function asError(v: unknown, goid: number): Error {
   return Object.assign(new Error(`goroutine ${goid} failed with a non-Error value: ${String(v)}`, { cause: v }), { goid })
 }
 
+/** HostGoroutine.cancel and CallbackGoroutine.cancel: checks the options, then asks the host. */
+function cancelG(host: Host | undefined, gp: number, w: Waiter, reason: unknown, options: CancelOptions): boolean {
+  if (options === null || typeof options !== 'object') throw new TypeError('cancel: options must be an object')
+  const { graceMs } = options
+  if (graceMs !== undefined && (typeof graceMs !== 'number' || Number.isNaN(graceMs) || graceMs < 0)) {
+    throw new RangeError(`cancel: graceMs must be a number of milliseconds of at least 0 (Infinity: never terminate), got ${String(graceMs)}`)
+  }
+  return host?.cancel(gp, w, reason, graceMs) ?? false
+}
+
 /**
  * What rt.go returns. Its result promise is made when first asked for: a
  * goroutine whose result nobody reads (Go's `go f()`) costs the app this
@@ -172,12 +182,7 @@ export class HostGoroutine<R> implements Waiter {
    * false if it has finished or was already asked.
    */
   cancel(reason?: unknown, options: CancelOptions = {}): boolean {
-    if (options === null || typeof options !== 'object') throw new TypeError('cancel: options must be an object')
-    const { graceMs } = options
-    if (graceMs !== undefined && (typeof graceMs !== 'number' || Number.isNaN(graceMs) || graceMs < 0)) {
-      throw new RangeError(`cancel: graceMs must be a number of milliseconds of at least 0 (Infinity: never terminate), got ${String(graceMs)}`)
-    }
-    return this.host?.cancel(this.gp, this, reason, graceMs) ?? false
+    return cancelG(this.host, this.gp, this, reason, options)
   }
 
   /** Someone asked for the result. */
@@ -234,30 +239,33 @@ export class HostGoroutine<R> implements Waiter {
  * (gort/pool's tasks, thousands a second). The callback runs inside the
  * host's completion loop, so it must not throw; it may spawn.
  */
-export class CallbackGoroutine<O> extends HostGoroutine<unknown> {
+export class CallbackGoroutine<O> implements Waiter {
+  /** @internal Spawned Gtimed: how long it ran on its M, in ms, once it has ended (-1: not known). */
+  ranMs = -1
+
+  // Six fields, not HostGoroutine's thirteen: a pool keeps one per task in
+  // the runtime (thousands), and on the app's thread they outlive a
+  // scavenge or two, so their bytes are copied (docs/pool.md, tiny tasks).
   constructor(
-    id: number, events: HostEvents, gp: number, host: Host,
+    readonly id: number,
+    /** @internal */ readonly gp: number,
+    private readonly host: Host,
     readonly owner: O,
     private readonly cb: (owner: O, g: CallbackGoroutine<O>, failed: boolean, v: unknown) => void,
-  ) {
-    super(id, events, gp, host)
+  ) {}
+
+  /** As HostGoroutine.cancel. */
+  cancel(reason?: unknown, options: CancelOptions = {}): boolean {
+    return cancelG(this.host, this.gp, this, reason, options)
   }
 
-  override resolve(v: unknown): void {
+  resolve(v: unknown): void {
     this.cb(this.owner, this, false, v)
   }
 
-  override reject(e: unknown): void {
+  /** Its failure, or the runtime's end (destroy, a lost thread): the callback hears it either way. */
+  reject(e: unknown): void {
     this.cb(this.owner, this, true, e)
-  }
-
-  override abandon(err: Error): void {
-    this.cb(this.owner, this, true, err)
-  }
-
-  /** Its owner awaits it (the deadlock check counts it as awaited, as an asked-for result). */
-  override get asked(): boolean {
-    return true
   }
 }
 
@@ -577,7 +585,7 @@ export class Host {
     const goid = h.i32[gbase(h.layout, gp) + G_GOID]
     const tw = h.tw
     if (tw.on[0] !== 0) tw.emit(Ev.Create, goid, h.i32[gbase(h.layout, gp) + G_FN], 0)
-    waiter ??= cb !== undefined ? new CallbackGoroutine(goid, this.events, gp, this, owner as O, cb) : new HostGoroutine(goid, this.events, gp, this)
+    waiter ??= cb !== undefined ? new CallbackGoroutine(goid, gp, this, owner as O, cb) : new HostGoroutine(goid, this.events, gp, this)
     this.waiters[gp] = waiter
     if (this.nwaiters++ === 0 || !this.refd) this.active()
     if (this.argsIn) this.publish(gp)
@@ -810,7 +818,7 @@ export class Host {
       clearCancel(h, gb)
       this.clearGrace(gp)
       const w = this.waiters[gp]
-      if ((flags & Gflags.Gtimed) !== 0 && w instanceof HostGoroutine) w.ranMs = h.f64[(gb + G_WAITSINCE) >> 1]
+      if ((flags & Gflags.Gtimed) !== 0 && (w instanceof HostGoroutine || w instanceof CallbackGoroutine)) w.ranMs = h.f64[(gb + G_WAITSINCE) >> 1]
       if (w !== undefined) {
         this.waiters[gp] = undefined
         this.settled()
