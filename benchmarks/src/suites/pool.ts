@@ -64,7 +64,7 @@
 //    pools' 'error' events are recorded and reported in the notes (without
 //    a listener an EventEmitter's 'error' would end the process).
 //
-// Knobs (environment): GOMAXPROCS (2), POOL_ROUNDS (3), POOL_TINY_N
+// Knobs (environment): GOMAXPROCS (2), POOL_ROUNDS (9), POOL_TINY_N
 // (20000), POOL_CPU_MS (1,5), POOL_CONCURRENCY (10,100), POOL_CPU_SECONDS
 // (3), POOL_CPU_ROUNDS (2), POOL_WARMUP_MS (500), POOL_YIELD_EVERY (250),
 // POOL_ABORT_SAMPLES (10), POOL_ABORT_TASK_MS (1000), POOL_GRACE_MS, and
@@ -78,7 +78,14 @@ import { bench } from '../goroutines.js'
 import { sha, type AddTask, type ShaTask } from '../peers/pooltasks.js'
 
 const PROCS = Number(process.env.GOMAXPROCS) || 2
-const ROUNDS = Number(process.env.POOL_ROUNDS) || 3
+// The tiny part's rounds, after TINY_WARMUP untimed batches per contender.
+// A gort/pool batch lasts 60-100 ms, and with three rounds the median moved
+// from 200k to 360k tasks/s between runs of one build: the first batches
+// after the pools start run while the JIT and the app's new space are still
+// settling, and a scavenge or mark-compact lands in some batches and not in
+// others (2026-12-03: 3 rounds gave 199k, 207k, 312k; 7 rounds 360k).
+const ROUNDS = Number(process.env.POOL_ROUNDS) || 9
+const TINY_WARMUP = 3
 const TINY_N = Number(process.env.POOL_TINY_N) || 20_000
 const CPU_MS = list(process.env.POOL_CPU_MS, [1, 5])
 const CONCURRENCY = list(process.env.POOL_CONCURRENCY, [10, 100])
@@ -182,7 +189,7 @@ async function tinyPart(): Promise<Row[]> {
         { name: 'gort/pool, concurrentTasksPerWorker 16', ops: TINY_N, throughput: true, baseline: T_PISCINA, fn: () => tinyAll((t) => gort16.run(t)) },
         { name: 'gort: rt.run(inc, i), no pool (the ceiling)', ops: TINY_N, throughput: true, baseline: T_PISCINA, fn: () => tinyAll((t) => rt.run(bench.inc, t.a)) },
       ],
-      { rounds: ROUNDS },
+      { rounds: ROUNDS, warmup: TINY_WARMUP },
     )
   } finally {
     await Promise.all([rt.close(), piscina.destroy(), piscina16.destroy(), gort.close(), gort16.close()])
@@ -486,7 +493,7 @@ export const poolSuite: Suite = {
 
     if (PARTS.has('tiny')) {
       rows.push(...(await tinyPart()))
-      notes.push(`tiny: one op = one \`({ a, b }) => a + b\` task submitted from the app's thread and its result received; ${TINY_N.toLocaleString('en-US')} in flight per sample (Promise.all), ${ROUNDS} rounds alternating`)
+      notes.push(`tiny: one op = one \`({ a, b }) => a + b\` task submitted from the app's thread and its result received; ${TINY_N.toLocaleString('en-US')} in flight per sample (Promise.all), ${TINY_WARMUP} untimed batches per contender, then ${ROUNDS} rounds alternating`)
     }
 
     if (PARTS.has('cpu')) {
