@@ -883,19 +883,23 @@ class PiscinaImpl<T = any, R = any> extends EventEmitterAsyncResource {
     if (ti.settled) return
     ti.settled = true
     ti.abortCleaner = null
-    ti.reject(new AbortError(reason))
     if (ti.running) {
       // Its goroutine gets the reason thrown in at its next safe point
       // (cancel.ts); one that never reaches one loses its M after the grace
-      // period. It holds its slot until it has ended.
+      // period. It holds its slot until it has ended. Asked first: its M
+      // unwinds while this thread makes the AbortError and rejects.
       this.#runningTake(ti)
       this.#zombies.add(ti)
       ti.g?.cancel(reason, { graceMs: this.#options.abortGraceMs })
-    } else if (ti === this.#head) {
-      this.#head = null
-      this.#pump()
+      ti.reject(new AbortError(reason))
     } else {
-      this.#queue.remove(ti)
+      ti.reject(new AbortError(reason))
+      if (ti === this.#head) {
+        this.#head = null
+        this.#pump()
+      } else {
+        this.#queue.remove(ti)
+      }
     }
     this.#unrefIfIdle()
     this.#checkDrain()
