@@ -164,8 +164,6 @@ export class HostGoroutine<R> implements Waiter {
   private v: R | undefined
   private state: 'running' | 'returned' | 'failed' = 'running'
   private err: unknown
-  /** @internal Spawned Gtimed: how long it ran on its M, in ms, once it has ended (-1: not known). */
-  ranMs = -1
 
   constructor(
     readonly id: number,
@@ -240,7 +238,7 @@ export class HostGoroutine<R> implements Waiter {
  * host's completion loop, so it must not throw; it may spawn.
  */
 export class CallbackGoroutine<O> implements Waiter {
-  /** @internal Spawned Gtimed: how long it ran on its M, in ms, once it has ended (-1: not known). */
+  /** @internal Spawned Gtimed (gort/pool's tasks, the only timed spawns): how long it ran on its M, in ms, once it has ended (-1: not known). */
   ranMs = -1
 
   // Six fields, not HostGoroutine's thirteen: a pool keeps one per task in
@@ -818,7 +816,7 @@ export class Host {
       clearCancel(h, gb)
       this.clearGrace(gp)
       const w = this.waiters[gp]
-      if ((flags & Gflags.Gtimed) !== 0 && (w instanceof HostGoroutine || w instanceof CallbackGoroutine)) w.ranMs = h.f64[(gb + G_WAITSINCE) >> 1]
+      if ((flags & Gflags.Gtimed) !== 0 && w instanceof CallbackGoroutine) w.ranMs = h.f64[(gb + G_WAITSINCE) >> 1]
       if (w !== undefined) {
         this.waiters[gp] = undefined
         this.settled()

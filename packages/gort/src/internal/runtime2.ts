@@ -92,7 +92,7 @@ export const Gflags = {
   Ghostwait: 16,
   /** Lived on an M that died: its waits are withdrawn (dequeue skips its sudogs), it never runs again. */
   Gorphan: 32,
-  /** Timed from its start (gort/pool's tasks: run({ timeout }), the run-time histogram): its M stamps G.started in startg and leaves its run time in G.waitsince at goexit (HostGoroutine.ranMs). */
+  /** Timed from its start (gort/pool's tasks: run({ timeout }), the run-time histogram): its M stamps G.started in startg and leaves its run time in G.waitsince at goexit (CallbackGoroutine.ranMs: only callback spawns are timed). */
   Gtimed: 64,
 } as const
 
